@@ -1,0 +1,60 @@
+# Two commands on a fresh machine: `make verify` and `make test`.
+# Each creates .venv and installs the project on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# pytest-xdist workers; "auto" uses every core.
+JOBS   ?= auto
+
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+TEST_STAMP    := $(VENV)/.installed-test
+
+.PHONY: verify test test-fast figures bench notebooks clean help
+
+help:
+	@echo "make verify    run every claim (gc-theory verify)"
+	@echo "make test      run the whole test suite, notebooks included"
+	@echo "make test-fast the suite without checks marked slow"
+	@echo "make figures   regenerate figures/ (gc-theory figures)"
+	@echo "make bench     run the benchmarks (gc-theory bench)"
+	@echo "make clean     remove .venv and caches"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "gc-theory needs Python 3.10 or newer; set PYTHON=python3.x")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+# The torch oracle is optional: it is installed only from a local wheelhouse
+# (--no-index), never downloaded, and the tests that use it skip without it.
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@if $(BIN)/python -m pip install --quiet --no-index --no-deps torch==2.13.0 2>/dev/null; then \
+	  $(BIN)/python -m pip install --quiet torch==2.13.0; \
+	else \
+	  echo "note: no local torch wheel; the oracle tests against torch will skip"; \
+	fi
+	@touch $@ $(RUNTIME_STAMP)
+
+verify: $(RUNTIME_STAMP)
+	$(BIN)/gc-theory verify
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest -n $(JOBS)
+
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -m "not slow"
+
+figures: $(RUNTIME_STAMP)
+	$(BIN)/gc-theory figures
+
+bench: $(RUNTIME_STAMP)
+	$(BIN)/gc-theory bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

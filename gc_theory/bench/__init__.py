@@ -1,0 +1,171 @@
+"""Benchmarks: scripts that print a table and can save JSON (never timed tests).
+
+Each public module here registers one benchmark with :func:`benchmark`: a
+function ``(repeats, quick) -> Report``. Times are medians over `repeats`
+runs after a warm-up, and every speed target is stated as a *ratio* to a
+reference measured in the same run (a plain copy, torch, the bare function
+evaluations), because absolute times drift on shared machines.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import json
+import os
+import pkgutil
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write_text
+
+__all__ = ["Report", "Timing", "benchmark", "format_table", "machine_info", "measure", "names", "run", "select"]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median, minimum and maximum wall time of `repeats` runs, in seconds."""
+
+    median: float
+    min: float
+    max: float
+    repeats: int
+
+
+def measure(fn: Callable[[], Any], repeats: int = 7, warmup: int = 1) -> Timing:
+    """Time ``fn()`` `repeats` times after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return Timing(statistics.median(times), min(times), max(times), repeats)
+
+
+@dataclass
+class Report:
+    """What a benchmark prints (a table) and saves (rows as JSON), and whether its targets were met."""
+
+    name: str
+    headers: Sequence[str]
+    rows: list[Sequence[Any]]
+    targets: dict[str, bool] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    data: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(self.targets.values())
+
+    def text(self) -> str:
+        lines = [f"== {self.name}", format_table(self.headers, self.rows)]
+        lines += [f"target {'met    ' if met else 'MISSED '} {t}" for t, met in self.targets.items()]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain fixed-width table (Markdown-compatible pipes)."""
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    fmt = lambda r: "| " + " | ".join(c.rjust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    return "\n".join([fmt(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [fmt(r) for r in cells[1:]])
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}"
+    return str(v)
+
+
+def machine_info() -> dict[str, Any]:
+    """Where the numbers were measured."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "processor": _cpu_model(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+Benchmark = Callable[[int, bool], Report]
+_BENCHMARKS: dict[str, Benchmark] = {}
+_loaded = False
+
+
+def benchmark(name: str) -> Callable[[Benchmark], Benchmark]:
+    """Register ``fn(repeats, quick) -> Report`` as benchmark `name`."""
+
+    def register(fn: Benchmark) -> Benchmark:
+        if name in _BENCHMARKS:
+            raise ValueError(f"benchmark {name!r} is registered twice")
+        _BENCHMARKS[name] = fn
+        return fn
+
+    return register
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        for m in pkgutil.iter_modules(__path__):
+            if not m.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{m.name}")
+        _loaded = True
+
+
+def names() -> list[str]:
+    _load()
+    return sorted(_BENCHMARKS)
+
+
+def select(pattern: str | None) -> list[str]:
+    all_names = names()
+    if not pattern:
+        return all_names
+    if any(ch in pattern for ch in "*?["):
+        return [n for n in all_names if fnmatch.fnmatchcase(n, pattern)]
+    return [n for n in all_names if n.startswith(pattern)]
+
+
+def run(selected: Sequence[str], repeats: int = 7, quick: bool = False, json_path: str | None = None) -> bool:
+    """Run, print each table as it finishes, optionally save JSON; True when every target is met."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    reports = []
+    for name in selected:
+        report = _BENCHMARKS[name](repeats, quick)
+        print(report.text(), flush=True)
+        print()
+        reports.append(report)
+    if json_path:
+        payload = {"machine": machine_info(), "repeats": repeats, "quick": quick, "benchmarks": [asdict(r) for r in reports]}
+        atomic_write_text(json_path, json.dumps(payload, indent=2, default=str) + "\n")
+    return all(r.ok for r in reports)

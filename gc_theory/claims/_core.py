@@ -1,0 +1,313 @@
+"""The claims registry: one verifiable statement, one check, one control that must fail.
+
+A *claim* is a theorem, identity or prediction of the theory, written once and
+used everywhere: by ``gc-theory verify``, by the tests, by the notebooks and
+by the figures. Its check is a function ``check(ctx, control)`` that measures a
+residual and derives the tolerance it is held to. Called with
+``control=True`` it measures the same quantity on a nearby case where the
+statement must *not* hold (plain SGD instead of GC-SGD, a gradient with a
+planted bug, a reflection instead of a projection). The claim is verified only
+when the check passes *and* the control misses its tolerance by at least
+:data:`CONTROL_MARGIN`: that shows the check can fail.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .._progress import progress
+from ..backend import BACKENDS, DTYPES, finfo_eps, get_namespace, resolve_dtype
+
+__all__ = [
+    "CONTROL_MARGIN",
+    "Claim",
+    "ClaimResult",
+    "Context",
+    "Measurement",
+    "claim",
+    "get_claim",
+    "registry",
+    "run_claims",
+    "select",
+]
+
+#: A control counts as failed only when its residual exceeds its tolerance by this factor.
+CONTROL_MARGIN = 10.0
+
+#: ``Claim.runs_on`` values for claims tied to one engine whatever backend is asked for.
+NUMPY_ONLY = "numpy"  # SciPy-based: CPU/NumPy by nature
+SYMBOLIC = "sympy"  # exact symbolic algebra: no backend, no dtype
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A residual, the tolerance derived for it, and what they were measured on.
+
+    Parameters
+    ----------
+    residual : float
+        The measured error, >= 0. NaN means the check met non-finite numbers
+        and fails.
+    tolerance : float
+        The bound the residual is held to, derived from the dtype's rounding
+        error and the sizes involved, or from the method's error model.
+    scale : float
+        The size of the quantities compared, so that ``residual / (eps*scale)``
+        reads as "so many rounding errors".
+    detail : str
+        Where the worst case was (sizes, step), shown in reports.
+    """
+
+    residual: float
+    tolerance: float
+    scale: float = 1.0
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return math.isfinite(self.residual) and self.residual <= self.tolerance
+
+    @property
+    def ratio(self) -> float:
+        """residual / tolerance; +inf for a NaN residual, so it sorts as worst."""
+        if not math.isfinite(self.residual):
+            return math.inf
+        return self.residual / self.tolerance if self.tolerance > 0 else (0.0 if self.residual == 0 else math.inf)
+
+    @staticmethod
+    def worst(measurements: Iterable[Measurement]) -> Measurement:
+        """The measurement closest to (or furthest past) its tolerance.
+
+        Ties (exact zeros, say) go to the case with the largest tolerance, so
+        the reported tolerance is the most informative one.
+        """
+        items = list(measurements)
+        if not items:
+            raise ValueError("worst() needs at least one measurement")
+        return max(items, key=lambda m: (m.ratio, m.tolerance))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check runs with: a namespace, a dtype and a seeded generator.
+
+    Random numbers are drawn on the host from `rng` and moved with
+    :meth:`asarray`, so a seed gives the same numbers on every backend.
+    """
+
+    xp: ModuleType
+    dtype: Any
+    rng: np.random.Generator
+    seed: int = 0
+
+    @property
+    def eps(self) -> float:
+        return finfo_eps(self.dtype)
+
+    @property
+    def dtype_name(self) -> str:
+        return str(np.dtype(self.np_dtype))
+
+    @property
+    def np_dtype(self) -> type[np.floating[Any]]:
+        return np.float64 if "64" in str(self.dtype) else np.float32
+
+    def asarray(self, host: Any) -> Any:
+        """Host data -> an array of this context's namespace and dtype."""
+        return self.xp.asarray(np.asarray(host, dtype=self.np_dtype))
+
+    def normal(self, *shape: int) -> Any:
+        """Standard normal samples of `shape`, as an array of this context."""
+        return self.asarray(self.rng.standard_normal(shape))
+
+    @classmethod
+    def create(cls, backend: str = "numpy", dtype: str = "float64", seed: int = 0, salt: str = "") -> Context:
+        """A context whose generator depends on `seed` and `salt` (a claim id) only."""
+        xp = get_namespace(backend)
+        rng = np.random.default_rng([seed, zlib.crc32(salt.encode())])
+        return cls(xp=xp, dtype=resolve_dtype(xp, dtype), rng=rng, seed=seed)
+
+
+Check = Callable[[Context, bool], Measurement]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A verifiable statement with its check and its control.
+
+    Attributes
+    ----------
+    id : str
+        Dotted, area first: ``gc.P.idempotent``.
+    statement : str
+        One line, in words and plain math.
+    source : str
+        Where it comes from: paper, equation or section.
+    control : str
+        The nearby case where the statement must fail.
+    check : callable
+        ``check(ctx, control) -> Measurement``.
+    runs_on : str or None
+        None: any array-API backend (the one asked for). ``"numpy"``: SciPy
+        code, always on NumPy. ``"sympy"``: exact symbolic, no dtype.
+    """
+
+    id: str
+    statement: str
+    source: str
+    control: str
+    check: Check = field(repr=False)
+    runs_on: str | None = None
+
+    def run(self, backend: str = "numpy", dtype: str = "float64", seed: int = 0) -> ClaimResult:
+        """Run the check and its control; exceptions become a failed result, not a crash."""
+        where = backend if self.runs_on is None else (NUMPY_ONLY if self.runs_on == SYMBOLIC else self.runs_on)
+        shown_dtype = "exact" if self.runs_on == SYMBOLIC else dtype
+        start = time.perf_counter()
+        try:
+            ctx = Context.create(where, dtype, seed, salt=self.id)
+            measured = self.check(ctx, False)
+            ctx = Context.create(where, dtype, seed, salt=self.id)
+            control = self.check(ctx, True)
+        except Exception as exc:  # a broken check is reported, never hidden
+            return ClaimResult.from_error(self, backend_label(where, self.runs_on), shown_dtype, exc, time.perf_counter() - start)
+        eps = 0.0 if self.runs_on == SYMBOLIC else finfo_eps(dtype)
+        return ClaimResult(
+            id=self.id,
+            statement=self.statement,
+            source=self.source,
+            control=self.control,
+            backend=backend_label(where, self.runs_on),
+            dtype=shown_dtype,
+            residual=measured.residual,
+            tolerance=measured.tolerance,
+            residual_eps=measured.residual / (eps * measured.scale) if eps else 0.0,
+            passed=measured.passed,
+            control_residual=control.residual,
+            control_tolerance=control.tolerance,
+            control_failed=_control_failed(control),
+            detail=measured.detail,
+            control_detail=control.detail,
+            seconds=time.perf_counter() - start,
+        )
+
+
+def backend_label(where: str, runs_on: str | None) -> str:
+    return SYMBOLIC if runs_on == SYMBOLIC else where
+
+
+def _control_failed(m: Measurement) -> bool:
+    if not math.isfinite(m.residual):
+        return True
+    return m.residual > CONTROL_MARGIN * m.tolerance
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The outcome of one claim on one backend and dtype (one row of the verify table)."""
+
+    id: str
+    statement: str
+    source: str
+    control: str
+    backend: str
+    dtype: str
+    residual: float
+    tolerance: float
+    residual_eps: float
+    passed: bool
+    control_residual: float
+    control_tolerance: float
+    control_failed: bool
+    detail: str = ""
+    control_detail: str = ""
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Verified: the claim holds and its control fails as it must."""
+        return self.passed and self.control_failed and self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_error(cls, c: Claim, backend: str, dtype: str, exc: Exception, seconds: float) -> ClaimResult:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        message = f"{type(exc).__name__}: {exc} ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
+        return cls(
+            id=c.id, statement=c.statement, source=c.source, control=c.control, backend=backend, dtype=dtype,
+            residual=math.nan, tolerance=math.nan, residual_eps=math.nan, passed=False,
+            control_residual=math.nan, control_tolerance=math.nan, control_failed=False,
+            seconds=seconds, error=message,
+        )  # fmt: skip
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+def claim(id: str, *, statement: str, source: str, control: str, runs_on: str | None = None) -> Callable[[Check], Check]:
+    """Decorator that registers ``check(ctx, control)`` as the claim `id`."""
+
+    def register(check: Check) -> Check:
+        if id in _REGISTRY:
+            raise ValueError(f"claim id {id!r} is registered twice")
+        if runs_on not in (None, NUMPY_ONLY, SYMBOLIC):
+            raise ValueError(f"runs_on must be None, {NUMPY_ONLY!r} or {SYMBOLIC!r}, got {runs_on!r}")
+        _REGISTRY[id] = Claim(id, statement, source, control, check, runs_on)
+        return check
+
+    return register
+
+
+def registry() -> dict[str, Claim]:
+    """Every registered claim, by id, in the order the area modules define them."""
+    from . import _load_areas
+
+    _load_areas()
+    return dict(_REGISTRY)
+
+
+def get_claim(id: str) -> Claim:
+    claims = registry()
+    if id not in claims:
+        raise KeyError(f"no claim {id!r}; known ids start with {sorted({i.split('.')[0] for i in claims})}")
+    return claims[id]
+
+
+def select(pattern: str | None = None) -> list[Claim]:
+    """Claims whose id matches a glob (``gc.P.*``), or starts with `pattern` when it has no wildcard."""
+    claims = list(registry().values())
+    if not pattern:
+        return claims
+    if any(ch in pattern for ch in "*?["):
+        return [c for c in claims if fnmatch.fnmatchcase(c.id, pattern)]
+    return [c for c in claims if c.id == pattern or c.id.startswith(pattern.rstrip(".") + ".")]
+
+
+def run_claims(
+    claims: Sequence[Claim],
+    backend: str = "numpy",
+    dtype: str = "float64",
+    seed: int = 0,
+    *,
+    show_progress: bool | None = None,
+) -> list[ClaimResult]:
+    """Run `claims` in order on one backend and dtype (progress bar on a terminal)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    get_namespace(backend)  # a clear error now if the backend is unusable here
+    return [c.run(backend, dtype, seed) for c in progress(claims, "claims", enabled=show_progress)]

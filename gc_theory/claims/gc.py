@@ -1,0 +1,359 @@
+r"""Claims about the GC projection :math:`P = I - e e^\top` and the operator ``centralize``.
+
+Each claim is a check ``(ctx, control) -> Measurement`` over a fixed set of
+sizes; the measuring functions (``*_residual``) are public so that the
+property-based tests run the very same measurement on sizes and values drawn
+by hypothesis. Tolerances follow Higham's :math:`\gamma_n` bounds
+(:mod:`gc_theory.tolerances`); each derivation is in the function's Notes.
+
+Source: H. Yong et al., "Gradient Centralization", ECCV 2020 [arXiv:2004.01461],
+Sec. 3.2 (Eqs. 4-5: P and its properties) and Sec. 3.3 / Appendix (Lipschitz
+statements, Theorem 4.1 of the arXiv version).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..backend import array_namespace
+from ..centralization import as_columns, centralize, from_columns, projection_matrix, unit_vector
+from ..tolerances import gamma, unit_roundoff
+from . import SYMBOLIC, Context, Measurement, claim
+
+SOURCE = "Yong et al., Gradient Centralization, ECCV 2020"
+#: Sizes M of P checked by the registry claims (M = 1 is the degenerate P = 0).
+SIZES = (1, 2, 3, 7, 64, 257)
+#: Weight shapes, output axis first: fully connected (out, in) and conv (out, in, kh, kw).
+WEIGHT_SHAPES = ((1, 5), (10, 3), (64, 300), (8, 3, 3, 3), (32, 16, 3, 3), (4, 1, 1, 1), (5, 2, 1, 7))
+
+
+def _max_abs(x: Any) -> float:
+    xp = array_namespace(x)
+    return float(xp.max(xp.abs(x))) if math.prod(x.shape) else 0.0
+
+
+# --- the operators used as controls: near P, but not the orthogonal projection --------
+
+
+def reflection_matrix(ctx: Context, M: int) -> Any:
+    """R = I - 2 e e^T: symmetric and orthogonal, reflects across the plane; R^2 = I != R."""
+    return ctx.xp.eye(M, dtype=ctx.dtype) - 2.0 * ctx.xp.full((M, M), 1.0 / M, dtype=ctx.dtype)
+
+
+def oblique_projection(ctx: Context, M: int, tilt: float = 3.0) -> Any:
+    r"""Q = I - e c^T / (c^T e) with c = e + tilt*v, v a unit vector orthogonal to e.
+
+    Q is idempotent and has the same kernel as P (Q e = 0), but it is not
+    symmetric, so it projects obliquely and can lengthen vectors:
+    :math:`\|Q\|_2 = \sqrt{1 + \mathrm{tilt}^2}`.
+    """
+    if M < 2:
+        raise ValueError("an oblique projection needs M >= 2")
+    v = ctx.rng.standard_normal(M)
+    v -= v.mean()
+    v /= np.linalg.norm(v)
+    e = np.full(M, 1.0 / math.sqrt(M))
+    c = e + tilt * v
+    return ctx.asarray(np.eye(M) - np.outer(e, c) / (c @ e))
+
+
+def _test_gradients(ctx: Context, shape: tuple[int, ...]) -> Any:
+    """Gradients with a per-unit offset, since real gradients rarely have zero mean."""
+    offsets = ctx.rng.standard_normal((shape[0],) + (1,) * (len(shape) - 1))
+    return ctx.asarray(ctx.rng.standard_normal(shape) + offsets)
+
+
+# --- measurements ---------------------------------------------------------------------
+
+
+def symmetry_residual(P: Any) -> Measurement:
+    """max |P - P^T|, held to 2u max|P|: two roundings of one real number differ by at most that."""
+    xp = array_namespace(P)
+    scale = max(_max_abs(P), 1e-300)
+    residual = float(xp.max(xp.abs(P - P.T)))
+    return Measurement(residual, 2 * unit_roundoff(P.dtype) * scale, scale, f"M={P.shape[0]}")
+
+
+def idempotence_residual(P: Any) -> Measurement:
+    r"""max |fl(P P) - P|.
+
+    Notes
+    -----
+    With :math:`\hat P = P + \Delta`, :math:`|\Delta| \le u|P|`, the computed
+    product obeys :math:`|fl(\hat P\hat P) - \hat P \hat P| \le \gamma_M |\hat P||\hat P|`
+    and :math:`|\hat P \hat P - P P| \le (2u + u^2)|P||P|`, so
+
+    .. math:: |fl(\hat P \hat P) - \hat P| \le (\gamma_M + 3u)\max(|\hat P||\hat P|) + u\max|\hat P|
+
+    (the final subtraction's rounding is inside the 3u).
+    """
+    xp = array_namespace(P)
+    M = P.shape[0]
+    u = unit_roundoff(P.dtype)
+    absP = xp.abs(P)
+    scale = float(xp.max(absP @ absP))
+    tol = (gamma(M, P.dtype) + 3 * u) * scale + u * _max_abs(P)
+    residual = float(xp.max(xp.abs(P @ P - P)))
+    return Measurement(residual, tol, max(scale, 1e-300), f"M={M}")
+
+
+def annihilation_residual(P: Any, e: Any) -> Measurement:
+    r"""max(|e^T P|, |P e|): P removes exactly the direction e.
+
+    Notes
+    -----
+    Rounding of P and of e adds :math:`2u|e|^\top|P|` to the product's
+    :math:`\gamma_M |e|^\top |P|`, so the tolerance is
+    :math:`(\gamma_M + 2u)\max(|e|^\top|P|, |P||e|)`.
+    """
+    xp = array_namespace(P)
+    M = P.shape[0]
+    absP, abse = xp.abs(P), xp.abs(e)
+    scale = max(float(xp.max(abse @ absP)), float(xp.max(absP @ abse)))
+    residual = max(float(xp.max(xp.abs(e @ P))), float(xp.max(xp.abs(P @ e))))
+    return Measurement(residual, (gamma(M, P.dtype) + 2 * unit_roundoff(P.dtype)) * scale, scale, f"M={M}")
+
+
+def spectrum_residual(P: Any) -> Measurement:
+    r"""Distance of eig(P) from {0 once, 1 M-1 times}; rank P = M - 1 follows.
+
+    Notes
+    -----
+    A backward-stable symmetric eigensolver returns eigenvalues within
+    :math:`p(M)\,\epsilon\,\|P\|_2` of the exact ones (LAPACK Users' Guide,
+    Sec. 4.7, with p(M) taken as M), and rounding P itself moves them by at most
+    :math:`\|\hat P - P\|_2 \le u\|P\|_F \le u\sqrt{M}` (Weyl). With
+    :math:`\|P\|_2 = 1` the tolerance is :math:`M\epsilon + u\sqrt{M}`. The
+    residual is below 1/2, so counting eigenvalues above 1/2 gives the rank.
+    """
+    xp = array_namespace(P)
+    M = P.shape[0]
+    eigenvalues = xp.sort(xp.linalg.eigvalsh(P))
+    expected = np.ones(M)
+    expected[0] = 0.0
+    residual = float(xp.max(xp.abs(eigenvalues - xp.asarray(expected, dtype=P.dtype))))
+    u = unit_roundoff(P.dtype)
+    rank = int(xp.sum(xp.astype(eigenvalues > 0.5, xp.int64)))
+    return Measurement(residual, M * 2 * u + u * math.sqrt(M), 1.0, f"M={M}, rank={rank}")
+
+
+def _centralize_tolerance(M: int, dtype: Any, scale: float) -> float:
+    r""":math:`(3\gamma_{M+1} + 5u)\max|g|`: the rounding of two ways to compute :math:`Pg`.
+
+    ``centralize`` rounds the mean (:math:`\gamma_{M+1}\max|g|`, summation and
+    division) and the subtraction (:math:`2u\max|g|`); the product
+    :math:`\hat P g` rounds by :math:`\gamma_M |\hat P||g| \le 2\gamma_M(1+u)\max|g|`
+    (row sums of :math:`|P|` are below 2) and carries :math:`\hat P`'s own
+    rounding, :math:`2u\max|g|`. Adding up gives the bound.
+    """
+    return (3 * gamma(M + 1, dtype) + 5 * unit_roundoff(dtype)) * scale
+
+
+def matches_projection_residual(g: Any, centralized: Any) -> Measurement:
+    """max |centralized - from_columns(P @ as_columns(g))|: the stored and the paper's view agree."""
+    xp = array_namespace(g)
+    columns = as_columns(g)
+    M = columns.shape[0]
+    P = projection_matrix(M, xp=xp, dtype=g.dtype)
+    expected = from_columns(P @ columns, g.shape)
+    scale = max(_max_abs(g), 1e-300)
+    residual = float(xp.max(xp.abs(centralized - expected)))
+    return Measurement(residual, _centralize_tolerance(M, g.dtype, scale), scale, f"shape={tuple(g.shape)}")
+
+
+def repeat_residual(once: Any, twice: Any, g: Any, M: int) -> Measurement:
+    """max |twice - once|, with the tolerance of the centralize bound applied to g."""
+    xp = array_namespace(g)
+    scale = max(_max_abs(g), 1e-300)
+    residual = float(xp.max(xp.abs(twice - once)))
+    return Measurement(residual, _centralize_tolerance(M, g.dtype, scale), scale, f"shape={tuple(g.shape)}")
+
+
+def pythagoras_residual(vectors: Any, projected: Any) -> Measurement:
+    r"""max over rows of :math:`|(\|g\|^2 - \|Pg\|^2) - M\,\bar g^2| / \|g\|^2`.
+
+    The identity is Pythagoras for :math:`g = Pg + (e^\top g)e`; it gives
+    :math:`\|Pg\| \le \|g\|`, with equality exactly when :math:`\bar g = 0`.
+
+    Notes
+    -----
+    Squared norms are computed with relative error :math:`\gamma_M`; each entry
+    of the computed :math:`Pg` is off by at most
+    :math:`\eta = (\gamma_{M+1} + 2u)\max|g|`, which moves :math:`\|Pg\|^2` by
+    at most :math:`2\sqrt{M}\eta\|g\| + M\eta^2`; the rounded mean moves
+    :math:`M\bar g^2` by at most :math:`2\sqrt{M}\gamma_{M+1}\|g\|^2`. With
+    :math:`\max|g| \le \|g\|` the relative tolerance is
+    :math:`2\gamma_M + 4\sqrt{M}(\gamma_{M+1} + 2u) + M(\gamma_{M+1} + 2u)^2`.
+    """
+    xp = array_namespace(vectors)
+    M = vectors.shape[1]
+    norm2 = xp.sum(vectors * vectors, axis=1)
+    gap = norm2 - xp.sum(projected * projected, axis=1)
+    mean = xp.mean(vectors, axis=1)
+    residual = float(xp.max(xp.abs(gap - M * mean * mean) / norm2))
+    eta = gamma(M + 1, vectors.dtype) + 2 * unit_roundoff(vectors.dtype)
+    tol = 2 * gamma(M, vectors.dtype) + 4 * math.sqrt(M) * eta + M * eta**2
+    return Measurement(residual, tol, 1.0, f"M={M}")
+
+
+def hessian_bound_residual(P: Any, H: Any) -> Measurement:
+    r""":math:`\max(0, \|P H P\|_2 - \|H\|_2) / \|H\|_2`.
+
+    Notes
+    -----
+    Normwise, :math:`\|fl(AB) - AB\|_F \le \gamma_M \|A\|_F \|B\|_F` (Higham
+    Eq. 3.13); two products with :math:`\|P\|_F \le \sqrt{M}` and
+    :math:`\|H\|_F \le \sqrt{M}\|H\|_2` add at most :math:`2M\gamma_M\|H\|_2`,
+    P's rounding :math:`2u\sqrt{M}\|H\|_2`, and the two spectral norms
+    (from an SVD) :math:`2M\epsilon\|H\|_2` more.
+    """
+    xp = array_namespace(P)
+    M = P.shape[0]
+    norm_H = float(xp.linalg.matrix_norm(H, ord=2))
+    norm_PHP = float(xp.linalg.matrix_norm(P @ H @ P, ord=2))
+    u = unit_roundoff(P.dtype)
+    tol = 2 * M * gamma(M, P.dtype) + 2 * u * math.sqrt(M) + 4 * M * u
+    return Measurement(max(0.0, norm_PHP - norm_H) / norm_H, tol, 1.0, f"M={M}")
+
+
+# --- the registry claims --------------------------------------------------------------
+
+
+@claim(
+    "gc.P.symmetric",
+    statement="P = I - e e^T is symmetric: P^T = P",
+    source=f"{SOURCE}, Sec. 3.2 (P is an orthogonal projection)",
+    control="oblique projection I - e c^T/(c^T e): idempotent, same kernel, not symmetric",
+)
+def _symmetric(ctx: Context, control: bool) -> Measurement:
+    sizes = [M for M in SIZES if M >= 2] if control else SIZES
+    make = oblique_projection if control else (lambda ctx, M: projection_matrix(M, xp=ctx.xp, dtype=ctx.dtype))
+    return Measurement.worst(symmetry_residual(make(ctx, M)) for M in sizes)
+
+
+@claim(
+    "gc.P.idempotent",
+    statement="P is idempotent: P^2 = P (projecting twice is projecting once)",
+    source=f"{SOURCE}, Sec. 3.2",
+    control="reflection R = I - 2 e e^T, for which R^2 = I",
+)
+def _idempotent(ctx: Context, control: bool) -> Measurement:
+    make = reflection_matrix if control else (lambda ctx, M: projection_matrix(M, xp=ctx.xp, dtype=ctx.dtype))
+    return Measurement.worst(idempotence_residual(make(ctx, M)) for M in SIZES)
+
+
+@claim(
+    "gc.P.annihilates_e",
+    statement="e^T P = 0 and P e = 0: P removes exactly the mean direction",
+    source=f"{SOURCE}, Sec. 3.2 (e^T P = 0, Eq. 5)",
+    control="I - u u^T for a random unit u != e (projects out the wrong direction)",
+)
+def _annihilates(ctx: Context, control: bool) -> Measurement:
+    def case(M: int) -> Measurement:
+        e = unit_vector(M, xp=ctx.xp, dtype=ctx.dtype)
+        if not control:
+            return annihilation_residual(projection_matrix(M, xp=ctx.xp, dtype=ctx.dtype), e)
+        u = ctx.rng.standard_normal(M)
+        u /= np.linalg.norm(u)
+        return annihilation_residual(ctx.asarray(np.eye(M) - np.outer(u, u)), e)
+
+    return Measurement.worst(case(M) for M in SIZES if M >= 2 or not control)
+
+
+@claim(
+    "gc.P.spectrum",
+    statement="eig(P) = {0 once, 1 (M-1 times)}, so rank P = M - 1",
+    source=f"{SOURCE}, Sec. 3.2",
+    control="I - e e^T/2, which halves the mean instead of removing it (eigenvalue 1/2)",
+)
+def _spectrum(ctx: Context, control: bool) -> Measurement:
+    def make(M: int) -> Any:
+        if not control:
+            return projection_matrix(M, xp=ctx.xp, dtype=ctx.dtype)
+        return ctx.xp.eye(M, dtype=ctx.dtype) - ctx.xp.full((M, M), 0.5 / M, dtype=ctx.dtype)
+
+    return Measurement.worst(spectrum_residual(make(M)) for M in SIZES)
+
+
+@claim(
+    "gc.centralize.matches_P",
+    statement="centralize(G) equals P applied to each weight vector (column of the paper's W), FC and conv layouts",
+    source=f"{SOURCE}, Eq. (4)-(5); reshape (out, in, kh, kw) -> (M = in*kh*kw, N = out)",
+    control="the mean taken over the output axis instead (a layout bug)",
+)
+def _matches_p(ctx: Context, control: bool) -> Measurement:
+    def case(shape: tuple[int, ...]) -> Measurement:
+        g = _test_gradients(ctx, shape)
+        return matches_projection_residual(g, centralize(g, axis=0) if control else centralize(g))
+
+    return Measurement.worst(case(s) for s in WEIGHT_SHAPES if not control or s[0] > 1)
+
+
+@claim(
+    "gc.centralize.idempotent",
+    statement="centralize(centralize(G)) = centralize(G)",
+    source=f"{SOURCE}, Sec. 3.2 (P^2 = P)",
+    control="reflection g - 2 mean(g), applied twice, returns g",
+)
+def _centralize_twice(ctx: Context, control: bool) -> Measurement:
+    def op(g: Any) -> Any:
+        return 2 * centralize(g) - g if control else centralize(g)
+
+    def case(shape: tuple[int, ...]) -> Measurement:
+        g = _test_gradients(ctx, shape)
+        once = op(g)
+        return repeat_residual(once, op(once), g, math.prod(shape[1:]))
+
+    return Measurement.worst(case(s) for s in WEIGHT_SHAPES if math.prod(s[1:]) > 1)
+
+
+@claim(
+    "gc.P.norm_gap",
+    statement="||g||^2 - ||P g||^2 = M mean(g)^2, so ||P g|| <= ||g|| with equality exactly when mean(g) = 0",
+    source=f"{SOURCE}, Sec. 3.3 (GC shrinks the gradient norm)",
+    control="oblique projection (idempotent, not orthogonal), which can lengthen g",
+)
+def _norm_gap(ctx: Context, control: bool) -> Measurement:
+    def case(M: int) -> Measurement:
+        g = ctx.rng.standard_normal((16, M)) + ctx.rng.standard_normal((16, 1))
+        # Integer rows with zero sum: mean exactly 0 in floating point, the equality case.
+        ints = ctx.rng.integers(-50, 50, size=(4, M)).astype(float)
+        ints[:, -1] -= ints.sum(axis=1)
+        vectors = ctx.asarray(np.concatenate([g, ints]))
+        projected = vectors @ oblique_projection(ctx, M).T if control else centralize(vectors)
+        return pythagoras_residual(vectors, projected)
+
+    return Measurement.worst(case(M) for M in SIZES if M >= 2)
+
+
+@claim(
+    "gc.P.hessian_bound",
+    statement="||P H P||_2 <= ||H||_2 for symmetric H: GC does not raise the loss's Lipschitz-smoothness constant",
+    source=f"{SOURCE}, Sec. 3.3 and Appendix (Lipschitz bounds, Theorem 4.1 of arXiv:2004.01461)",
+    control="Q H Q with an oblique projection Q (||Q||_2 = sqrt(10))",
+)
+def _hessian_bound(ctx: Context, control: bool) -> Measurement:
+    def case(M: int) -> Measurement:
+        A = ctx.rng.standard_normal((M, M))
+        H = ctx.asarray((A + A.T) / 2)
+        Q = oblique_projection(ctx, M) if control else projection_matrix(M, xp=ctx.xp, dtype=ctx.dtype)
+        return hessian_bound_residual(Q, H)
+
+    return Measurement.worst(case(M) for M in SIZES if M >= 2)
+
+
+@claim(
+    "gc.P.symbolic",
+    statement="for symbolic M: (P^2)_ij = P_ij, P_ij = P_ji and sum_i P_ij = 0, with P_ij = delta_ij - 1/M",
+    source=f"{SOURCE}, Sec. 3.2; proof by exact index algebra (sympy)",
+    control="Q_ij = delta_ij - 2/M in place of P (a reflection): Q^2 = Q must fail",
+    runs_on=SYMBOLIC,
+)
+def _symbolic(ctx: Context, control: bool) -> Measurement:
+    from ..symbolic import projection_identities
+
+    failures = projection_identities(coefficient=2 if control else 1)
+    return Measurement(float(len(failures)), 0.0, 1.0, "; ".join(failures) or "all identities reduce to 0")

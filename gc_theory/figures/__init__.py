@@ -1,0 +1,112 @@
+"""Figures: one function per figure, a package style, fixed seeds, atomic writes.
+
+Each public module here defines figure functions with the :func:`figure`
+decorator. A figure function takes no required arguments and returns a
+:class:`matplotlib.figure.Figure` (built without pyplot, so no global state),
+which a notebook displays and ``gc-theory figures`` saves as
+``figures/<name>.png``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import os
+import pkgutil
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._io import atomic_write
+from .._progress import progress
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["figure", "get", "names", "render", "render_all", "select", "style"]
+
+FigureFunction = Callable[[], "Figure"]
+_FIGURES: dict[str, FigureFunction] = {}
+_loaded = False
+
+
+def figure(name: str) -> Callable[[FigureFunction], FigureFunction]:
+    """Register a figure function under `name` (the PNG's file name without suffix).
+
+    The function is wrapped so that it always draws in the package style.
+    """
+
+    def register(fn: FigureFunction) -> FigureFunction:
+        if name in _FIGURES:
+            raise ValueError(f"figure {name!r} is registered twice")
+
+        def styled(*args: Any, **kwargs: Any) -> Figure:
+            with style():
+                return fn(*args, **kwargs)
+
+        styled.__name__, styled.__doc__, styled.__wrapped__ = fn.__name__, fn.__doc__, fn  # type: ignore[attr-defined]
+        _FIGURES[name] = styled
+        return styled
+
+    return register
+
+
+@contextmanager
+def style() -> Any:
+    """The package's matplotlib style, as a context."""
+    import matplotlib.pyplot as plt
+
+    path = resources.files(__package__) / "gc_theory.mplstyle"
+    with resources.as_file(path) as p, plt.style.context(str(p)):
+        yield
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        for m in pkgutil.iter_modules(__path__):
+            if not m.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{m.name}")
+        _loaded = True
+
+
+def names() -> list[str]:
+    """Every figure name, sorted."""
+    _load()
+    return sorted(_FIGURES)
+
+
+def get(name: str) -> FigureFunction:
+    _load()
+    return _FIGURES[name]
+
+
+def select(pattern: str | None) -> list[str]:
+    """Figure names matching a glob, or starting with `pattern` when it has no wildcard."""
+    all_names = names()
+    if not pattern:
+        return all_names
+    if any(ch in pattern for ch in "*?["):
+        return [n for n in all_names if fnmatch.fnmatchcase(n, pattern)]
+    return [n for n in all_names if n.startswith(pattern)]
+
+
+def render(name: str, out_dir: str | os.PathLike[str] = "figures") -> Path:
+    """Draw figure `name` and write ``<out_dir>/<name>.png`` atomically.
+
+    PNG metadata carries no software version or date, so the same code and
+    libraries write the same bytes.
+    """
+    path = Path(out_dir) / f"{name}.png"
+    with style():  # savefig reads its dpi and bbox settings at save time
+        fig = get(name)()
+        atomic_write(path, lambda f: fig.savefig(f, format="png", metadata={"Software": None}))
+    return path
+
+
+def render_all(selected: Iterable[str] | None = None, out_dir: str | os.PathLike[str] = "figures") -> list[Path]:
+    """Render every selected figure (all by default), with a progress bar on a terminal."""
+    chosen = list(names() if selected is None else selected)
+    return [render(n, out_dir) for n in progress(chosen, "figures")]

@@ -1,0 +1,51 @@
+"""Shared fixtures: array backends, dtypes, and hypothesis profiles.
+
+``HYPOTHESIS_PROFILE=ci`` (set by .ci/run) makes every property test
+derandomised, so CI is reproducible; the default ``dev`` profile explores.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from gc_theory.backend import BACKENDS, get_namespace, unavailable_reason
+
+settings.register_profile(
+    "ci", derandomize=True, max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def _backend_param(name: str) -> object:
+    reason = unavailable_reason(name)
+    marks = [pytest.mark.gpu] if name == "cupy" else []
+    if reason is not None:
+        marks.append(pytest.mark.skip(reason=f"backend {name} unavailable: {reason}"))
+    return pytest.param(name, marks=marks, id=name)
+
+
+@pytest.fixture(params=[_backend_param(name) for name in BACKENDS])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every backend usable here: numpy, array_api_strict, and cupy where a GPU is visible."""
+    return request.param
+
+
+@pytest.fixture
+def xp(backend: str):
+    """The array-API namespace of each usable backend."""
+    return get_namespace(backend)
+
+
+@pytest.fixture(params=["float64", "float32"])
+def dtype(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20240531)

@@ -1,0 +1,85 @@
+"""The command line end to end: exit codes, the table, the JSON fields, usage errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gc_theory import claims
+from gc_theory.cli import main
+
+JSON_FIELDS = {"id", "statement", "source", "backend", "dtype", "residual", "tolerance", "passed",
+               "control_residual", "control_failed"}  # fmt: skip
+
+
+def test_verify_prints_a_table_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sub" / "results.json"
+    assert main(["verify", "--only", "gc.", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "gc.P.idempotent" in text and "PASS" in text and "all verified" in text
+    rows = json.loads(out.read_text())
+    assert {r["id"] for r in rows} == {c.id for c in claims.select("gc.")}
+    for r in rows:
+        assert JSON_FIELDS <= r.keys()
+        assert r["passed"] is True and r["control_failed"] is True
+    assert not list(out.parent.glob(".*tmp")), "atomic write left a temporary file"
+
+
+def test_verify_float32_on_array_api_strict(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--only", "gc.P.*", "--dtype", "float32", "--backend", "array_api_strict"]) == 0
+    assert "float32" in capsys.readouterr().out
+
+
+def test_verify_exits_1_when_a_claim_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = claims.Claim("gc.planted.failure", "1 = 2", "test", "none", lambda ctx, control: claims.Measurement(1.0, 0.5))
+    monkeypatch.setattr(claims, "select", lambda pattern: [broken])
+    assert main(["verify"]) == 1
+    text = capsys.readouterr().out
+    assert "FAIL" in text and "NOT verified" in text and "residual 1.00e+00 > tolerance 5.00e-01" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "--dtype", "float16"], "invalid choice: 'float16'"),
+        (["verify", "--only", "nothing.matches"], "matches no claim"),
+        (["verify", "--seed", "x"], "invalid int value"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+        (["figures", "--only", "nope"], "matches no figure"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        code = main(argv)
+        raise SystemExit(code)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unusable_backend_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import gc_theory.cli as cli
+
+    monkeypatch.setattr(cli, "unavailable_reason", lambda name: "no CUDA device is visible")
+    assert main(["verify", "--backend", "cupy"]) == 2
+    assert "--backend cupy: no CUDA device is visible" in capsys.readouterr().err
+
+
+def test_list_shows_statements_and_controls(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--list", "--only", "gc.P.idempotent"]) == 0
+    text = capsys.readouterr().out
+    assert "P^2 = P" in text and "control:" in text and "source:" in text
+
+
+def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("gc-theory")
+    for cmd in ([str(exe)], [sys.executable, "-m", "gc_theory"]):
+        done = subprocess.run([*cmd, "verify", "--only", "gc.P.symmetric"], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "gc.P.symmetric" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "gc_theory", "verify", "--backend", "tpu"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr

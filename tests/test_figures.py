@@ -1,0 +1,45 @@
+"""Figures: every registered figure draws, deterministically, and files are written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gc_theory import figures
+from gc_theory.cli import main
+
+NAMES = figures.names()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_figure_renders_to_identical_bytes_twice(name: str, tmp_path: Path) -> None:
+    first = figures.render(name, tmp_path / "a").read_bytes()
+    second = figures.render(name, tmp_path / "b").read_bytes()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and len(first) > 10_000
+    assert first == second
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_figure_exists(name: str) -> None:
+    assert (Path(__file__).resolve().parents[1] / "figures" / f"{name}.png").is_file(), f"run `gc-theory figures` ({name})"
+
+
+def test_an_interrupted_render_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = figures.render(NAMES[0], tmp_path)
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("matplotlib.figure.Figure.savefig", broken)
+    with pytest.raises(KeyboardInterrupt):
+        figures.render(NAMES[0], tmp_path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_cli_figures_writes_the_selected_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["figures", "--out", str(tmp_path), "--only", "projection"]) == 0
+    assert (tmp_path / "projection_geometry.png").is_file()
+    assert "projection_geometry.png" in capsys.readouterr().out
