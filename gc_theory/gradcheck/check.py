@@ -1,0 +1,362 @@
+r"""check_gradient: compare an analytic gradient with a numerical one, and explain the verdict.
+
+Every entry is compared against a tolerance from the error model at the step
+used (not a hand-picked ``rtol``). Entries that fail are *diagnosed*:
+
+1. **Kink.** The one-sided differences :math:`D^+ = (f(x+he_i) - f(x))/h` and
+   :math:`D^- = (f(x) - f(x-he_i))/h` differ by :math:`|f''|h` for smooth f,
+   which shrinks with h, and by the jump of the derivative at a kink, which
+   does not. If the gap at h/10 is still above the rounding level and has not
+   shrunk (at least 0.3 of the gap at h) the entry is a *non-differentiable
+   point*, not a bug.
+2. **Shrink h by 10.** Re-check the entry at h/10. Truncation error
+   (:math:`\propto h^2`) falls by 100; a wrong gradient's error does not move;
+   rounding error (:math:`\propto 1/h`) grows by 10. The ratio
+   :math:`r = e(h)/e(h/10)` classifies: :math:`\log_{10} r \ge 1` truncation
+   (the step was too large; the entry passes if it passes at h/10),
+   :math:`\log_{10} r \le -1/2` rounding (f is noisier than assumed), in
+   between: a **bug**. The thresholds sit halfway (in log) between the model
+   ratios 100, 1 and 0.1.
+
+float32: the error model follows the dtype, so a correct float32 gradient
+passes (at a looser tolerance, :math:`\sim\epsilon^{2/3}` relative for the
+central difference) instead of failing as with fixed float64 tolerances; a
+:class:`PrecisionWarning` says that float64 is the place to check.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..backend import array_namespace, finfo_eps, is_array, to_numpy
+from ._evaluate import CountedFunction, describe_entry, validate_point
+from .numerical import DEFAULT_PROBES, numerical_gradient
+from .steps import StepModel, model_error
+
+__all__ = ["Diagnosis", "GradientReport", "PrecisionWarning", "check_gradient", "diagnose", "evaluate_gradient"]
+
+#: Failing entries that get the shrink-h / kink diagnosis (2 evaluations of f each).
+DEFAULT_MAX_DIAGNOSE = 32
+#: A gradient that passes is held to `safety` times the model's error bound.
+DEFAULT_SAFETY = 10.0
+
+
+class PrecisionWarning(UserWarning):
+    """A check in float32 (or lower): it works, but float64 is the place to check gradients."""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why one entry failed: 'bug', 'truncation', 'rounding' or 'kink', with the numbers behind it."""
+
+    kind: str
+    error_h: float
+    error_h10: float
+    ratio: float
+    jump_h: float
+    jump_h10: float
+    passes_at_h10: bool
+
+    def explain(self) -> str:
+        if self.kind == "kink":
+            return (f"non-differentiable point: one-sided differences disagree by {self.jump_h10:.3g} at h/10 "
+                    f"(and {self.jump_h:.3g} at h); the gap does not shrink with h")  # fmt: skip
+        if self.kind == "truncation":
+            tail = "passes at h/10" if self.passes_at_h10 else "still above tolerance at h/10"
+            return f"step too large: error fell {self.ratio:.3g}x when h shrank 10x (truncation ~ h^2); {tail}"
+        if self.kind == "rounding":
+            return f"rounding: error grew {1 / self.ratio:.3g}x when h shrank 10x; f is noisier than eps*|f| (pass noise=)"
+        return f"bug: error unchanged ({self.ratio:.3g}x) when h shrank 10x; the analytic gradient is wrong here"
+
+
+@dataclass
+class GradientReport:
+    """What check_gradient found.
+
+    Per-entry arrays are host NumPy copies (a report is for reading), flat in
+    x's C order. ``worst`` holds flat indices, worst first (by error over tolerance).
+    """
+
+    passed: bool
+    verdict: str
+    worst: np.ndarray
+    analytic: np.ndarray
+    numerical: np.ndarray
+    relative_error: np.ndarray
+    tolerance: np.ndarray
+    failed: np.ndarray
+    diagnoses: dict[int, Diagnosis]
+    bugs: np.ndarray
+    kinks: np.ndarray
+    evaluations: int
+    model: StepModel
+    shape: tuple[int, ...]
+    dtype: str
+    method: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def max_relative_error(self) -> float:
+        return float(np.max(self.relative_error))
+
+    @property
+    def max_ratio(self) -> float:
+        """max over entries of relative error / tolerance (<= 1 everywhere when all pass at h)."""
+        return float(np.max(self.relative_error / self.tolerance))
+
+    def __str__(self) -> str:
+        n = self.analytic.size
+        head = f"gradient check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}"
+        lines = [head, f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
+        lines.append(f"  {'entry':<22}{'analytic':>12}{'numerical':>12}{'rel. error':>12}{'tolerance':>11}  diagnosis")
+        for i in self.worst[:8].tolist():
+            d = self.diagnoses.get(i)
+            note = d.explain() if d else ("ok" if not self.failed[i] else "fails (not diagnosed)")
+            lines.append(
+                f"  {describe_entry(self.shape, i):<22}{self.analytic[i]:>12.4g}{self.numerical[i]:>12.4g}"
+                f"{self.relative_error[i]:>12.3g}{self.tolerance[i]:>11.3g}  {note}"
+            )
+        lines += [f"  note: {t}" for t in self.notes]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def evaluate_gradient(grad_f: Any, x: Any, name: str = "grad_f") -> Any:
+    """grad_f(x) (or a given array), checked: floating, finite, x's shape and namespace."""
+    g = grad_f(x) if callable(grad_f) else grad_f
+    if not is_array(g):
+        raise TypeError(f"{name} must return an array shaped like x, got {type(g).__name__}")
+    if tuple(g.shape) != tuple(x.shape):
+        raise ValueError(f"{name}(x) has shape {tuple(g.shape)} but x has shape {tuple(x.shape)}; they must match")
+    validate_point(g, f"{name}(x)")
+    return g
+
+
+def _tolerance(pred: np.ndarray, a: np.ndarray, n: np.ndarray, eps: float, safety: float) -> tuple[np.ndarray, np.ndarray]:
+    """Relative error and its tolerance per entry.
+
+    The tolerance is ``safety * (E_i + eps*max(|a_i|, |n_i|)) / max(|a_i|, |n_i|, tiny)``: the
+    numerical derivative's error bound plus one rounding of the analytic value, in the units
+    of the relative error. Near-zero entries are thus judged by the absolute bound E_i.
+    """
+    tiny = np.finfo(np.float64).tiny
+    denom = np.maximum(np.maximum(np.abs(a), np.abs(n)), tiny)
+    rel = np.abs(a - n) / denom
+    tol = safety * (pred + eps * denom) / denom
+    return rel, tol
+
+
+def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str = "central", h: Any = None,
+                   safety: float = DEFAULT_SAFETY, diagnose: bool = True, max_diagnose: int = DEFAULT_MAX_DIAGNOSE,
+                   vectorized: bool = False, batch_size: int | None = None, noise: float | None = None,
+                   probes: int = DEFAULT_PROBES, seed: int = 0, warn_float32: bool = True) -> GradientReport:  # fmt: skip
+    r"""Check an analytic gradient entry by entry against finite differences, with a diagnosis.
+
+    Parameters
+    ----------
+    f : callable
+        The scalar function (see :func:`numerical_gradient`).
+    grad_f : callable or array
+        ``grad_f(x)`` returning an array of x's shape (or that array itself).
+    x : array
+        The point (real floating, finite), any array-API namespace.
+    method : {'central', 'richardson', 'forward', 'complex'}
+        The numerical derivative (central by default).
+    h : None, float or array
+        None: the error-model step; otherwise the absolute step.
+    safety : float
+        Entries pass within ``safety`` times the error model's bound.
+    diagnose : bool
+        Re-check failing entries at h/10 and look for kinks (central and
+        Richardson only: 2 evaluations per diagnosed entry, plus f(x) once).
+    max_diagnose : int
+        Diagnose at most this many failing entries (the worst).
+    vectorized, batch_size, noise, probes, seed
+        As in :func:`numerical_gradient`.
+    warn_float32 : bool
+        Warn (:class:`PrecisionWarning`) when x is not float64.
+
+    Returns
+    -------
+    GradientReport
+        ``.passed``, ``.verdict``, ``.worst`` (flat indices, worst first),
+        per-entry values and tolerances, diagnoses, ``.evaluations``, and a readable ``str()``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`numerical_gradient`; also when grad_f(x)'s shape differs from x's.
+
+    Notes
+    -----
+    Entry i passes when
+
+    .. math:: |a_i - n_i| \le s\,\big(E_i(h) + \epsilon\max(|a_i|, |n_i|)\big),
+
+    with :math:`E_i(h)` the bound of :mod:`gc_theory.gradcheck.steps` at the
+    step used (for an explicit h, the model's bound at that h, with M
+    estimated), and s = `safety`. A gradient that is wrong by more than that
+    fails; the diagnosis (module docstring) then says whether the code or the
+    step is at fault. Kinks are reported, not counted as failures.
+    """
+    xp = validate_point(x, "x")
+    g = evaluate_gradient(grad_f, x)
+    eps = finfo_eps(x.dtype)
+    notes = []
+    if eps > finfo_eps("float64") and warn_float32:
+        warnings.warn(
+            f"checking a gradient in {x.dtype}: tolerances follow the dtype (about eps^(2/3) = {eps ** (2 / 3):.1e} "
+            "relative for central differences), so only gross bugs show; float64 is the place to check gradients",
+            PrecisionWarning,
+            stacklevel=2,
+        )
+    if eps > finfo_eps("float64"):
+        notes.append(f"{x.dtype}: tolerances follow the dtype; check in float64 to see small bugs")
+    result = numerical_gradient(f, x, method, h, vectorized, batch_size=batch_size, noise=noise, probes=probes,
+                                seed=seed, full_output=True)  # fmt: skip
+    evaluations = result.evaluations
+    a = to_numpy(g).astype(np.float64).reshape(-1)
+    n = to_numpy(result.value).astype(np.float64).reshape(-1)
+    steps = to_numpy(result.steps)
+    sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)
+    model = result.model
+    pred = to_numpy(result.predicted_error).astype(np.float64).reshape(-1)
+    if not model.chosen and method != "complex":
+        # An explicit h: bound its error with M and the noise estimated at the model step.
+        probe = _model_only(f, x, method, noise, probes, seed)
+        evaluations += probe.evaluations
+        pred = model_error(method, steps / sigma, probe.M, probe.noise) / sigma
+        model = StepModel(method, math.nan, probe.M, probe.noise, math.nan, probe.evaluations, chosen=False)
+    rel, tol = _tolerance(pred, a, n, eps, safety)
+    failed = rel > tol
+    diagnoses: dict[int, Diagnosis] = {}
+    if diagnose and failed.any() and method in ("central", "richardson"):
+        order = np.argsort(-(rel / tol))
+        to_check = [int(i) for i in order[: int(failed.sum())][:max_diagnose]]
+        diagnoses, extra = _diagnose(f, x, xp, to_check, a, n, steps, result, eps, safety, sigma, model)
+        evaluations += extra
+    kinks = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "kink"), dtype=np.int64)
+    fixed = {i for i, d in diagnoses.items() if d.kind == "kink" or (d.kind == "truncation" and d.passes_at_h10)}
+    still = np.array([i for i in np.flatnonzero(failed).tolist() if i not in fixed], dtype=np.int64)
+    bugs = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "bug"), dtype=np.int64)
+    worst = np.argsort(-(rel / tol), kind="stable")
+    verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape)
+    return GradientReport(
+        passed=still.size == 0, verdict=verdict, worst=worst, analytic=a, numerical=n, relative_error=rel,
+        tolerance=tol, failed=failed, diagnoses=diagnoses, bugs=bugs, kinks=kinks, evaluations=evaluations,
+        model=model, shape=tuple(x.shape), dtype=str(x.dtype).split(".")[-1], method=method, notes=notes,
+    )  # fmt: skip
+
+
+def diagnose(f: Callable[[Any], Any], grad_f: Any, x: Any, h: Any, entries: Any = None, *,
+             safety: float = DEFAULT_SAFETY, noise: float | None = None, probes: int = DEFAULT_PROBES,
+             seed: int = 0) -> tuple[dict[int, Diagnosis], int]:  # fmt: skip
+    """The shrink-h and kink diagnosis of `entries` (default all) at absolute step h, pass or fail.
+
+    check_gradient runs the same diagnosis on its failing entries; this function
+    runs it on any entries, e.g. to watch a correct gradient's error fall 100x
+    at a step that is too large. Returns ``({entry: Diagnosis}, evaluations of f)``.
+    """
+    xp = validate_point(x, "x")
+    g = evaluate_gradient(grad_f, x)
+    result = numerical_gradient(f, x, "central", h, full_output=True)
+    model = _model_only(f, x, "central", noise, probes, seed)
+    a = to_numpy(g).astype(np.float64).reshape(-1)
+    n = to_numpy(result.value).astype(np.float64).reshape(-1)
+    sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)
+    chosen = range(a.size) if entries is None else [int(i) for i in np.asarray(entries).reshape(-1)]
+    eps = finfo_eps(x.dtype)
+    out, extra = _diagnose(f, x, xp, list(chosen), a, n, to_numpy(result.steps), result, eps, safety, sigma, model)
+    return out, result.evaluations + model.evaluations + extra
+
+
+def _model_only(f: Callable[[Any], Any], x: Any, method: str, noise: float | None, probes: int, seed: int) -> StepModel:
+    """The error model (M and noise) at x, without the full sweep."""
+    from .numerical import _probe_model, _Sweep
+
+    fc = CountedFunction(f, tuple(x.shape), scalar=True)
+    sweep = _Sweep(fc, x, array_namespace(x), vectorized=False, batch_size=None)
+    model, _ = _probe_model(fc, sweep, method, noise, probes, seed, None)
+    return StepModel(model.method, model.h, model.M, model.noise, model.predicted_error, fc.evaluations)
+
+
+def _diagnose(f, x, xp, entries, a, n, steps, result, eps, safety, sigma, model):  # noqa: ANN001, ANN202
+    """Shrink-h and kink diagnosis of `entries`; returns the diagnoses and the evaluations spent."""
+    fc = CountedFunction(f, tuple(x.shape), scalar=True)
+    f0 = result.f0 if result.f0 is not None else fc(x, "x (unperturbed)")
+    flat = to_numpy(x).reshape(-1)
+    vp = to_numpy(result.raw["plus"])
+    vm = to_numpy(result.raw["minus"])
+    xplus = to_numpy(result.raw["plus_x"]).astype(np.float64)
+    xminus = to_numpy(result.raw["minus_x"]).astype(np.float64)
+    work = xp.asarray(x, copy=True)
+    shape = tuple(x.shape)
+    out = {}
+    for i in entries:
+        idx = i if len(shape) == 1 else tuple(int(k) for k in np.unravel_index(i, shape))
+        h10 = steps[i] / 10.0
+        xi = float(flat[i])
+        p10 = float(np.asarray(xi + h10, dtype=flat.dtype))
+        m10 = float(np.asarray(xi - h10, dtype=flat.dtype))
+        if p10 == xi or m10 == xi:
+            continue
+        work[idx] = p10
+        fp10 = fc(work, f"x + h/10 e_{i} ({describe_entry(shape, i)}; shrink-h diagnosis)")
+        work[idx] = m10
+        fm10 = fc(work, f"x - h/10 e_{i} ({describe_entry(shape, i)}; shrink-h diagnosis)")
+        work[idx] = float(flat[i])
+        n10 = (fp10 - fm10) / (p10 - m10)
+        # Compare like with like: the central difference at h and at h/10 (also for Richardson).
+        central_h = (vp[i] - vm[i]) / (xplus[i] - xminus[i])
+        e_h = abs(a[i] - central_h)
+        e_h10 = abs(a[i] - n10)
+        ratio = e_h / max(e_h10, np.finfo(np.float64).tiny)
+        jump_h = abs((vp[i] - f0) / (xplus[i] - xi) - (f0 - vm[i]) / (xi - xminus[i]))
+        jump_h10 = abs((fp10 - f0) / (p10 - xi) - (f0 - fm10) / (xi - m10))
+        noise = model.noise if math.isfinite(model.noise) else eps * abs(f0)
+        rounding_gap = 4.0 * noise / (h10 / 1.0)  # two one-sided quotients, each off by 2*noise/h
+        # The model's bound at h/10, in entry units: rounding grows 10x, truncation falls 100x.
+        pred_h10 = (model.M * (h10 / sigma[i]) ** 2 / 6.0 + noise / (h10 / sigma[i])) / sigma[i] if math.isfinite(model.M) else math.inf
+        denom = max(abs(a[i]), abs(n10), np.finfo(np.float64).tiny)
+        passes = e_h10 <= safety * (pred_h10 + eps * denom)
+        if jump_h10 > safety * rounding_gap and jump_h10 >= 0.3 * jump_h:
+            kind = "kink"
+        elif math.log10(max(ratio, 1e-300)) >= 1.0:
+            kind = "truncation"
+        elif math.log10(max(ratio, 1e-300)) <= -0.5:
+            kind = "rounding"
+        else:
+            kind = "bug"
+        out[i] = Diagnosis(kind, e_h, e_h10, ratio, jump_h, jump_h10, bool(passes))
+    return out, fc.evaluations
+
+
+def _verdict(failed, still, bugs, kinks, diagnoses, n, shape) -> str:  # noqa: ANN001
+    if not failed.any():
+        return f"all {n} entries agree with the numerical gradient within the error model's tolerance"
+    parts = []
+    if bugs.size:
+        where = ", ".join(describe_entry(tuple(shape), int(i)) for i in bugs[:5])
+        more = f" and {bugs.size - 5} more" if bugs.size > 5 else ""
+        parts.append(f"{bugs.size} entr{'y is' if bugs.size == 1 else 'ies are'} wrong (bug: the error does not "
+                     f"shrink with h): {where}{more}")  # fmt: skip
+    trunc = [i for i, d in diagnoses.items() if d.kind == "truncation"]
+    if trunc:
+        ok = sum(diagnoses[i].passes_at_h10 for i in trunc)
+        parts.append(f"{len(trunc)} failed only through truncation (step too large; {ok} pass at h/10)")
+    rnd = [i for i, d in diagnoses.items() if d.kind == "rounding"]
+    if rnd:
+        parts.append(f"{len(rnd)} are inconclusive: rounding dominates (f is noisier than eps*|f|; pass noise= or a larger h)")
+    if kinks.size:
+        parts.append(f"{kinks.size} sit at non-differentiable points (kinks), where no derivative exists: not counted as bugs")
+    undiagnosed = [i for i in still.tolist() if i not in diagnoses]
+    if undiagnosed:
+        parts.append(f"{len(undiagnosed)} more fail without a diagnosis (raise max_diagnose to diagnose them)")
+    return "; ".join(parts)

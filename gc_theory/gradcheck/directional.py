@@ -1,0 +1,355 @@
+r"""Directional checks (O(1) evaluations whatever n is) and localisation of wrong entries by group testing.
+
+A directional check compares the analytic directional derivative
+:math:`a = g^\top d/(2s)` with :math:`D = (f(x^+) - f(x^-))/(2s)`, where
+:math:`x^\pm = \mathrm{fl}(x \pm s u)` and :math:`d = x^+ - x^-` is the
+displacement actually taken (so that representing :math:`x \pm su` costs no
+accuracy). Directions are :math:`u_i = r_i\sigma_i` with random signs
+:math:`r_i = \pm 1` and :math:`\sigma_i = \max(|x_i|, 1)`: every entry moves,
+by a relative step s, like a coordinate step. A wrong entry j shifts the
+discrepancy :math:`\delta = a - D` by :math:`(\tilde g_j - g_j)\,r_j\sigma_j`,
+whatever n is.
+
+Tolerance. Each direction is evaluated at steps s and 2s (4 evaluations). The
+truncation error of the central difference is :math:`cs^2 + O(s^4)`, so
+:math:`\delta(2s) - \delta(s) \approx 3cs^2` *estimates it* (and a bug, which
+is the same at both steps, cancels from that estimate). The tolerance is
+
+.. math::
+
+    \tau = \mathrm{safety}\,\Big(\tfrac{|\delta(2s) - \delta(s)|}{3} + \frac{\epsilon_f}{s}
+          + \gamma_{\lceil\log_2 n\rceil + 1}\frac{|g|^\top|d|}{2s}\Big),
+
+truncation, rounding of f (:math:`\epsilon_f = \epsilon\max|f|`) and rounding
+of the inner product (pairwise summation, Higham Sec. 4.2).
+
+Localisation. Directions restricted to a group G of coordinates add up:
+:math:`u = u_L + u_R`, and so do discrepancies, to first order. Starting from
+a failing direction on all n coordinates, :func:`localize` measures the left
+half (2 evaluations) and *derives* the right half as parent minus left (with
+the two tolerances added), then descends into every half whose discrepancy
+exceeds its tolerance. One wrong entry among n is found with
+:math:`4 + 2\lceil\log_2 n\rceil` evaluations; k wrong entries with about
+:math:`2k\log_2(n/k)`.
+
+Host transfers: the random signs are drawn on the host and moved once; each
+test reads f's two scalar values and one inner product to the host.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..backend import finfo_eps, to_numpy
+from ..tolerances import gamma
+from ._evaluate import CountedFunction, describe_entry, validate_point
+from .check import DEFAULT_SAFETY, evaluate_gradient
+
+__all__ = ["DirectionalReport", "Localization", "directional_check", "localize"]
+
+
+@dataclass
+class DirectionalReport:
+    """Outcome of a directional check: one row per random direction.
+
+    Attributes
+    ----------
+    passed : bool
+        Every direction agrees within its tolerance.
+    analytic, numerical, discrepancy, tolerance, relative_error : numpy.ndarray
+        Per direction: :math:`a`, :math:`D(s)`, :math:`|a - D|`, :math:`\\tau`, and
+        :math:`|a - D|/\\max(|a|, |D|)`.
+    evaluations : int
+        Evaluations of f (4 per direction).
+    step : float
+        The relative step s.
+    verdict : str
+        Plain text.
+    """
+
+    passed: bool
+    analytic: np.ndarray
+    numerical: np.ndarray
+    discrepancy: np.ndarray
+    tolerance: np.ndarray
+    relative_error: np.ndarray
+    evaluations: int
+    step: float
+    verdict: str
+
+    def __str__(self) -> str:
+        lines = [f"directional check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}",
+                 f"  {self.evaluations} evaluations of f, relative step {self.step:.3g}",
+                 f"  {'direction':>9}{'u^T grad':>14}{'difference':>14}{'|gap|':>11}{'tolerance':>11}"]  # fmt: skip
+        for k in range(self.analytic.size):
+            lines.append(f"  {k:>9}{self.analytic[k]:>14.6g}{self.numerical[k]:>14.6g}"
+                         f"{self.discrepancy[k]:>11.3g}{self.tolerance[k]:>11.3g}")  # fmt: skip
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+@dataclass
+class Localization:
+    """The entries a group-testing search found wrong.
+
+    Attributes
+    ----------
+    indices : numpy.ndarray
+        Flat indices (C order of x) of the wrong entries, sorted.
+    estimated_errors : numpy.ndarray
+        For each index, the estimated error of the analytic entry, :math:`\\tilde g_j - g_j`.
+    evaluations : int
+        Evaluations of f spent (the initial directional test included).
+    tests : int
+        Group tests measured (2 evaluations each).
+    unresolved : list of (int, int)
+        Index ranges [lo, hi) whose discrepancy could not be pinned to single entries.
+    verdict : str
+        Plain text.
+    """
+
+    indices: np.ndarray
+    estimated_errors: np.ndarray
+    evaluations: int
+    tests: int
+    unresolved: list[tuple[int, int]] = field(default_factory=list)
+    verdict: str = ""
+    shape: tuple[int, ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self.indices.tolist())
+
+    def __str__(self) -> str:
+        lines = [f"localisation: {self.verdict}", f"  {self.evaluations} evaluations of f, {self.tests} group tests"]
+        for i, e in zip(self.indices[:10].tolist(), self.estimated_errors[:10].tolist()):
+            lines.append(f"  {describe_entry(self.shape, i)}: analytic - true ~ {e:.4g}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+class _Prober:
+    """Central differences of f along restricted random directions, with the actual displacements."""
+
+    def __init__(self, f: Callable[[Any], Any], g: Any, x: Any, xp: Any, step: float, seed: int):
+        self.xp, self.x, self.shape = xp, x, tuple(x.shape)
+        self.n = math.prod(self.shape)
+        self.fc = CountedFunction(f, self.shape, scalar=True)
+        self.x64 = xp.astype(xp.reshape(x, (self.n,)), xp.float64)
+        self.g64 = xp.astype(xp.reshape(g, (self.n,)), xp.float64)
+        self.sigma = xp.maximum(xp.abs(self.x64), xp.asarray(1.0, dtype=xp.float64))
+        self.rng = np.random.default_rng(seed)
+        self.s = step
+        self.eps = finfo_eps(x.dtype)
+        self.gamma = gamma(math.ceil(math.log2(max(self.n, 2))) + 1, x.dtype)
+        self.index = xp.arange(self.n)
+        self.magnitude = 0.0
+
+    def direction(self) -> Any:
+        signs = self.rng.choice(np.array([-1.0, 1.0]), size=self.n)
+        return self.xp.asarray(signs) * self.sigma
+
+    def restrict(self, u: Any, lo: int, hi: int) -> Any:
+        if lo == 0 and hi == self.n:
+            return u
+        inside = (self.index >= lo) & (self.index < hi)
+        return self.xp.where(inside, u, self.xp.zeros_like(u))
+
+    def measure(self, u: Any, t: float, label: str) -> tuple[float, float, float]:
+        """(analytic a, numerical D, |g|^T|d|/(2t)) along u at step t."""
+        xp = self.xp
+        plus = xp.astype(self.x64 + t * u, self.x.dtype)
+        minus = xp.astype(self.x64 - t * u, self.x.dtype)
+        fp = self.fc(xp.reshape(plus, self.shape), f"x + {t:.3g}*u ({label})")
+        fm = self.fc(xp.reshape(minus, self.shape), f"x - {t:.3g}*u ({label})")
+        self.magnitude = max(self.magnitude, abs(fp), abs(fm))
+        d = xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64)
+        a = float(xp.sum(self.g64 * d)) / (2 * t)
+        size = float(xp.sum(xp.abs(self.g64) * xp.abs(d))) / (2 * t)
+        return a, (fp - fm) / (2 * t), size
+
+    def full_test(self, u: Any, safety: float) -> tuple[float, float, float, float]:
+        """(a, D, delta, tau) at step s, with the truncation estimated from step 2s."""
+        a1, d1, size1 = self.measure(u, self.s, "directional check, step s")
+        a2, d2, _ = self.measure(u, 2 * self.s, "directional check, step 2s")
+        delta1, delta2 = a1 - d1, a2 - d2
+        self.truncation = abs(delta2 - delta1) / 3.0
+        tau = safety * (self.truncation + self.rounding() + self.gamma * size1)
+        return a1, d1, delta1, tau
+
+    def rounding(self) -> float:
+        return self.eps * max(self.magnitude, np.finfo(np.float64).tiny) / self.s
+
+    def group_test(self, u: Any, lo: int, hi: int, safety: float) -> tuple[float, float]:
+        """(delta, tau) for the direction restricted to [lo, hi), 2 evaluations."""
+        a, d, size = self.measure(self.restrict(u, lo, hi), self.s, f"group test of entries {lo}..{hi - 1}")
+        return a - d, safety * (self.truncation + self.rounding() + self.gamma * size)
+
+
+def _step(h: float | None, eps: float) -> float:
+    if h is None:
+        # The central difference's h* for a function whose third derivative is about 3|f|.
+        return eps ** (1.0 / 3.0)
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.floating)) or not (0 < float(h) < math.inf):
+        raise ValueError(f"h must be None or a positive number (a relative step), got {h!r}")
+    return float(h)
+
+
+def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, directions: int = 2, h: float | None = None,
+                      safety: float = DEFAULT_SAFETY, seed: int = 0) -> DirectionalReport:  # fmt: skip
+    r"""Compare :math:`u^\top\nabla f` with a central difference along a few random directions.
+
+    O(1) evaluations of f whatever the number of parameters: 4 per direction
+    (steps s and 2s, the second to estimate the truncation error). Use it first
+    on big models; when it fails, :func:`localize` finds the wrong entries.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of x.
+    grad_f : callable or array
+        The analytic gradient (x's shape).
+    x : array
+        Real floating, finite; any array-API namespace.
+    directions : int
+        Number of random directions (default 2: 8 evaluations).
+    h : float, optional
+        Relative step s (default :math:`\epsilon^{1/3}`).
+    safety : float
+        Multiplies the derived tolerance (module docstring).
+    seed : int
+        Seeds the random signs.
+
+    Returns
+    -------
+    DirectionalReport
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad x, grad_f shape mismatch, non-scalar or non-finite f (naming the direction and step).
+
+    Notes
+    -----
+    The tolerance is derived in the module docstring. A bug in entry j shows
+    as a discrepancy :math:`|\tilde g_j - g_j|\sigma_j`, independent of n.
+    """
+    xp = validate_point(x, "x")
+    if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
+        raise ValueError(f"directions must be a positive integer, got {directions!r}")
+    g = evaluate_gradient(grad_f, x)
+    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed)
+    rows = []
+    for _ in range(directions):
+        a, d, delta, tau = prober.full_test(prober.direction(), safety)
+        rows.append((a, d, abs(delta), tau))
+    arr = np.array(rows, dtype=np.float64)
+    rel = arr[:, 2] / np.maximum(np.maximum(np.abs(arr[:, 0]), np.abs(arr[:, 1])), np.finfo(np.float64).tiny)
+    passed = bool(np.all(arr[:, 2] <= arr[:, 3]))
+    if passed:
+        verdict = f"u^T grad matches the central difference along {directions} random direction(s)"
+    else:
+        bad = int(np.argmax(arr[:, 2] / arr[:, 3]))
+        verdict = (f"direction {bad} disagrees: |gap| {arr[bad, 2]:.3g} > tolerance {arr[bad, 3]:.3g} "
+                   f"(relative {rel[bad]:.3g}); the gradient is wrong somewhere: localize() finds where")  # fmt: skip
+    return DirectionalReport(passed, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], rel, prober.fc.evaluations, prober.s, verdict)
+
+
+def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = None, safety: float = DEFAULT_SAFETY,
+             seed: int = 0, directions: int = 2, max_evaluations: int | None = None) -> Localization:  # fmt: skip
+    r"""Find the wrong entries of an analytic gradient by bisection / group testing.
+
+    Parameters
+    ----------
+    f, grad_f, x, h, safety, seed
+        As in :func:`directional_check`.
+    directions : int
+        Random directions tried on all coordinates before concluding that
+        nothing is wrong (a direction that already fails starts the search).
+    max_evaluations : int, optional
+        Stop after this many evaluations of f (default 2n + 4*directions: never
+        more than a full central-difference check).
+
+    Returns
+    -------
+    Localization
+        ``.indices`` (flat, sorted), ``.estimated_errors``, ``.evaluations``, ``.verdict``.
+
+    Notes
+    -----
+    One wrong entry among n costs :math:`4 + 2\lceil\log_2 n\rceil` evaluations
+    (module docstring); the discrepancy of a group is compared with its own
+    tolerance, which for a derived half is the sum of the two measured ones.
+    """
+    xp = validate_point(x, "x")
+    g = evaluate_gradient(grad_f, x)
+    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed)
+    n = prober.n
+    budget = 2 * n + 4 * directions if max_evaluations is None else int(max_evaluations)
+    start = None
+    for _ in range(directions):
+        u = prober.direction()
+        _, _, delta, tau = prober.full_test(u, safety)
+        if abs(delta) > tau:
+            start = (u, delta, tau)
+            break
+    found: dict[int, float] = {}
+    unresolved: list[tuple[int, int]] = []
+    tests = 0
+    stopped = False
+    if start is not None:
+        u, delta, tau = start
+        u_host = to_numpy(u)
+        stack = [(0, n, delta, tau)]
+        while stack:
+            lo, hi, d_parent, t_parent = stack.pop()
+            if hi - lo == 1:
+                found[lo] = d_parent / float(u_host[lo])
+                continue
+            if prober.fc.evaluations + 2 > budget:
+                stopped = True
+                unresolved.append((lo, hi))
+                continue
+            mid = (lo + hi) // 2
+            d_left, t_left = prober.group_test(u, lo, mid, safety)
+            tests += 1
+            d_right, t_right = d_parent - d_left, t_parent + t_left
+            left_bad, right_bad = abs(d_left) > t_left, abs(d_right) > t_right
+            if not left_bad and not right_bad and prober.fc.evaluations + 2 <= budget:
+                d_right, t_right = prober.group_test(u, mid, hi, safety)
+                tests += 1
+                right_bad = abs(d_right) > t_right
+                if not right_bad:
+                    unresolved.append((lo, hi))
+            if right_bad:
+                stack.append((mid, hi, d_right, t_right))
+            if left_bad:
+                stack.append((lo, mid, d_left, t_left))
+    indices = np.array(sorted(found), dtype=np.int64)
+    errors = np.array([found[i] for i in indices.tolist()], dtype=np.float64)
+    verdict = _verdict(start is not None, indices, unresolved, stopped, prober.fc.evaluations, directions, tuple(x.shape))
+    return Localization(indices, errors, prober.fc.evaluations, tests, unresolved, verdict, tuple(x.shape))
+
+
+def _verdict(failed: bool, indices: np.ndarray, unresolved: list[tuple[int, int]], stopped: bool, evaluations: int,
+             directions: int, shape: tuple[int, ...]) -> str:  # fmt: skip
+    if not failed:
+        return f"no wrong entry: {directions} random direction(s) on all coordinates agree with the gradient"
+    parts = []
+    if indices.size:
+        where = ", ".join(describe_entry(shape, int(i)) for i in indices[:5])
+        parts.append(f"{indices.size} wrong entr{'y' if indices.size == 1 else 'ies'} found in {evaluations} evaluations: "
+                     f"{where}{' ...' if indices.size > 5 else ''}")  # fmt: skip
+    if unresolved:
+        why = "the evaluation budget ran out" if stopped else "their errors cancel or sit near the tolerance"
+        parts.append(f"{len(unresolved)} group(s) not resolved ({why}): use check_gradient on them")
+    return "; ".join(parts) or "the full direction failed but no group did: errors too close to the tolerance"

@@ -1,0 +1,582 @@
+r"""Numerical derivatives: forward, central, Richardson and complex step.
+
+For a scalar f of an array x (any array-API namespace),
+
+.. math::
+
+    D^{\rm fwd}_i = \frac{f(x + h_i e_i) - f(x)}{h_i},\qquad
+    D^{\rm c}_i(h) = \frac{f(x + h_i e_i) - f(x - h_i e_i)}{2h_i},
+
+    R_i = \frac{4D^{\rm c}_i(h/2) - D^{\rm c}_i(h)}{3},\qquad
+    D^{\rm cs}_i = \frac{\operatorname{Im} f(x + \mathrm{i}\,h_i e_i)}{h_i}.
+
+The denominators are the steps actually taken, :math:`\mathrm{fl}(x_i+h_i) -
+\mathrm{fl}(x_i-h_i)`, not 2h: this removes the error of representing
+:math:`x_i \pm h_i` (Gill, Murray & Wright, Sec. 8.6). With ``h=None`` the
+step comes from the error model of :mod:`gc_theory.gradcheck.steps`, with the
+derivative size M estimated numerically; an explicit h (a number, or an array
+of x's shape) is used as given, in x's units.
+
+Backends and the host
+---------------------
+x may belong to any array-API namespace whose arrays support item assignment
+(NumPy, CuPy, array_api_strict, PyTorch). Each perturbation is one item
+assignment into a private copy of x, restored exactly afterwards, so the
+overhead per evaluation is O(1); for that the n perturbed *values* are copied
+to the host once. A scalar f's values are read to the host as Python numbers
+(see :mod:`gc_theory.gradcheck._evaluate`); the result is returned in x's
+namespace and dtype. The complex step needs a complex dtype in x's namespace
+(complex128 for float64 x, complex64 for float32): NumPy, CuPy,
+array_api_strict and PyTorch have them; f must accept complex input and be
+complex-analytic, which is checked on a probe direction.
+
+Every function counts evaluations of f (``full_output=True``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..backend import array_namespace, dtype_name, finfo_eps, to_numpy
+from ._evaluate import CountedFunction, describe_entry, validate_point
+from .steps import METHODS, StepModel, derivative_order, estimate_derivative, model_error, optimal_step, pilot_step, stencil_offsets
+
+__all__ = ["NumericalResult", "complex_dtype", "derivative", "numerical_gradient", "numerical_jacobian"]
+
+#: Probe coordinates used to estimate the derivative size M.
+DEFAULT_PROBES = 4
+#: Elements of x per batched call when vectorized=True and no batch_size is given.
+BATCH_ELEMENTS = 2**22
+
+
+@dataclass
+class NumericalResult:
+    """A numerical derivative and what it cost.
+
+    Attributes
+    ----------
+    value : array
+        The gradient (x's shape) or Jacobian (``out_shape + x.shape``), in x's namespace and dtype.
+    evaluations : int
+        Points at which f was evaluated, step selection and probes included.
+    calls : int
+        Python calls of f (fewer than `evaluations` with ``vectorized=True``).
+    model : StepModel
+        The step used and the error model behind it.
+    steps : array
+        The absolute step of each entry (x's namespace, float64, flat).
+    predicted_error : array
+        Error bound of each entry at its step (flat, float64, x's namespace).
+    f0 : float or None
+        f(x), when it was evaluated.
+    raw : dict
+        The values of f at the perturbed points (flat, float64): ``"plus"``/``"minus"`` for the
+        central difference, used by the checker to look at one-sided differences.
+    """
+
+    value: Any
+    evaluations: int
+    calls: int
+    model: StepModel
+    steps: Any
+    predicted_error: Any
+    f0: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def complex_dtype(xp: Any, dtype: Any) -> Any:
+    """complex128 for float64, complex64 for float32, in namespace `xp` (TypeError if it has none)."""
+    name = "complex128" if "64" in str(dtype) else "complex64"
+    if not hasattr(xp, name):
+        raise TypeError(f"method='complex' needs a {name} dtype, which namespace {xp.__name__} does not have")
+    return getattr(xp, name)
+
+
+# --- evaluating f at many single-entry perturbations -----------------------------------
+
+
+class _Sweep:
+    """Evaluates f at x with one entry replaced, for every entry, in a loop or in batches."""
+
+    def __init__(self, fc: CountedFunction, x: Any, xp: Any, *, vectorized: bool, batch_size: int | None, dtype: Any = None):
+        self.fc, self.xp, self.shape = fc, xp, tuple(x.shape)
+        self.n = math.prod(self.shape)
+        self.dtype = x.dtype if dtype is None else dtype
+        self.base = xp.astype(x, self.dtype, copy=True)
+        self.flat = xp.reshape(self.base, (self.n,))
+        self.vectorized = vectorized
+        if batch_size is None:
+            batch_size = max(1, min(self.n, BATCH_ELEMENTS // self.n))
+        self.batch_size = batch_size
+        if len(self.shape) == 1:
+            self.index: list[Any] = list(range(self.n))
+        else:
+            self.index = list(zip(*(a.tolist() for a in np.unravel_index(np.arange(self.n), self.shape))))
+
+    def where(self, i: int, label: str, step: Any) -> str:
+        return f"x + ({step:+.3g}) e_{i} ({describe_entry(self.shape, i)}; perturbation {label})"
+
+    def run(self, replaced: Any, label: str, entries: list[int] | None = None) -> Any:
+        """f(x with entry i set to replaced[i]) for each i (all entries, or `entries`); float64 (or complex128)."""
+        entries = list(range(self.n)) if entries is None else entries
+        if self.vectorized:
+            return self._batched(replaced, label, entries)
+        host = to_numpy(replaced).tolist()
+        base_host = to_numpy(self.flat).tolist()
+        work = self.xp.asarray(self.base, copy=True)
+        out = []
+        for i in entries:
+            idx = self.index[i]
+            work[idx] = host[i]
+            out.append(self.fc(work, lambda i=i: self.where(i, label, host[i] - base_host[i])))
+            work[idx] = base_host[i]
+        if not self.fc.scalar:
+            return self.xp.stack(out, axis=0)
+        return np.asarray(out)
+
+    def _batched(self, replaced: Any, label: str, entries: list[int]) -> Any:
+        xp, n = self.xp, self.n
+        pieces = []
+        rows = np.asarray(entries)
+        start = 0
+        while start < len(rows):
+            chunk = rows[start : start + self.batch_size]
+            # Contiguous runs use eye(.., k=offset); a scattered chunk is built row by row.
+            if chunk[-1] - chunk[0] == len(chunk) - 1:
+                E = xp.eye(len(chunk), n, k=int(chunk[0]), dtype=self.dtype)
+                X = self.flat[None, :] * (1 - E) + E * replaced[None, :]
+            else:
+                X = xp.stack([self.flat] * len(chunk), axis=0)
+                for r, i in enumerate(chunk.tolist()):
+                    X[r, i] = replaced[i]
+            X = xp.reshape(X, (len(chunk),) + self.shape)
+            pieces.append(self.fc.batch(X, lambda r, c=chunk: self.where(int(c[r]), label, float("nan"))))
+            start += self.batch_size
+        return xp.concat(pieces, axis=0)
+
+
+def _scales(xp: Any, flat: Any) -> Any:
+    """sigma_i = max(|x_i|, 1): steps and derivative sizes are relative to it."""
+    return xp.maximum(xp.abs(xp.astype(flat, xp.float64)), xp.asarray(1.0, dtype=xp.float64))
+
+
+def _as_f64(xp: Any, values: Any) -> Any:
+    if isinstance(values, np.ndarray):
+        return xp.asarray(values.astype(np.float64 if values.dtype.kind != "c" else np.complex128))
+    kind = xp.complex128 if xp.isdtype(values.dtype, "complex floating") else xp.float64
+    return xp.astype(values, kind)
+
+
+def _broadcast_steps(steps: Any, values: Any) -> Any:
+    """Reshape flat (n,) steps to broadcast against values of shape (n, *out)."""
+    if values.ndim == 1:
+        return steps
+    xp = array_namespace(steps)
+    return xp.reshape(steps, (steps.shape[0],) + (1,) * (values.ndim - 1))
+
+
+# --- choosing the step --------------------------------------------------------------
+
+
+def _probe_model(fc: CountedFunction, sweep: _Sweep, method: str, noise: float | None, probes: int, seed: int,
+                 f0: Any) -> tuple[StepModel, Any]:  # fmt: skip
+    """Estimate M along `probes` coordinates with a stencil at the pilot step; return the model and f(x)."""
+    xp = sweep.xp
+    eps = finfo_eps(sweep.dtype)
+    order = derivative_order(method)
+    s = pilot_step(order, eps)
+    n = sweep.n
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(n, size=min(n, probes), replace=False).tolist())
+    flat = to_numpy(sweep.flat).astype(np.float64)
+    sigma = np.maximum(np.abs(flat), 1.0)
+    values: dict[float, list[Any]] = {}
+    before = fc.evaluations
+    for o in stencil_offsets(order):
+        if o == 0.0:
+            continue
+        replaced = flat + o * s * sigma
+        # Only the probe entries matter; the sweep evaluates exactly those.
+        values[o] = _to_host(sweep.run(xp.asarray(replaced.astype(to_numpy(sweep.flat).dtype)), f"probe {o:+g}s", chosen))
+    if f0 is None:
+        f0 = fc(sweep.base, "x (unperturbed)")
+        if not fc.scalar:
+            f0 = _to_host(f0)
+    values[0.0] = np.asarray(f0) if not fc.scalar else np.full(len(chosen), float(f0))
+    magnitude = max(float(np.max(np.abs(v))) for v in values.values())
+    if noise is None:
+        noise = eps * magnitude if magnitude > 0 else eps
+    stacked = {o: _per_probe(v, len(chosen)) for o, v in values.items()}
+    estimate, floor = estimate_derivative(stacked, order, s, noise)
+    M = max(float(np.max(estimate)), float(floor))
+    h = float(optimal_step(method, M, noise))
+    model = StepModel(method, h, M, float(noise), float(model_error(method, h, M, noise)), fc.evaluations - before)
+    return model, f0
+
+
+def _per_probe(v: Any, count: int) -> np.ndarray:
+    """Reduce stencil values to one number per probe (the largest over f's outputs)."""
+    arr = np.asarray(v, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(count, float(arr))
+    return arr.reshape(arr.shape[0], -1) if arr.shape[0] == count else np.broadcast_to(arr.reshape(1, -1), (count, arr.size))
+
+
+def _to_host(v: Any) -> np.ndarray:
+    return v if isinstance(v, np.ndarray) else to_numpy(v)
+
+
+# --- the public functions -------------------------------------------------------------
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(repr(m) for m in METHODS)}, got {method!r}")
+
+
+def _absolute_steps(xp: Any, x: Any, flat: Any, h: Any, model: StepModel | None) -> Any:
+    """Flat float64 steps: h*sigma_i from the model, or the caller's h (a number or x-shaped array)."""
+    if h is None:
+        return model.h * _scales(xp, flat)  # type: ignore[union-attr]
+    if isinstance(h, bool) or not (isinstance(h, (int, float, np.floating)) or hasattr(h, "shape")):
+        raise TypeError(f"h must be None, a positive number or an array shaped like x, got {type(h).__name__}")
+    if hasattr(h, "shape"):
+        if tuple(h.shape) not in ((), tuple(x.shape)):
+            raise ValueError(f"h must be a number or an array of x's shape {tuple(x.shape)}, got shape {tuple(h.shape)}")
+        host = to_numpy(h).astype(np.float64).reshape(-1)
+    else:
+        host = np.asarray([float(h)])
+    if not np.all(np.isfinite(host)) or np.any(host <= 0):
+        raise ValueError(f"h must be positive and finite, got {h!r}")
+    n = math.prod(x.shape)
+    return xp.asarray(np.broadcast_to(host, (n,)).copy())
+
+
+def _check_spacing(xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], signs: tuple[float, ...]) -> tuple[Any, ...]:
+    """The perturbed values x_i + s*h_i in x's dtype; ValueError where one rounds back to x_i."""
+    out = []
+    for sign in signs:
+        moved = xp.astype(xp.astype(flat, xp.float64) + sign * steps, flat.dtype)
+        same = moved == flat
+        if bool(xp.any(same)):
+            i = int(xp.argmax(xp.astype(same, xp.int8)))
+            host_x, host_h = float(to_numpy(flat)[i]), float(to_numpy(steps)[i])
+            raise ValueError(
+                f"h is below the spacing of x at {describe_entry(shape, i)}: x = {host_x!r}, h = {host_h:.3g}, and "
+                f"x {'+' if sign > 0 else '-'} h rounds back to x in {flat.dtype}; use a larger h (or h=None)"
+            )
+        out.append(moved)
+    return tuple(out)
+
+
+def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectorized: bool, *, scalar: bool,
+                   batch_size: int | None, noise: float | None, probes: int, seed: int,
+                   check_analytic: bool) -> NumericalResult:  # fmt: skip
+    xp = validate_point(x, "x")
+    _check_method(method)
+    if not isinstance(vectorized, bool):
+        raise TypeError(f"vectorized must be True or False, got {vectorized!r}")
+    shape = tuple(x.shape)
+    fc = CountedFunction(f, shape, scalar=scalar, name="f")
+    sweep = _Sweep(fc, x, xp, vectorized=vectorized, batch_size=batch_size)
+    flat = sweep.flat
+    if method == "complex":
+        return _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic)
+    f0 = None
+    model = None
+    if h is None:
+        model, f0 = _probe_model(fc, sweep, method, noise, probes, seed, None)
+    steps = _absolute_steps(xp, x, flat, h, model)
+    raw: dict[str, Any] = {}
+    if method == "forward":
+        (plus,) = _check_spacing(xp, flat, steps, shape, (1.0,))
+        if f0 is None:
+            f0 = fc(sweep.base, "x (unperturbed)")
+        vp = _as_f64(xp, sweep.run(plus, "+h"))
+        f0_arr = _as_f64(xp, np.asarray(f0)) if scalar else _as_f64(xp, f0)
+        dp = xp.astype(plus, xp.float64) - xp.astype(flat, xp.float64)
+        value = (vp - f0_arr) / _broadcast_steps(dp, vp)
+        raw = {"plus": vp}
+    else:
+        value, raw = _central_like(sweep, xp, flat, steps, shape, method)
+    if model is None:
+        model = StepModel(method, math.nan, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False)
+        predicted = xp.full((sweep.n,), math.nan, dtype=xp.float64)
+    else:
+        predicted = model.predicted_error / _scales(xp, flat)
+    f0_out = float(f0) if (f0 is not None and scalar) else None
+    return NumericalResult(_finish(xp, value, x, scalar), fc.evaluations, fc.calls, model, steps, predicted, f0_out, raw)
+
+
+def _central_like(sweep: _Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str) -> tuple[Any, dict[str, Any]]:
+    plus, minus = _check_spacing(xp, flat, steps, shape, (1.0, -1.0))
+    vp = _as_f64(xp, sweep.run(plus, "+h"))
+    vm = _as_f64(xp, sweep.run(minus, "-h"))
+    d = xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64)
+    value = (vp - vm) / _broadcast_steps(d, vp)
+    raw = {"plus": vp, "minus": vm, "plus_x": plus, "minus_x": minus}
+    if method == "richardson":
+        plus2, minus2 = _check_spacing(xp, flat, steps / 2, shape, (1.0, -1.0))
+        vp2 = _as_f64(xp, sweep.run(plus2, "+h/2"))
+        vm2 = _as_f64(xp, sweep.run(minus2, "-h/2"))
+        d2 = xp.astype(plus2, xp.float64) - xp.astype(minus2, xp.float64)
+        half = (vp2 - vm2) / _broadcast_steps(d2, vp2)
+        value = (4.0 * half - value) / 3.0
+    return value, raw
+
+
+def _finish(xp: Any, value: Any, x: Any, scalar: bool) -> Any:
+    """Flat (n,) or (n, *out) float64 -> x's shape, or out_shape + x.shape, in the result dtype."""
+    n = math.prod(x.shape)
+    if scalar:
+        return xp.astype(xp.reshape(value, tuple(x.shape)), x.dtype)
+    out_shape = tuple(value.shape[1:])
+    moved = xp.permute_dims(xp.reshape(value, (n, math.prod(out_shape))), (1, 0))
+    return xp.astype(xp.reshape(moved, out_shape + tuple(x.shape)), x.dtype)
+
+
+def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic) -> NumericalResult:  # noqa: ANN001
+    ctype = complex_dtype(xp, x.dtype)
+    eps = finfo_eps(x.dtype)
+    flat = xp.reshape(x, (-1,))
+    if h is None:
+        steps = eps**2 * _scales(xp, flat)
+        model = StepModel("complex", eps**2, math.nan, math.nan, math.nan, 0)
+    else:
+        steps = _absolute_steps(xp, x, flat, h, None)
+        model = StepModel("complex", math.nan, math.nan, math.nan, math.nan, 0, chosen=False)
+    cfc = CountedFunction(f, tuple(x.shape), scalar=scalar, complex_values=True, name="f")
+    sweep = _Sweep(cfc, x, xp, vectorized=vectorized, batch_size=batch_size, dtype=ctype)
+    if check_analytic:
+        _check_analytic(f, fc, cfc, x, xp, ctype, seed, scalar)
+    tiny = float(np.finfo(dtype_name(x.dtype)).tiny)
+    if bool(xp.any(xp.astype(steps, x.dtype) < tiny)):
+        raise ValueError(f"h is too small for the complex step in {x.dtype}: it underflows (h < {tiny:.3g})")
+    replaced = xp.astype(flat, ctype) + xp.astype(steps, ctype) * xp.asarray(1j, dtype=ctype)
+    try:
+        values = sweep.run(replaced, "+ih")
+    except TypeError as exc:
+        raise ValueError(f"method='complex' needs f to accept complex input, but it raised {type(exc).__name__}: {exc}") from exc
+    values = _as_f64(xp, values)
+    h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
+    value = xp.imag(values) / _broadcast_steps(h_exact, values)
+    total = fc.evaluations + cfc.evaluations
+    predicted = eps * xp.abs(value) if scalar else xp.full((math.prod(x.shape),), math.nan, dtype=xp.float64)
+    return NumericalResult(_finish(xp, value, x, scalar), total, fc.calls + cfc.calls, model, steps, predicted, None)
+
+
+def _check_analytic(f, fc, cfc, x, xp, ctype, seed, scalar) -> None:  # noqa: ANN001
+    r"""Compare the complex step with central differences along one random direction.
+
+    The central estimate D(s) at :math:`s = \epsilon^{1/3}` is accurate to
+    :math:`|D(2s) - D(s)|/3 + \epsilon_f/s` (truncation estimated by the two
+    steps, rounding by the model); a complex step further than 10 times that
+    from it means f is not complex-analytic.
+    """
+    eps = finfo_eps(x.dtype)
+    rng = np.random.default_rng(seed + 7919)
+    flat_host = to_numpy(xp.reshape(x, (-1,))).astype(np.float64)
+    u = rng.choice([-1.0, 1.0], size=flat_host.size) * np.maximum(np.abs(flat_host), 1.0)
+    s = eps ** (1.0 / 3.0)
+    shape = tuple(x.shape)
+
+    def at(t: float) -> Any:
+        return xp.reshape(xp.asarray((flat_host + t * u).astype(to_numpy(x).dtype)), shape)
+
+    vals = {t: fc(at(t * s), f"x + {t:+g}*s*u (complex-analyticity probe)") for t in (-2.0, -1.0, 1.0, 2.0)}
+    vals = {t: to_numpy(v).astype(np.float64) if not scalar else float(v) for t, v in vals.items()}
+    d1 = (np.asarray(vals[1.0]) - np.asarray(vals[-1.0])) / (2 * s)
+    d2 = (np.asarray(vals[2.0]) - np.asarray(vals[-2.0])) / (4 * s)
+    magnitude = max(float(np.max(np.abs(np.asarray(v)))) for v in vals.values())
+    t_cs = eps**2
+    z = xp.reshape(xp.asarray(flat_host.astype(np.complex128) + 1j * t_cs * u, dtype=ctype), shape)
+    try:
+        cv = cfc(z, "x + i*t*u (complex-analyticity probe)")
+    except TypeError as exc:
+        raise ValueError(f"method='complex' needs f to accept complex input, but it raised {type(exc).__name__}: {exc}") from exc
+    cs = np.imag(np.asarray(cv if scalar else to_numpy(cv), dtype=np.complex128)) / t_cs
+    allowed = 10.0 * (np.abs(d2 - d1) / 3.0 + eps * max(magnitude, 1e-300) / s + eps * np.abs(cs))
+    gap = np.abs(cs - d1)
+    if np.any(gap > allowed):
+        worst = float(np.max(gap))
+        raise ValueError(
+            "f is not complex-analytic, so method='complex' would be wrong: along a probe direction the complex "
+            f"step gives {float(np.max(np.abs(cs))):.6g} but central differences give {float(np.max(np.abs(d1))):.6g} "
+            f"(gap {worst:.3g}, error model allows {float(np.max(allowed)):.3g}); f may use abs, max, comparisons, "
+            "real/imag or conj. Use method='central' or 'richardson'"
+        )
+
+
+def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any = None,
+                       vectorized: bool = False, *, batch_size: int | None = None, noise: float | None = None,
+                       probes: int = DEFAULT_PROBES, seed: int = 0, check_analytic: bool = True,
+                       full_output: bool = False) -> Any:  # fmt: skip
+    r"""The gradient of a scalar function by finite differences or the complex step.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> scalar`` (a 0-d array or Python number). With ``vectorized=True``,
+        ``f(X)`` for X of shape ``(B, *x.shape)`` must return shape ``(B,)``.
+    x : array
+        The point: a real floating array of any array-API namespace (finite, non-empty).
+    method : {'central', 'forward', 'richardson', 'complex'}
+        Central difference (O(h^2), 2n evaluations), forward (O(h), n + 1),
+        Richardson extrapolation of the central difference (O(h^4), 4n) or
+        complex step (no cancellation, n; f must be complex-analytic).
+    h : None, float or array
+        None: the error-model step, scaled by ``max(|x_i|, 1)``, with the
+        derivative size M estimated by a stencil on `probes` coordinates. A
+        number or an x-shaped array: the absolute step, used as given.
+    vectorized : bool
+        Send the perturbed points through f in batches along a new leading
+        axis (a few calls instead of 2n): for cheap f, where Python's per-call
+        overhead dominates.
+    batch_size : int, optional
+        Points per batched call (default: about 4M elements of x per call).
+    noise : float, optional
+        The absolute rounding level :math:`\epsilon_f` of f's values, when
+        known to be larger than ``eps*|f(x)|`` (e.g. f sums many terms).
+    probes : int
+        Coordinates used to estimate M.
+    seed : int
+        Seeds the choice of probe coordinates and the analyticity probe.
+    check_analytic : bool
+        For the complex step: first compare it with central differences along
+        one random direction (5 evaluations) and raise if f is not analytic.
+    full_output : bool
+        Return a :class:`NumericalResult` (value, evaluations, step model,
+        predicted error per entry) instead of the bare gradient.
+
+    Returns
+    -------
+    array or NumericalResult
+        The gradient, shaped and typed like x, in x's namespace.
+
+    Raises
+    ------
+    TypeError
+        x is not a real floating array (integer x, say); f is not callable.
+    ValueError
+        Unknown method; f returns a non-scalar; f returns NaN/Inf (the message
+        names the entry and the perturbation); h is not positive or is below
+        the spacing of x (x + h == x); f is not complex-analytic for
+        method='complex'.
+
+    Notes
+    -----
+    The error model and the step are in :mod:`gc_theory.gradcheck.steps`:
+    for the central difference :math:`E(h) = M_3h^2/6 + \epsilon_f/h`, minimised
+    by :math:`h^* = (3\epsilon_f/M_3)^{1/3}`.
+
+    References
+    ----------
+    .. [1] CS231n notes, "Gradient checks"; Gill, Murray & Wright, *Practical
+       Optimization*, Sec. 8.6; Squire & Trapp, SIAM Review 40 (1998) (complex step).
+    """
+    result = _differentiate(f, x, method, h, vectorized, scalar=True, batch_size=batch_size, noise=noise,
+                            probes=probes, seed=seed, check_analytic=check_analytic)  # fmt: skip
+    return result if full_output else result.value
+
+
+def numerical_jacobian(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any = None,
+                       vectorized: bool = False, *, batch_size: int | None = None, noise: float | None = None,
+                       probes: int = DEFAULT_PROBES, seed: int = 0, check_analytic: bool = True,
+                       full_output: bool = False) -> Any:  # fmt: skip
+    r"""The Jacobian :math:`J_{..., j} = \partial f_{...}/\partial x_j` of an array-valued f.
+
+    Same parameters and methods as :func:`numerical_gradient`; f returns an
+    array (of a fixed shape ``out_shape``) of the same namespace, and with
+    ``vectorized=True`` shape ``(B, *out_shape)``. The result has shape
+    ``out_shape + x.shape``. f's values stay in their namespace. The error
+    model uses :math:`\epsilon_f = \epsilon\max|f|` and the largest derivative
+    over all outputs.
+    """
+    result = _differentiate(f, x, method, h, vectorized, scalar=False, batch_size=batch_size, noise=noise,
+                            probes=probes, seed=seed, check_analytic=check_analytic)  # fmt: skip
+    return result if full_output else result.value
+
+
+def derivative(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any = None, *,
+               noise: Any = None) -> NumericalResult:  # fmt: skip
+    r"""Derivatives of an elementwise function at many points at once: :math:`f'(x_k)` for every k.
+
+    f acts elementwise (like ``xp.exp``); every point k is an independent
+    one-dimensional problem, so each stencil is one call of f on the whole
+    array. With ``h=None`` each point gets its own error-model step, from its
+    own estimate of M; a number h is a *relative* step (``h * max(|x_k|, 1)``),
+    the same for every point. The same difference formulas as
+    :func:`numerical_gradient`; used by the claims and figures to trace the
+    error against h.
+
+    Returns
+    -------
+    NumericalResult
+        ``value`` (x's shape), ``steps`` (absolute, per point), ``predicted_error``
+        (the model's bound per point, NaN for an explicit h) and ``evaluations``
+        (points evaluated, summed over stencils).
+    """
+    xp = validate_point(x, "x")
+    _check_method(method)
+    eps = finfo_eps(x.dtype)
+    sigma = xp.maximum(xp.abs(xp.astype(x, xp.float64)), xp.asarray(1.0, dtype=xp.float64))
+    count = [0]
+
+    def call(z: Any) -> Any:
+        count[0] += math.prod(z.shape)
+        return f(z)
+
+    def at(step: Any, sign: float) -> tuple[Any, Any]:
+        moved = xp.astype(xp.astype(x, xp.float64) + sign * step, x.dtype)
+        return moved, xp.astype(call(moved), xp.float64)
+
+    f0 = xp.astype(call(x), xp.float64)
+    if noise is None:
+        noise = eps * xp.maximum(xp.abs(f0), xp.asarray(np.finfo(np.float64).tiny, dtype=xp.float64))
+    model_M = xp.full(x.shape, math.nan, dtype=xp.float64)
+    if method == "complex":
+        rel = eps**2 if h is None else float(h)
+        steps = rel * sigma
+        ctype = complex_dtype(xp, x.dtype)
+        h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
+        z = xp.astype(x, ctype) + xp.astype(h_exact, ctype) * xp.asarray(1j, dtype=ctype)
+        value = xp.imag(xp.astype(call(z), xp.complex128)) / h_exact
+        predicted = eps * xp.abs(value)
+        return NumericalResult(value, count[0], count[0], StepModel(method, rel, math.nan, math.nan, math.nan), steps, predicted)
+    if h is None:
+        order = derivative_order(method)
+        s = pilot_step(order, eps)
+        values = {0.0: f0}
+        for o in stencil_offsets(order):
+            if o != 0.0:
+                values[o] = at(o * s * sigma, 1.0)[1]
+        estimate, floor = estimate_derivative(values, order, s, noise)
+        model_M = xp.maximum(estimate, floor)
+        rel = optimal_step(method, model_M, noise)
+    else:
+        rel = float(h)
+    steps = rel * sigma
+    plus, fp = at(steps, 1.0)
+    if method == "forward":
+        value = (fp - f0) / (xp.astype(plus, xp.float64) - xp.astype(x, xp.float64))
+    else:
+        minus, fm = at(steps, -1.0)
+        value = (fp - fm) / (xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64))
+        if method == "richardson":
+            plus2, fp2 = at(steps / 2, 1.0)
+            minus2, fm2 = at(steps / 2, -1.0)
+            half = (fp2 - fm2) / (xp.astype(plus2, xp.float64) - xp.astype(minus2, xp.float64))
+            value = (4.0 * half - value) / 3.0
+    if h is None:
+        predicted = model_error(method, rel, model_M, noise) / sigma
+        scalar_h = float(np.median(to_numpy(rel)))
+    else:
+        predicted = xp.full(x.shape, math.nan, dtype=xp.float64)
+        scalar_h = rel
+    model = StepModel(method, scalar_h, math.nan, math.nan, math.nan, chosen=h is None)
+    return NumericalResult(value, count[0], count[0], model, steps, predicted, None, {"M": model_M})
