@@ -276,8 +276,10 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
         Random directions tried on all coordinates before concluding that
         nothing is wrong (a direction that already fails starts the search).
     max_evaluations : int, optional
-        Stop after this many evaluations of f (default 2n + 4*directions: never
-        more than a full central-difference check).
+        Stop after this many evaluations of f (default 4n + 4*directions). Group
+        testing pays off when few entries are wrong (O(k log n) for k of them);
+        when most are wrong it costs up to twice a full central-difference check,
+        and check_gradient is the better tool.
 
     Returns
     -------
@@ -294,50 +296,77 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
     g = evaluate_gradient(grad_f, x)
     prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed)
     n = prober.n
-    budget = 2 * n + 4 * directions if max_evaluations is None else int(max_evaluations)
-    start = None
-    for _ in range(directions):
-        u = prober.direction()
-        _, _, delta, tau = prober.full_test(u, safety)
-        if abs(delta) > tau:
-            start = (u, delta, tau)
-            break
+    budget = 4 * n + 4 * directions if max_evaluations is None else int(max_evaluations)
     found: dict[int, float] = {}
     unresolved: list[tuple[int, int]] = []
     tests = 0
     stopped = False
-    if start is not None:
-        u, delta, tau = start
-        u_host = to_numpy(u)
-        stack = [(0, n, delta, tau)]
-        while stack:
-            lo, hi, d_parent, t_parent = stack.pop()
-            if hi - lo == 1:
-                found[lo] = d_parent / float(u_host[lo])
-                continue
-            if prober.fc.evaluations + 2 > budget:
-                stopped = True
-                unresolved.append((lo, hi))
-                continue
-            mid = (lo + hi) // 2
-            d_left, t_left = prober.group_test(u, lo, mid, safety)
-            tests += 1
-            d_right, t_right = d_parent - d_left, t_parent + t_left
-            left_bad, right_bad = abs(d_left) > t_left, abs(d_right) > t_right
-            if not left_bad and not right_bad and prober.fc.evaluations + 2 <= budget:
-                d_right, t_right = prober.group_test(u, mid, hi, safety)
-                tests += 1
-                right_bad = abs(d_right) > t_right
-                if not right_bad:
-                    unresolved.append((lo, hi))
-            if right_bad:
-                stack.append((mid, hi, d_right, t_right))
-            if left_bad:
-                stack.append((lo, mid, d_left, t_left))
+    failed_once = False
+    passes = 0
+    # Rounds: a fresh random direction on the coordinates not yet found; a failing one starts a
+    # search. `directions` passing rounds in a row end it, so errors that happened to cancel in
+    # one direction's groups are caught by the next.
+    while passes < directions and not stopped:
+        if prober.fc.evaluations + 4 > budget:
+            stopped = True
+            break
+        u = prober.direction()
+        if found:
+            keep = np.ones(n)
+            keep[list(found)] = 0.0
+            u = u * xp.asarray(keep)
+        _, _, delta, tau = prober.full_test(u, safety)
+        if abs(delta) <= tau:
+            passes += 1
+            continue
+        passes = 0
+        failed_once = True
+        new, left, spent, stopped = _search(prober, u, delta, tau, safety, budget)
+        tests += spent
+        unresolved += left
+        if not new and not left:
+            break  # the direction failed but no group did: nothing more to pin down
+        found.update(new)
     indices = np.array(sorted(found), dtype=np.int64)
     errors = np.array([found[i] for i in indices.tolist()], dtype=np.float64)
-    verdict = _verdict(start is not None, indices, unresolved, stopped, prober.fc.evaluations, directions, tuple(x.shape))
+    verdict = _verdict(failed_once, indices, unresolved, stopped, prober.fc.evaluations, directions, tuple(x.shape))
     return Localization(indices, errors, prober.fc.evaluations, tests, unresolved, verdict, tuple(x.shape))
+
+
+def _search(prober: _Prober, u: Any, delta: float, tau: float, safety: float,
+            budget: int) -> tuple[dict[int, float], list[tuple[int, int]], int, bool]:  # fmt: skip
+    """Bisect [0, n) along direction u, from a discrepancy delta > tau; returns (found, unresolved, tests, stopped)."""
+    u_host = to_numpy(u)
+    found: dict[int, float] = {}
+    unresolved: list[tuple[int, int]] = []
+    tests, stopped = 0, False
+    stack = [(0, prober.n, delta, tau)]
+    while stack:
+        lo, hi, d_parent, t_parent = stack.pop()
+        if hi - lo == 1:
+            if u_host[lo] != 0.0:
+                found[lo] = d_parent / float(u_host[lo])
+            continue
+        if prober.fc.evaluations + 2 > budget:
+            stopped = True
+            unresolved.append((lo, hi))
+            continue
+        mid = (lo + hi) // 2
+        d_left, t_left = prober.group_test(u, lo, mid, safety)
+        tests += 1
+        d_right, t_right = d_parent - d_left, t_parent + t_left
+        left_bad, right_bad = abs(d_left) > t_left, abs(d_right) > t_right
+        if not left_bad and not right_bad and prober.fc.evaluations + 2 <= budget:
+            d_right, t_right = prober.group_test(u, mid, hi, safety)
+            tests += 1
+            right_bad = abs(d_right) > t_right
+            if not right_bad:
+                unresolved.append((lo, hi))
+        if right_bad:
+            stack.append((mid, hi, d_right, t_right))
+        if left_bad:
+            stack.append((lo, mid, d_left, t_left))
+    return found, unresolved, tests, stopped
 
 
 def _verdict(failed: bool, indices: np.ndarray, unresolved: list[tuple[int, int]], stopped: bool, evaluations: int,

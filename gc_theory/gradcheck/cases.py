@@ -1,0 +1,169 @@
+r"""Small losses with analytic gradients, and planted gradient bugs, for claims, tests and notebooks.
+
+Every case is written against the array API (any backend, float32 or
+float64): a parameter array x, a scalar loss f(x) and its hand-derived
+gradient. They cover the GC operator itself (the gradient of
+:math:`L(\mathrm{centralize}(W))` is :math:`P` applied to :math:`\partial L/\partial W'`,
+since P is symmetric) and the losses used across the toolkit. When
+:mod:`gc_theory.models` is present, :func:`gradient_cases` adds every layer
+and model it lists.
+
+Planted bugs (:func:`plant`): a sign flip in one entry, a factor 2, and a
+transposed weight gradient (square weights only), the three mistakes the
+gradient-checking notes single out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backend import array_namespace, to_numpy
+from ..centralization import centralize
+
+__all__ = ["BUGS", "Case", "gradient_cases", "plant", "planted_entries"]
+
+#: The planted bugs, in the order claims and tests use them.
+BUGS = ("sign_flip", "factor_2", "transposed")
+
+
+@dataclass(frozen=True)
+class Case:
+    """A parameter array, a scalar loss of it and the loss's analytic gradient."""
+
+    name: str
+    x: Any
+    f: Callable[[Any], Any]
+    grad: Callable[[Any], Any]
+
+    @property
+    def square(self) -> bool:
+        """A square weight, so that the transposed-gradient bug changes it."""
+        return self.x.ndim == 2 and self.x.shape[0] == self.x.shape[1]
+
+
+def _logsumexp(xp: Any, z: Any) -> Any:
+    m = xp.max(z, axis=1, keepdims=True)
+    return xp.log(xp.sum(xp.exp(z - m), axis=1, keepdims=True)) + m
+
+
+def _softmax(xp: Any, z: Any) -> Any:
+    e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
+    return e / xp.sum(e, axis=1, keepdims=True)
+
+
+def gc_operator_case(xp: Any, dtype: Any, rng: np.random.Generator, size: int = 5, batch: int = 8) -> Case:
+    r"""L(W) = mean_b sum_k tanh(X centralize(W)^T)_{bk} C_{bk}; grad = centralize(dL/dW')."""
+    asarray = lambda a: xp.asarray(np.asarray(a), dtype=dtype)  # noqa: E731
+    X, C = asarray(rng.standard_normal((batch, size))), asarray(rng.standard_normal((batch, size)))
+    W = asarray(rng.standard_normal((size, size)) / math.sqrt(size) + 0.3)
+
+    def f(w: Any) -> Any:
+        return xp.sum(xp.tanh(X @ xp.permute_dims(centralize(w), (1, 0))) * C) / batch
+
+    def grad(w: Any) -> Any:
+        T = xp.tanh(X @ xp.permute_dims(centralize(w), (1, 0)))
+        return centralize(xp.permute_dims((1 - T * T) * C, (1, 0)) @ X / batch)
+
+    return Case("gc_operator (tanh layer on centralize(W))", W, f, grad)
+
+
+def linear_mse_case(xp: Any, dtype: Any, rng: np.random.Generator, size: int = 4, batch: int = 6) -> Case:
+    """L(W) = mean_b ||W x_b - y_b||^2 / 2 for a linear layer (out, in); grad = R^T X / B."""
+    asarray = lambda a: xp.asarray(np.asarray(a), dtype=dtype)  # noqa: E731
+    X, Y = asarray(rng.standard_normal((batch, size))), asarray(rng.standard_normal((batch, size)))
+    W = asarray(rng.standard_normal((size, size)))
+
+    def f(w: Any) -> Any:
+        R = X @ xp.permute_dims(w, (1, 0)) - Y
+        return xp.sum(R * R) / (2 * batch)
+
+    def grad(w: Any) -> Any:
+        R = X @ xp.permute_dims(w, (1, 0)) - Y
+        return xp.permute_dims(R, (1, 0)) @ X / batch
+
+    return Case("linear + MSE", W, f, grad)
+
+
+def softmax_xent_case(xp: Any, dtype: Any, rng: np.random.Generator, classes: int = 4) -> Case:
+    """Mean softmax cross-entropy of logits z (batch, classes); grad = (softmax(z) - onehot)/B."""
+    batch = classes
+    onehot_host = np.eye(classes)[rng.integers(0, classes, size=batch)]
+    onehot = xp.asarray(onehot_host, dtype=dtype)
+    z = xp.asarray(rng.standard_normal((batch, classes)), dtype=dtype)
+
+    def f(z: Any) -> Any:
+        return xp.sum(_logsumexp(xp, z) - xp.sum(z * onehot, axis=1, keepdims=True)) / batch
+
+    def grad(z: Any) -> Any:
+        return (_softmax(xp, z) - onehot) / batch
+
+    return Case("softmax cross-entropy", z, f, grad)
+
+
+def tanh_xent_case(xp: Any, dtype: Any, rng: np.random.Generator, size: int = 4, batch: int = 6) -> Case:
+    """Cross-entropy of logits tanh(X W^T) (a tanh layer feeding a softmax); chain rule by hand."""
+    asarray = lambda a: xp.asarray(np.asarray(a), dtype=dtype)  # noqa: E731
+    X = asarray(rng.standard_normal((batch, size)))
+    onehot = asarray(np.eye(size)[rng.integers(0, size, size=batch)])
+    W = asarray(rng.standard_normal((size, size)) / math.sqrt(size))
+
+    def f(w: Any) -> Any:
+        z = 3 * xp.tanh(X @ xp.permute_dims(w, (1, 0)))
+        return xp.sum(_logsumexp(xp, z) - xp.sum(z * onehot, axis=1, keepdims=True)) / batch
+
+    def grad(w: Any) -> Any:
+        T = xp.tanh(X @ xp.permute_dims(w, (1, 0)))
+        dz = (_softmax(xp, 3 * T) - onehot) / batch
+        return xp.permute_dims(dz * 3 * (1 - T * T), (1, 0)) @ X
+
+    return Case("tanh layer + cross-entropy", W, f, grad)
+
+
+def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
+    """Every case: the inline ones above, then each layer and model of gc_theory.models if present."""
+    cases = [
+        gc_operator_case(xp, dtype, rng),
+        linear_mse_case(xp, dtype, rng),
+        softmax_xent_case(xp, dtype, rng),
+        tanh_xent_case(xp, dtype, rng),
+    ]
+    return cases + _model_cases(xp, dtype, rng)
+
+
+def _model_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
+    """Cases built from gc_theory.models, when that module is part of the toolkit."""
+    try:
+        from .. import models  # noqa: F401
+    except ImportError:
+        return []
+    from ._model_cases import model_cases
+
+    return model_cases(xp, dtype, rng)
+
+
+def plant(bug: str, grad: Callable[[Any], Any], x: Any) -> Callable[[Any], Any]:
+    """A wrong gradient: 'sign_flip' (the largest entry negated), 'factor_2', or 'transposed'."""
+    if bug not in BUGS:
+        raise ValueError(f"bug must be one of {', '.join(BUGS)}, got {bug!r}")
+    xp = array_namespace(x)
+    if bug == "factor_2":
+        return lambda w: 2 * grad(w)
+    if bug == "transposed":
+        if x.ndim != 2 or x.shape[0] != x.shape[1]:
+            raise ValueError(f"a transposed gradient needs a square weight, got shape {tuple(x.shape)}")
+        return lambda w: xp.permute_dims(grad(w), (1, 0))
+    j = int(np.argmax(np.abs(to_numpy(grad(x))).reshape(-1)))
+    mask = xp.reshape(xp.arange(math.prod(x.shape)) == j, tuple(x.shape))
+    return lambda w: xp.where(mask, -grad(w), grad(w))
+
+
+def planted_entries(bug: str, grad: Callable[[Any], Any], x: Any) -> np.ndarray:
+    """Flat indices where the planted bug changes the gradient at x."""
+    right = to_numpy(grad(x)).reshape(-1)
+    wrong = to_numpy(plant(bug, grad, x)(x)).reshape(-1)
+    return np.flatnonzero(right != wrong)
