@@ -166,3 +166,136 @@ def _central_difference(ctx: Context, control: bool) -> Measurement:
     if control:
         return bugs_caught(planted_bugs(ctx.xp, ctx.dtype, seed), ctx.rng)
     return catalogue_check(catalogue(ctx.xp, ctx.dtype, seed), ctx.rng)
+
+
+# --- claim 3: output-feature invariance under GC-SGD(M) ---------------------------------
+
+#: Optimisers of the invariance claim: GC-SGD, GC-momentum (heavy ball) and GC-Nesterov (torch's form).
+INVARIANCE_OPTIMIZERS = {
+    "SGD": {"momentum": 0.0},
+    "momentum": {"momentum": 0.9},
+    "Nesterov": {"momentum": 0.9, "nesterov": True},
+}
+INVARIANCE_STEPS = 25
+INVARIANCE_LR = 0.1
+#: Input shifts gamma of the probes.
+SHIFTS = (0.5, -3.0)
+
+
+def shift_response(w: Any, x: Any, shift: float) -> Any:
+    r"""How the outputs of :math:`y = Wx` move when every input entry is raised by `shift`: :math:`W(x + \gamma\mathbf 1) - Wx`.
+
+    `w` is (out, in), `x` a batch (n, in); the result is (n, out).
+    """
+    return (x + shift) @ w.T - x @ w.T
+
+
+def invariance_trajectory(ctx: Context, opt_name: str, gc: str | None, *, zero_mean_init: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Full-batch training of a 6-5-3 tanh MLP on random data; iterates and gradients (see :func:`training.trajectory`)."""
+    from .. import optim
+    from ..centralization import centralize
+    from ..models import mlp
+    from ..training import trajectory
+
+    net = mlp([6, 5, 3], activation="tanh")
+    params = net.init(ctx.rng, ctx.xp, ctx.dtype)
+    if zero_mean_init:
+        params = {k: centralize(v) if v.ndim > 1 else v for k, v in params.items()}
+    x = ctx.normal(8, 6)
+    labels = ctx.xp.asarray(ctx.rng.integers(0, 3, size=8))
+    opt = optim.sgd(lr=INVARIANCE_LR, gc=gc, **INVARIANCE_OPTIMIZERS[opt_name])
+    return trajectory(net, params, (x, labels), opt, INVARIANCE_STEPS)
+
+
+def invariance_measurement(
+    iterates: list[dict[str, Any]], gradients: list[dict[str, Any]], key: str, probes: Any, shift: float,
+    *, lr: float, momentum: float, reference: str = "initial",
+) -> Measurement:
+    r"""max over t of :math:`|W_t(x + \gamma\mathbf 1) - W_t x - \gamma W_0\mathbf 1|`, each against its rounding bound.
+
+    Parameters
+    ----------
+    iterates, gradients : list of dict
+        From :func:`gc_theory.training.trajectory`.
+    key : str
+        The weight (out, in) to look at.
+    probes : array (n, in)
+        Inputs x.
+    shift : float
+        :math:`\gamma`.
+    lr, momentum : float
+        The optimiser's (for the rounding bound).
+    reference : {"initial", "zero"}
+        Compare with :math:`\gamma W_0 \mathbf 1`, or with 0 (zero-mean initialisation).
+
+    Notes
+    -----
+    GC makes every row of every update sum to zero, so :math:`W_t\mathbf 1 = W_0\mathbf 1`
+    and :math:`W_t(x+\gamma\mathbf 1) - W_t x = \gamma W_t\mathbf 1 = \gamma W_0\mathbf 1`.
+    In floating point the row sums :math:`S_t = W_t\mathbf 1` drift by rounding
+    only; a running bound with the observed magnitudes is
+
+    .. math::
+
+        |S_{t} - S_0| \le D_t = \sum_{s < t} \Bigl(u \sum_j |W_{s+1}|_{ij}
+            + \eta\,\gamma_{M+4} \sum_j (|g_s| + \mu a_s)_{ij}\Bigr),
+        \qquad a_s = \mu a_{s-1} + |g_s|,
+
+    (the rounding of the weight update, and of the centred gradient's row sum,
+    :math:`\le \gamma_{M+2}\sum_j|g_{ij}|`, carried through the momentum buffer
+    and the Nesterov combination with the buffer's own roundings). The two
+    products :math:`W(x+\gamma\mathbf 1)` and :math:`Wx`, the shift and the
+    subtraction add :math:`\gamma_{M+1}(|x+\gamma| + |x|)|W_t|^\top + u|\Delta|`,
+    and the reference :math:`\gamma W_0\mathbf 1` (or the row sums of a
+    centred initialisation) :math:`\gamma_{M+2}|\gamma|\sum_j|W_0|_{ij}`, so the
+    bound grows linearly with t.
+    """
+    xp = array_namespace(probes)
+    w0 = iterates[0][key]
+    M = w0.shape[1]
+    dtype = w0.dtype
+    u = unit_roundoff(dtype)
+    expected = shift * xp.sum(w0, axis=1) if reference == "initial" else xp.zeros(w0.shape[0], dtype=dtype)
+    ref_bound = gamma(M + 2, dtype) * abs(shift) * xp.sum(xp.abs(w0), axis=1)
+    drift = xp.zeros(w0.shape[0], dtype=dtype)
+    buffer = xp.zeros_like(w0)
+    worst: list[Measurement] = []
+    for t, params in enumerate(iterates):
+        w = params[key]
+        if t > 0:
+            g_abs = xp.abs(gradients[t - 1][key])
+            direction = g_abs + momentum * buffer
+            buffer = momentum * buffer + g_abs
+            drift = drift + u * xp.sum(xp.abs(w), axis=1) + lr * gamma(M + 4, dtype) * xp.sum(direction + momentum * buffer, axis=1)
+        response = shift_response(w, probes, shift)
+        error = xp.abs(response - expected)
+        products = gamma(M + 1, dtype) * ((xp.abs(probes + shift) + xp.abs(probes)) @ xp.abs(w).T)
+        bound = abs(shift) * drift + products + u * xp.abs(response) + ref_bound
+        ratio = error / bound
+        flat = int(xp.argmax(xp.reshape(ratio, (-1,))))
+        i, j = divmod(flat, error.shape[1])
+        worst.append(Measurement(float(error[i, j]), float(bound[i, j]), max(abs(shift) * float(xp.max(xp.abs(w0))), 1e-300), f"{key} t={t} shift={shift}"))
+    return Measurement.worst(worst)
+
+
+@claim(
+    "gc.output_invariance.shift",
+    statement="every weight W (out, in) trained with GC-SGD, GC-momentum or GC-Nesterov satisfies "
+    "W_t(x + gamma*1) - W_t x = gamma*W_0 1 at every t (= 0 with a zero-mean initialisation)",
+    source="Yong et al., Gradient Centralization, ECCV 2020, Sec. 3.3 (output feature space regularisation)",
+    control="the same training without GC (plain SGD, momentum, Nesterov): the response to the shift changes",
+)
+def _output_invariance(ctx: Context, control: bool) -> Measurement:
+    gc = None if control else "gradient"
+    cases = []
+    for name, settings in INVARIANCE_OPTIMIZERS.items():
+        for zero_mean in (False, True):
+            iterates, gradients = invariance_trajectory(ctx, name, gc, zero_mean_init=zero_mean)
+            for key in ("0.weight", "2.weight"):
+                probes = ctx.normal(4, iterates[0][key].shape[1])
+                for shift in SHIFTS:
+                    m = invariance_measurement(iterates, gradients, key, probes, shift, lr=INVARIANCE_LR,
+                                               momentum=settings["momentum"], reference="zero" if zero_mean else "initial")  # fmt: skip
+                    cases.append(Measurement(m.residual, m.tolerance, m.scale, f"{name}{' zero-mean' if zero_mean else ''}: {m.detail}"))
+    # the claim holds only if every case holds; the control fails only if every case breaks the identity
+    return min(cases, key=lambda m: m.ratio) if control else Measurement.worst(cases)
