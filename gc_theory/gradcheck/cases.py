@@ -25,7 +25,7 @@ import numpy as np
 from ..backend import array_namespace, to_numpy
 from ..centralization import centralize
 
-__all__ = ["BUGS", "Case", "gradient_cases", "plant", "planted_entries"]
+__all__ = ["BUGS", "Case", "gradient_cases", "model_bug_cases", "plant", "planted_entries"]
 
 #: The planted bugs, in the order claims and tests use them.
 BUGS = ("sign_flip", "factor_2", "transposed")
@@ -39,11 +39,22 @@ class Case:
     x: Any
     f: Callable[[Any], Any]
     grad: Callable[[Any], Any]
+    blocks: dict[str, tuple[int, tuple[int, ...]]] | None = None
+    kinks: Callable[[Any], Any] | None = None
 
     @property
-    def square(self) -> bool:
-        """A square weight, so that the transposed-gradient bug changes it."""
-        return self.x.ndim == 2 and self.x.shape[0] == self.x.shape[1]
+    def size(self) -> int:
+        return math.prod(self.x.shape)
+
+    @property
+    def weight_block(self) -> tuple[int, tuple[int, ...]] | None:
+        """(offset, shape) of the first weight with >= 2 axes: where a transposed gradient can hide."""
+        if self.blocks is None:
+            return (0, tuple(self.x.shape)) if self.x.ndim >= 2 else None
+        for key, (offset, shape) in self.blocks.items():
+            if key.endswith("weight") and len(shape) >= 2:
+                return offset, shape
+        return None
 
 
 def _logsumexp(xp: Any, z: Any) -> Any:
@@ -146,24 +157,52 @@ def _model_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
     return model_cases(xp, dtype, rng)
 
 
-def plant(bug: str, grad: Callable[[Any], Any], x: Any) -> Callable[[Any], Any]:
-    """A wrong gradient: 'sign_flip' (the largest entry negated), 'factor_2', or 'transposed'."""
+def model_bug_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
+    """The models' own planted backward-pass bugs (empty without gc_theory.models)."""
+    try:
+        from .. import models  # noqa: F401
+    except ImportError:
+        return []
+    from ._model_cases import model_bug_cases as bugs
+
+    return bugs(xp, dtype, rng)
+
+
+def plant(bug: str, grad: Callable[[Any], Any], x: Any, block: tuple[int, tuple[int, ...]] | None = None) -> Callable[[Any], Any]:
+    """A wrong gradient: 'sign_flip' (the largest entry negated), 'factor_2', or 'transposed'.
+
+    'transposed' transposes the weight gradient in `block` (offset and shape of a
+    weight inside a flat x; default x itself) as (out, rest) -> (rest, out) and
+    reads it back in the weight's shape: the values land in the wrong places
+    (for a square weight, exactly G^T).
+    """
     if bug not in BUGS:
         raise ValueError(f"bug must be one of {', '.join(BUGS)}, got {bug!r}")
     xp = array_namespace(x)
     if bug == "factor_2":
         return lambda w: 2 * grad(w)
     if bug == "transposed":
-        if x.ndim != 2 or x.shape[0] != x.shape[1]:
-            raise ValueError(f"a transposed gradient needs a square weight, got shape {tuple(x.shape)}")
-        return lambda w: xp.permute_dims(grad(w), (1, 0))
+        offset, shape = block if block is not None else (0, tuple(x.shape))
+        if len(shape) < 2:
+            raise ValueError(f"a transposed gradient needs a weight with >= 2 axes, got shape {shape}")
+        size = math.prod(shape)
+
+        def transposed(w: Any) -> Any:
+            g = grad(w)
+            flat = xp.reshape(g, (-1,))
+            W = xp.reshape(flat[offset : offset + size], (shape[0], size // shape[0]))
+            moved = xp.reshape(xp.permute_dims(W, (1, 0)), (-1,))
+            out = xp.concat([flat[:offset], moved, flat[offset + size :]])
+            return xp.reshape(out, tuple(g.shape))
+
+        return transposed
     j = int(np.argmax(np.abs(to_numpy(grad(x))).reshape(-1)))
     mask = xp.reshape(xp.arange(math.prod(x.shape)) == j, tuple(x.shape))
     return lambda w: xp.where(mask, -grad(w), grad(w))
 
 
-def planted_entries(bug: str, grad: Callable[[Any], Any], x: Any) -> np.ndarray:
+def planted_entries(bug: str, grad: Callable[[Any], Any], x: Any, block: tuple[int, tuple[int, ...]] | None = None) -> np.ndarray:
     """Flat indices where the planted bug changes the gradient at x."""
     right = to_numpy(grad(x)).reshape(-1)
-    wrong = to_numpy(plant(bug, grad, x)(x)).reshape(-1)
+    wrong = to_numpy(plant(bug, grad, x, block)(x)).reshape(-1)
     return np.flatnonzero(right != wrong)

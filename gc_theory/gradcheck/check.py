@@ -16,7 +16,8 @@ used (not a hand-picked ``rtol``). Entries that fail are *diagnosed*:
    (the step was too large; the entry passes if it passes at h/10),
    :math:`\log_{10} r \le -1/2` rounding (f is noisier than assumed), in
    between: a **bug**. The thresholds sit halfway (in log) between the model
-   ratios 100, 1 and 0.1.
+   ratios 100, 1 and 0.1. An error that shrank (r > 1) *and* passes at h/10
+   is truncation too: near h* rounding takes over at h/10 and r falls short of 100.
 
 float32: the error model follows the dtype, so a correct float32 gradient
 passes (at a looser tolerance, :math:`\sim\epsilon^{2/3}` relative for the
@@ -80,7 +81,9 @@ class GradientReport:
     """What check_gradient found.
 
     Per-entry arrays are host NumPy copies (a report is for reading), flat in
-    x's C order. ``worst`` holds flat indices, worst first (by error over tolerance).
+    x's C order, one value per checked entry: ``entries`` (all of x's by
+    default) gives their flat indices. ``worst`` holds flat indices, worst
+    first (by error over tolerance).
     """
 
     passed: bool
@@ -99,6 +102,7 @@ class GradientReport:
     shape: tuple[int, ...]
     dtype: str
     method: str
+    entries: np.ndarray
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -115,12 +119,14 @@ class GradientReport:
         head = f"gradient check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}"
         lines = [head, f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
         lines.append(f"  {'entry':<22}{'analytic':>12}{'numerical':>12}{'rel. error':>12}{'tolerance':>11}  diagnosis")
+        position = {int(e): p for p, e in enumerate(self.entries.tolist())}
         for i in self.worst[:8].tolist():
+            p = position[i]
             d = self.diagnoses.get(i)
-            note = d.explain() if d else ("ok" if not self.failed[i] else "fails (not diagnosed)")
+            note = d.explain() if d else ("ok" if not self.failed[p] else "fails (not diagnosed)")
             lines.append(
-                f"  {describe_entry(self.shape, i):<22}{self.analytic[i]:>12.4g}{self.numerical[i]:>12.4g}"
-                f"{self.relative_error[i]:>12.3g}{self.tolerance[i]:>11.3g}  {note}"
+                f"  {describe_entry(self.shape, i):<22}{self.analytic[p]:>12.4g}{self.numerical[p]:>12.4g}"
+                f"{self.relative_error[p]:>12.3g}{self.tolerance[p]:>11.3g}  {note}"
             )
         lines += [f"  note: {t}" for t in self.notes]
         return "\n".join(lines)
@@ -156,7 +162,8 @@ def _tolerance(pred: np.ndarray, a: np.ndarray, n: np.ndarray, eps: float, safet
 def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str = "central", h: Any = None,
                    safety: float = DEFAULT_SAFETY, diagnose: bool = True, max_diagnose: int = DEFAULT_MAX_DIAGNOSE,
                    vectorized: bool = False, batch_size: int | None = None, noise: float | None = None,
-                   probes: int = DEFAULT_PROBES, seed: int = 0, warn_float32: bool = True) -> GradientReport:  # fmt: skip
+                   probes: int = DEFAULT_PROBES, seed: int = 0, warn_float32: bool = True,
+                   entries: Any = None, pieces: Callable[[Any], Any] | None = None) -> GradientReport:  # fmt: skip
     r"""Check an analytic gradient entry by entry against finite differences, with a diagnosis.
 
     Parameters
@@ -182,6 +189,14 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
         As in :func:`numerical_gradient`.
     warn_float32 : bool
         Warn (:class:`PrecisionWarning`) when x is not float64.
+    entries : sequence of int, optional
+        Check only these flat indices (2 evaluations each instead of 2n in all):
+        a sample of a big model's entries, or the ones :func:`localize` reported.
+    pieces : callable, optional
+        For piecewise-smooth f: ``pieces(x)`` identifies x's smooth piece (e.g.
+        the ReLU activation pattern). A failing entry whose stencil left the
+        piece is a non-differentiable point within h of x ('kink'), whatever
+        the one-sided differences say.
 
     Returns
     -------
@@ -219,13 +234,16 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
         )
     if eps > finfo_eps("float64"):
         notes.append(f"{x.dtype}: tolerances follow the dtype; check in float64 to see small bugs")
+    size = math.prod(x.shape)
+    chosen = np.arange(size) if entries is None else np.unique(np.asarray(entries, dtype=np.int64).reshape(-1))
+    probes = _probe_entries(a_all := to_numpy(g).astype(np.float64).reshape(-1), probes, seed)
     result = numerical_gradient(f, x, method, h, vectorized, batch_size=batch_size, noise=noise, probes=probes,
-                                seed=seed, full_output=True)  # fmt: skip
+                                seed=seed, full_output=True, entries=None if entries is None else chosen)  # fmt: skip
     evaluations = result.evaluations
-    a = to_numpy(g).astype(np.float64).reshape(-1)
+    a = a_all[chosen]
     n = to_numpy(result.value).astype(np.float64).reshape(-1)
     steps = to_numpy(result.steps)
-    sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)
+    sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)[chosen]
     model = result.model
     pred = to_numpy(result.predicted_error).astype(np.float64).reshape(-1)
     if not model.chosen and method != "complex":
@@ -240,19 +258,36 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     if diagnose and failed.any() and method in ("central", "richardson"):
         order = np.argsort(-(rel / tol))
         to_check = [int(i) for i in order[: int(failed.sum())][:max_diagnose]]
-        diagnoses, extra = _diagnose(f, x, xp, to_check, a, n, steps, result, eps, safety, sigma, model)
+        diagnoses, extra = _diagnose(f, x, xp, to_check, a, n, steps, result, eps, safety, sigma, model, chosen, pieces)
         evaluations += extra
     kinks = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "kink"), dtype=np.int64)
     fixed = {i for i, d in diagnoses.items() if d.kind == "kink" or (d.kind == "truncation" and d.passes_at_h10)}
-    still = np.array([i for i in np.flatnonzero(failed).tolist() if i not in fixed], dtype=np.int64)
+    still = np.array([i for i in chosen[failed].tolist() if i not in fixed], dtype=np.int64)
     bugs = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "bug"), dtype=np.int64)
-    worst = np.argsort(-(rel / tol), kind="stable")
+    worst = chosen[np.argsort(-(rel / tol), kind="stable")]
     verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape)
     return GradientReport(
         passed=still.size == 0, verdict=verdict, worst=worst, analytic=a, numerical=n, relative_error=rel,
         tolerance=tol, failed=failed, diagnoses=diagnoses, bugs=bugs, kinks=kinks, evaluations=evaluations,
-        model=model, shape=tuple(x.shape), dtype=str(x.dtype).split(".")[-1], method=method, notes=notes,
+        model=model, shape=tuple(x.shape), dtype=str(x.dtype).split(".")[-1], method=method, entries=chosen,
+        notes=notes,
     )  # fmt: skip
+
+
+def _probe_entries(a: np.ndarray, probes: Any, seed: int) -> Any:
+    """Half the probes at the largest analytic entries, half at random.
+
+    Third derivatives vary widely across a network's parameters; the entries
+    with the largest gradient are the most sensitive ones, and probing them
+    keeps M (hence the step) from being underestimated.
+    """
+    if not isinstance(probes, (int, np.integer)):
+        return probes
+    count = min(int(probes), a.size)
+    top = np.argsort(-np.abs(a), kind="stable")[: (count + 1) // 2]
+    rest = np.setdiff1d(np.arange(a.size), top)
+    picked = np.random.default_rng(seed).choice(rest, size=min(count - top.size, rest.size), replace=False)
+    return np.concatenate([top, picked])
 
 
 def diagnose(f: Callable[[Any], Any], grad_f: Any, x: Any, h: Any, entries: Any = None, *,
@@ -266,14 +301,16 @@ def diagnose(f: Callable[[Any], Any], grad_f: Any, x: Any, h: Any, entries: Any 
     """
     xp = validate_point(x, "x")
     g = evaluate_gradient(grad_f, x)
-    result = numerical_gradient(f, x, "central", h, full_output=True)
+    size = math.prod(x.shape)
+    chosen = np.arange(size) if entries is None else np.unique(np.asarray(entries, dtype=np.int64).reshape(-1))
+    result = numerical_gradient(f, x, "central", h, full_output=True, entries=chosen)
     model = _model_only(f, x, "central", noise, probes, seed)
-    a = to_numpy(g).astype(np.float64).reshape(-1)
+    a = to_numpy(g).astype(np.float64).reshape(-1)[chosen]
     n = to_numpy(result.value).astype(np.float64).reshape(-1)
-    sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)
-    chosen = range(a.size) if entries is None else [int(i) for i in np.asarray(entries).reshape(-1)]
+    sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)[chosen]
     eps = finfo_eps(x.dtype)
-    out, extra = _diagnose(f, x, xp, list(chosen), a, n, to_numpy(result.steps), result, eps, safety, sigma, model)
+    positions = list(range(chosen.size))
+    out, extra = _diagnose(f, x, xp, positions, a, n, to_numpy(result.steps), result, eps, safety, sigma, model, chosen)
     return out, result.evaluations + model.evaluations + extra
 
 
@@ -287,8 +324,8 @@ def _model_only(f: Callable[[Any], Any], x: Any, method: str, noise: float | Non
     return StepModel(model.method, model.h, model.M, model.noise, model.predicted_error, fc.evaluations)
 
 
-def _diagnose(f, x, xp, entries, a, n, steps, result, eps, safety, sigma, model):  # noqa: ANN001, ANN202
-    """Shrink-h and kink diagnosis of `entries`; returns the diagnoses and the evaluations spent."""
+def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, model, flat_index, pieces=None):  # noqa: ANN001, ANN202
+    """Shrink-h and kink diagnosis of the checked entries at `positions`; returns {flat index: Diagnosis}, evaluations."""
     fc = CountedFunction(f, tuple(x.shape), scalar=True)
     f0 = result.f0 if result.f0 is not None else fc(x, "x (unperturbed)")
     flat = to_numpy(x).reshape(-1)
@@ -299,19 +336,20 @@ def _diagnose(f, x, xp, entries, a, n, steps, result, eps, safety, sigma, model)
     work = xp.asarray(x, copy=True)
     shape = tuple(x.shape)
     out = {}
-    for i in entries:
-        idx = i if len(shape) == 1 else tuple(int(k) for k in np.unravel_index(i, shape))
+    for i in positions:
+        j = int(flat_index[i])
+        idx = j if len(shape) == 1 else tuple(int(k) for k in np.unravel_index(j, shape))
         h10 = steps[i] / 10.0
-        xi = float(flat[i])
+        xi = float(flat[j])
         p10 = float(np.asarray(xi + h10, dtype=flat.dtype))
         m10 = float(np.asarray(xi - h10, dtype=flat.dtype))
         if p10 == xi or m10 == xi:
             continue
         work[idx] = p10
-        fp10 = fc(work, f"x + h/10 e_{i} ({describe_entry(shape, i)}; shrink-h diagnosis)")
+        fp10 = fc(work, f"x + h/10 e_{j} ({describe_entry(shape, j)}; shrink-h diagnosis)")
         work[idx] = m10
-        fm10 = fc(work, f"x - h/10 e_{i} ({describe_entry(shape, i)}; shrink-h diagnosis)")
-        work[idx] = float(flat[i])
+        fm10 = fc(work, f"x - h/10 e_{j} ({describe_entry(shape, j)}; shrink-h diagnosis)")
+        work[idx] = xi
         n10 = (fp10 - fm10) / (p10 - m10)
         # Compare like with like: the central difference at h and at h/10 (also for Richardson).
         central_h = (vp[i] - vm[i]) / (xplus[i] - xminus[i])
@@ -326,15 +364,25 @@ def _diagnose(f, x, xp, entries, a, n, steps, result, eps, safety, sigma, model)
         pred_h10 = (model.M * (h10 / sigma[i]) ** 2 / 6.0 + noise / (h10 / sigma[i])) / sigma[i] if math.isfinite(model.M) else math.inf
         denom = max(abs(a[i]), abs(n10), np.finfo(np.float64).tiny)
         passes = e_h10 <= safety * (pred_h10 + eps * denom)
-        if jump_h10 > safety * rounding_gap and jump_h10 >= 0.3 * jump_h:
+        crossed = False
+        if pieces is not None:
+            base = to_numpy(pieces(x))
+            for value in (xplus[i], xminus[i]):
+                work[idx] = float(value)
+                piece = to_numpy(pieces(work))
+                crossed |= piece.shape != base.shape or bool(np.any(piece != base))
+            work[idx] = xi
+        if crossed or (jump_h10 > safety * rounding_gap and jump_h10 >= 0.3 * jump_h):
             kind = "kink"
-        elif math.log10(max(ratio, 1e-300)) >= 1.0:
+        elif math.log10(max(ratio, 1e-300)) >= 1.0 or (passes and ratio > 1.0):
+            # Between the two regimes (h/10 near h*) the ratio falls short of 100, but an
+            # error that shrank and now passes is a step that was too large, not a bug.
             kind = "truncation"
         elif math.log10(max(ratio, 1e-300)) <= -0.5:
             kind = "rounding"
         else:
             kind = "bug"
-        out[i] = Diagnosis(kind, e_h, e_h10, ratio, jump_h, jump_h10, bool(passes))
+        out[j] = Diagnosis(kind, e_h, e_h10, ratio, jump_h, jump_h10, bool(passes))
     return out, fc.evaluations
 
 

@@ -81,6 +81,7 @@ class DirectionalReport:
     evaluations: int
     step: float
     verdict: str
+    crossed_kink: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __str__(self) -> str:
         lines = [f"directional check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}",
@@ -140,8 +141,12 @@ class Localization:
 class _Prober:
     """Central differences of f along restricted random directions, with the actual displacements."""
 
-    def __init__(self, f: Callable[[Any], Any], g: Any, x: Any, xp: Any, step: float, seed: int):
+    def __init__(self, f: Callable[[Any], Any], g: Any, x: Any, xp: Any, step: float, seed: int,
+                 pieces: Callable[[Any], Any] | None = None):  # fmt: skip
         self.xp, self.x, self.shape = xp, x, tuple(x.shape)
+        self.pieces = pieces
+        self.base_piece = None if pieces is None else to_numpy(pieces(x))
+        self.crossed = False
         self.n = math.prod(self.shape)
         self.fc = CountedFunction(f, self.shape, scalar=True)
         self.x64 = xp.astype(xp.reshape(x, (self.n,)), xp.float64)
@@ -171,6 +176,10 @@ class _Prober:
         minus = xp.astype(self.x64 - t * u, self.x.dtype)
         fp = self.fc(xp.reshape(plus, self.shape), f"x + {t:.3g}*u ({label})")
         fm = self.fc(xp.reshape(minus, self.shape), f"x - {t:.3g}*u ({label})")
+        if self.pieces is not None:
+            for point in (plus, minus):
+                piece = to_numpy(self.pieces(xp.reshape(point, self.shape)))
+                self.crossed |= piece.shape != self.base_piece.shape or bool(np.any(piece != self.base_piece))
         self.magnitude = max(self.magnitude, abs(fp), abs(fm))
         d = xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64)
         a = float(xp.sum(self.g64 * d)) / (2 * t)
@@ -178,7 +187,20 @@ class _Prober:
         return a, (fp - fm) / (2 * t), size
 
     def full_test(self, u: Any, safety: float) -> tuple[float, float, float, float]:
-        """(a, D, delta, tau) at step s, with the truncation estimated from step 2s."""
+        """(a, D, delta, tau) at step s, with the truncation estimated from step 2s.
+
+        With `pieces`, a stencil that leaves x's smooth piece is measured again at
+        s/16 (twice at most); ``self.crossed`` says whether the last one still did.
+        """
+        for _ in range(3):
+            self.crossed = False
+            result = self._full_test(u, safety)
+            if not self.crossed:
+                break
+            self.s /= 16.0
+        return result
+
+    def _full_test(self, u: Any, safety: float) -> tuple[float, float, float, float]:
         a1, d1, size1 = self.measure(u, self.s, "directional check, step s")
         a2, d2, _ = self.measure(u, 2 * self.s, "directional check, step 2s")
         delta1, delta2 = a1 - d1, a2 - d2
@@ -205,7 +227,8 @@ def _step(h: float | None, eps: float) -> float:
 
 
 def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, directions: int = 2, h: float | None = None,
-                      safety: float = DEFAULT_SAFETY, seed: int = 0) -> DirectionalReport:  # fmt: skip
+                      safety: float = DEFAULT_SAFETY, seed: int = 0,
+                      pieces: Callable[[Any], Any] | None = None) -> DirectionalReport:  # fmt: skip
     r"""Compare :math:`u^\top\nabla f` with a central difference along a few random directions.
 
     O(1) evaluations of f whatever the number of parameters: 4 per direction
@@ -228,6 +251,14 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
         Multiplies the derived tolerance (module docstring).
     seed : int
         Seeds the random signs.
+    pieces : callable, optional
+        For piecewise-smooth f (ReLU, max): ``pieces(x)`` returns an array that
+        identifies x's smooth piece (e.g. the ReLU activation pattern; equal at
+        two points when no kink lies between them). A stencil that crosses a kink
+        is repeated at 1/16 of the step, twice at most; a direction that still
+        crosses is reported and not counted. Without it, a direction that
+        crosses a kink can fail although the gradient is right (the step moves
+        every entry at once).
 
     Returns
     -------
@@ -247,31 +278,40 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
     if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
         raise ValueError(f"directions must be a positive integer, got {directions!r}")
     g = evaluate_gradient(grad_f, x)
-    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed)
-    rows = []
+    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces)
+    rows, crossed = [], []
     for _ in range(directions):
         a, d, delta, tau = prober.full_test(prober.direction(), safety)
         rows.append((a, d, abs(delta), tau))
+        crossed.append(prober.crossed)
     arr = np.array(rows, dtype=np.float64)
     rel = arr[:, 2] / np.maximum(np.maximum(np.abs(arr[:, 0]), np.abs(arr[:, 1])), np.finfo(np.float64).tiny)
-    passed = bool(np.all(arr[:, 2] <= arr[:, 3]))
-    if passed:
-        verdict = f"u^T grad matches the central difference along {directions} random direction(s)"
+    counted = ~np.array(crossed)
+    passed = bool(np.all(arr[counted, 2] <= arr[counted, 3]))
+    if passed and not counted.any():
+        verdict = "every direction crossed a non-differentiable point: inconclusive (check entries with check_gradient)"
+    elif passed:
+        verdict = f"u^T grad matches the central difference along {int(counted.sum())} random direction(s)"
+        if not counted.all():
+            verdict += f"; {int((~counted).sum())} crossed a non-differentiable point and were not counted"
     else:
         bad = int(np.argmax(arr[:, 2] / arr[:, 3]))
         verdict = (f"direction {bad} disagrees: |gap| {arr[bad, 2]:.3g} > tolerance {arr[bad, 3]:.3g} "
                    f"(relative {rel[bad]:.3g}); the gradient is wrong somewhere: localize() finds where")  # fmt: skip
-    return DirectionalReport(passed, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], rel, prober.fc.evaluations, prober.s, verdict)
+    return DirectionalReport(passed, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], rel, prober.fc.evaluations, prober.s, verdict,
+                             np.array(crossed))  # fmt: skip
 
 
 def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = None, safety: float = DEFAULT_SAFETY,
-             seed: int = 0, directions: int = 2, max_evaluations: int | None = None) -> Localization:  # fmt: skip
+             seed: int = 0, directions: int = 2, max_evaluations: int | None = None,
+             pieces: Callable[[Any], Any] | None = None) -> Localization:  # fmt: skip
     r"""Find the wrong entries of an analytic gradient by bisection / group testing.
 
     Parameters
     ----------
-    f, grad_f, x, h, safety, seed
-        As in :func:`directional_check`.
+    f, grad_f, x, h, safety, seed, pieces
+        As in :func:`directional_check` (with `pieces`, the step shrinks until the
+        starting direction stays on x's smooth piece; group tests use that step).
     directions : int
         Random directions tried on all coordinates before concluding that
         nothing is wrong (a direction that already fails starts the search).
@@ -294,7 +334,7 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
     """
     xp = validate_point(x, "x")
     g = evaluate_gradient(grad_f, x)
-    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed)
+    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces)
     n = prober.n
     budget = 4 * n + 4 * directions if max_evaluations is None else int(max_evaluations)
     found: dict[int, float] = {}

@@ -192,7 +192,10 @@ def _probe_model(fc: CountedFunction, sweep: _Sweep, method: str, noise: float |
     s = pilot_step(order, eps)
     n = sweep.n
     rng = np.random.default_rng(seed)
-    chosen = sorted(rng.choice(n, size=min(n, probes), replace=False).tolist())
+    if isinstance(probes, (int, np.integer)):
+        chosen = sorted(rng.choice(n, size=min(n, int(probes)), replace=False).tolist())
+    else:
+        chosen = sorted({int(i) for i in np.asarray(probes).reshape(-1)})
     flat = to_numpy(sweep.flat).astype(np.float64)
     sigma = np.maximum(np.abs(flat), 1.0)
     values: dict[float, list[Any]] = {}
@@ -211,12 +214,43 @@ def _probe_model(fc: CountedFunction, sweep: _Sweep, method: str, noise: float |
     magnitude = max(float(np.max(np.abs(v))) for v in values.values())
     if noise is None:
         noise = eps * magnitude if magnitude > 0 else eps
+        noise = max(noise, _measured_noise(sweep, flat, sigma, chosen[:NOISE_PROBES], eps, values[0.0]))
     stacked = {o: _per_probe(v, len(chosen)) for o, v in values.items()}
     estimate, floor = estimate_derivative(stacked, order, s, noise)
     M = max(float(np.max(estimate)), float(floor))
     h = float(optimal_step(method, M, noise))
     model = StepModel(method, h, M, float(noise), float(model_error(method, h, M, noise)), fc.evaluations - before)
     return model, f0
+
+
+#: Probe coordinates on which the rounding noise of f is measured (6 evaluations each).
+NOISE_PROBES = 2
+_BINOMIAL_6 = np.array([1.0, -6.0, 15.0, -20.0, 15.0, -6.0, 1.0])
+
+
+def _measured_noise(sweep: _Sweep, flat: np.ndarray, sigma: np.ndarray, chosen: list[int], eps: float, f0: Any) -> float:
+    r"""The rounding noise of f, measured by a sixth difference at a tiny spacing (Hamming's table).
+
+    At spacing :math:`\delta = 0.1\,\epsilon^{1/3}` the smooth part of f
+    contributes :math:`f^{(6)}\delta^6`, far below rounding, while independent
+    rounding errors of standard deviation :math:`\sigma` give the sixth
+    difference a variance of :math:`\binom{12}{6}\sigma^2 = 924\sigma^2` (Moré
+    & Wild, "Estimating computational noise", SIAM J. Sci. Comput. 33, 2011).
+    Returned as :math:`\epsilon_f = 4\hat\sigma` (a two-sigma bound on each value,
+    doubled as in the model's convention :math:`\epsilon_f = \epsilon|f|`, twice
+    the unit roundoff). f with cancellation (sums of terms of both signs) is
+    noisier than :math:`\epsilon|f|`; this catches it.
+    """
+    if not chosen or not sweep.fc.scalar:
+        return 0.0
+    delta = 0.1 * eps ** (1.0 / 3.0)
+    rows = []
+    for k in (-3, -2, -1, 1, 2, 3):
+        replaced = (flat + k * delta * sigma).astype(to_numpy(sweep.flat).dtype)
+        rows.append(_to_host(sweep.run(sweep.xp.asarray(replaced), f"noise probe {k:+d}d", chosen)).astype(np.float64))
+    table = np.stack(rows[:3] + [np.full(len(chosen), float(f0[0]) if np.ndim(f0) else float(f0))] + rows[3:])
+    sixth = _BINOMIAL_6 @ table
+    return 4.0 * float(np.sqrt(np.mean(sixth**2) / 924.0))
 
 
 def _per_probe(v: Any, count: int) -> np.ndarray:
@@ -276,8 +310,20 @@ def _check_spacing(xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], signs
 
 def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectorized: bool, *, scalar: bool,
                    batch_size: int | None, noise: float | None, probes: int, seed: int,
-                   check_analytic: bool) -> NumericalResult:  # fmt: skip
+                   check_analytic: bool, entries: Any = None) -> NumericalResult:  # fmt: skip
     xp = validate_point(x, "x")
+    n_all = math.prod(x.shape)
+    if entries is not None:
+        if not scalar:
+            raise ValueError("entries= is supported for scalar f (gradients) only")
+        entries = [int(i) for i in np.asarray(entries).reshape(-1)]
+        if not entries or min(entries) < 0 or max(entries) >= n_all:
+            raise ValueError(f"entries must be flat indices in [0, {n_all}), got {entries[:5]}...")
+    sel = None if entries is None else xp.asarray(np.asarray(entries, dtype=np.int64))
+
+    def take(a: Any) -> Any:
+        return a if sel is None else xp.take(a, sel, axis=0)
+
     _check_method(method)
     if not isinstance(vectorized, bool):
         raise TypeError(f"vectorized must be True or False, got {vectorized!r}")
@@ -286,7 +332,7 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     sweep = _Sweep(fc, x, xp, vectorized=vectorized, batch_size=batch_size)
     flat = sweep.flat
     if method == "complex":
-        return _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic)
+        return _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take)
     f0 = None
     model = None
     if h is None:
@@ -297,34 +343,37 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
         (plus,) = _check_spacing(xp, flat, steps, shape, (1.0,))
         if f0 is None:
             f0 = fc(sweep.base, "x (unperturbed)")
-        vp = _as_f64(xp, sweep.run(plus, "+h"))
+        vp = _as_f64(xp, sweep.run(plus, "+h", entries))
         f0_arr = _as_f64(xp, np.asarray(f0)) if scalar else _as_f64(xp, f0)
-        dp = xp.astype(plus, xp.float64) - xp.astype(flat, xp.float64)
+        dp = xp.astype(take(plus), xp.float64) - xp.astype(take(flat), xp.float64)
         value = (vp - f0_arr) / _broadcast_steps(dp, vp)
         raw = {"plus": vp}
     else:
-        value, raw = _central_like(sweep, xp, flat, steps, shape, method)
+        value, raw = _central_like(sweep, xp, flat, steps, shape, method, entries, take)
     if model is None:
         model = StepModel(method, math.nan, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False)
         predicted = xp.full((sweep.n,), math.nan, dtype=xp.float64)
     else:
         predicted = model.predicted_error / _scales(xp, flat)
     f0_out = float(f0) if (f0 is not None and scalar) else None
-    return NumericalResult(_finish(xp, value, x, scalar), fc.evaluations, fc.calls, model, steps, predicted, f0_out, raw)
+    out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
+    return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw)
 
 
-def _central_like(sweep: _Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str) -> tuple[Any, dict[str, Any]]:
+def _central_like(sweep: _Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str,
+                  entries: list[int] | None, take: Callable[[Any], Any]) -> tuple[Any, dict[str, Any]]:  # fmt: skip
     plus, minus = _check_spacing(xp, flat, steps, shape, (1.0, -1.0))
-    vp = _as_f64(xp, sweep.run(plus, "+h"))
-    vm = _as_f64(xp, sweep.run(minus, "-h"))
+    vp = _as_f64(xp, sweep.run(plus, "+h", entries))
+    vm = _as_f64(xp, sweep.run(minus, "-h", entries))
+    plus, minus = take(plus), take(minus)
     d = xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64)
     value = (vp - vm) / _broadcast_steps(d, vp)
     raw = {"plus": vp, "minus": vm, "plus_x": plus, "minus_x": minus}
     if method == "richardson":
         plus2, minus2 = _check_spacing(xp, flat, steps / 2, shape, (1.0, -1.0))
-        vp2 = _as_f64(xp, sweep.run(plus2, "+h/2"))
-        vm2 = _as_f64(xp, sweep.run(minus2, "-h/2"))
-        d2 = xp.astype(plus2, xp.float64) - xp.astype(minus2, xp.float64)
+        vp2 = _as_f64(xp, sweep.run(plus2, "+h/2", entries))
+        vm2 = _as_f64(xp, sweep.run(minus2, "-h/2", entries))
+        d2 = xp.astype(take(plus2), xp.float64) - xp.astype(take(minus2), xp.float64)
         half = (vp2 - vm2) / _broadcast_steps(d2, vp2)
         value = (4.0 * half - value) / 3.0
     return value, raw
@@ -340,7 +389,7 @@ def _finish(xp: Any, value: Any, x: Any, scalar: bool) -> Any:
     return xp.astype(xp.reshape(moved, out_shape + tuple(x.shape)), x.dtype)
 
 
-def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic) -> NumericalResult:  # noqa: ANN001
+def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take) -> NumericalResult:  # noqa: ANN001
     ctype = complex_dtype(xp, x.dtype)
     eps = finfo_eps(x.dtype)
     flat = xp.reshape(x, (-1,))
@@ -359,15 +408,17 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
         raise ValueError(f"h is too small for the complex step in {x.dtype}: it underflows (h < {tiny:.3g})")
     replaced = xp.astype(flat, ctype) + xp.astype(steps, ctype) * xp.asarray(1j, dtype=ctype)
     try:
-        values = sweep.run(replaced, "+ih")
+        values = sweep.run(replaced, "+ih", entries)
     except TypeError as exc:
         raise ValueError(f"method='complex' needs f to accept complex input, but it raised {type(exc).__name__}: {exc}") from exc
     values = _as_f64(xp, values)
+    steps = take(steps)
     h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
     value = xp.imag(values) / _broadcast_steps(h_exact, values)
     total = fc.evaluations + cfc.evaluations
     predicted = eps * xp.abs(value) if scalar else xp.full((math.prod(x.shape),), math.nan, dtype=xp.float64)
-    return NumericalResult(_finish(xp, value, x, scalar), total, fc.calls + cfc.calls, model, steps, predicted, None)
+    out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
+    return NumericalResult(out, total, fc.calls + cfc.calls, model, steps, predicted, None)
 
 
 def _check_analytic(f, fc, cfc, x, xp, ctype, seed, scalar) -> None:  # noqa: ANN001
@@ -415,7 +466,7 @@ def _check_analytic(f, fc, cfc, x, xp, ctype, seed, scalar) -> None:  # noqa: AN
 def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any = None,
                        vectorized: bool = False, *, batch_size: int | None = None, noise: float | None = None,
                        probes: int = DEFAULT_PROBES, seed: int = 0, check_analytic: bool = True,
-                       full_output: bool = False) -> Any:  # fmt: skip
+                       full_output: bool = False, entries: Any = None) -> Any:  # fmt: skip
     r"""The gradient of a scalar function by finite differences or the complex step.
 
     Parameters
@@ -442,8 +493,9 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central",
     noise : float, optional
         The absolute rounding level :math:`\epsilon_f` of f's values, when
         known to be larger than ``eps*|f(x)|`` (e.g. f sums many terms).
-    probes : int
-        Coordinates used to estimate M.
+    probes : int or sequence of int
+        How many coordinates (chosen at random) are used to estimate M, or
+        which ones (flat indices).
     seed : int
         Seeds the choice of probe coordinates and the analyticity probe.
     check_analytic : bool
@@ -452,11 +504,14 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central",
     full_output : bool
         Return a :class:`NumericalResult` (value, evaluations, step model,
         predicted error per entry) instead of the bare gradient.
+    entries : sequence of int, optional
+        Differentiate only these flat indices (C order): the result is then a
+        1-d array of their partial derivatives, at 2 evaluations each (central).
 
     Returns
     -------
     array or NumericalResult
-        The gradient, shaped and typed like x, in x's namespace.
+        The gradient, shaped and typed like x, in x's namespace (1-d with `entries`).
 
     Raises
     ------
@@ -480,7 +535,7 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central",
        Optimization*, Sec. 8.6; Squire & Trapp, SIAM Review 40 (1998) (complex step).
     """
     result = _differentiate(f, x, method, h, vectorized, scalar=True, batch_size=batch_size, noise=noise,
-                            probes=probes, seed=seed, check_analytic=check_analytic)  # fmt: skip
+                            probes=probes, seed=seed, check_analytic=check_analytic, entries=entries)  # fmt: skip
     return result if full_output else result.value
 
 
