@@ -99,15 +99,16 @@ class CountedFunction:
         self.out_shape: tuple[int, ...] | None = None
 
     # -- one point ------------------------------------------------------------------
-    def __call__(self, point: Any, where: str = "x") -> Any:
-        """f(point), validated; `where` says which perturbation this is, for errors."""
+    def __call__(self, point: Any, where: str | Callable[[], str] = "x") -> Any:
+        """f(point), validated; `where` (a string, or a function making one) names the perturbation in errors."""
         self.calls += 1
         self.evaluations += 1
         value = self.f(point)
         return self._read_scalar(value, where) if self.scalar else self._check_array(value, where, batch=False)
 
-    def _read_scalar(self, value: Any, where: str) -> float | complex:
+    def _read_scalar(self, value: Any, where: str | Callable[[], str]) -> float | complex:
         shape = getattr(value, "shape", ())
+        where = where() if callable(where) else where
         if shape != ():
             raise ValueError(
                 f"{self.name} must return a scalar (a 0-d array or a Python number), got an array of shape "
@@ -151,7 +152,9 @@ class CountedFunction:
             )
         return self._check_array(value, "", batch=True, where_row=where)
 
-    def _check_array(self, value: Any, where: str, *, batch: bool, where_row: Callable[[int], str] | None = None) -> Any:
+    def _check_array(self, value: Any, where: str | Callable[[], str], *, batch: bool,
+                     where_row: Callable[[int], str] | None = None) -> Any:  # fmt: skip
+        where = where() if callable(where) else where
         if not is_array(value):
             if self.scalar:
                 return self._read_scalar(value, where)

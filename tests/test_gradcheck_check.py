@@ -1,0 +1,219 @@
+"""check_gradient, its diagnosis, directional checks, localisation and the Hessian-vector check."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gc_theory.backend import get_namespace, to_numpy
+from gc_theory.gradcheck import (
+    PrecisionWarning,
+    check_gradient,
+    check_hvp,
+    diagnose,
+    directional_check,
+    localize,
+)
+from gc_theory.gradcheck.cases import BUGS, gradient_cases, linear_mse_case, plant, planted_entries
+
+
+def _layer(xp, dtype, seed=0):
+    return linear_mse_case(xp, getattr(xp, dtype), np.random.default_rng(seed))
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)
+        return fn(*args, **kwargs)
+
+
+def test_a_correct_gradient_passes_on_every_backend(xp, dtype):
+    case = _layer(xp, dtype)
+    report = _quiet(check_gradient, case.f, case.grad, case.x)
+    assert report.passed, str(report)
+    assert report.evaluations >= 2 * case.size and report.worst.shape == (case.size,)
+    assert "PASSED" in str(report)
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_planted_bugs_fail_with_a_bug_verdict(xp, bug):
+    case = _layer(xp, "float64")
+    wrong = plant(bug, case.grad, case.x)
+    report = check_gradient(case.f, wrong, case.x)
+    planted = planted_entries(bug, case.grad, case.x)
+    assert not report.passed
+    assert set(report.bugs.tolist()) == set(planted.tolist())
+    assert set(report.worst[: planted.size].tolist()) == set(planted.tolist())
+    assert "bug" in report.verdict and "FAILED" in str(report)
+
+
+def test_sign_flip_is_named_in_the_verdict():
+    case = _layer(get_namespace("numpy"), "float64")
+    report = check_gradient(case.f, plant("sign_flip", case.grad, case.x), case.x)
+    j = int(planted_entries("sign_flip", case.grad, case.x)[0])
+    assert report.worst[0] == j and f"entry {j}" in report.verdict
+
+
+def test_float32_passes_with_a_warning():
+    case = _layer(get_namespace("numpy"), "float32")
+    with pytest.warns(PrecisionWarning, match="float64 is the place"):
+        report = check_gradient(case.f, case.grad, case.x)
+    assert report.passed
+
+
+def test_kinks_are_reported_not_called_bugs():
+    """ReLU at exactly 0: one-sided slopes 0 and 1 disagree at every step; the report says 'kink'."""
+    weights = np.arange(1.0, 6.0)
+    f = lambda z: np.sum(weights * np.maximum(z, 0.0))  # noqa: E731
+    g = lambda z: weights * (z > 0)  # noqa: E731
+    x = np.array([0.0, 1.0, -1.0, 0.0, 0.5])
+    report = check_gradient(f, g, x)
+    assert report.passed and report.kinks.tolist() == [0, 3]
+    assert "non-differentiable" in report.verdict
+
+
+def test_shrink_h_diagnosis_separates_truncation_from_bugs():
+    x = np.linspace(0.5, 1.5, 5)
+    f = lambda z: np.sum(np.exp(z))  # noqa: E731
+    right, _ = diagnose(f, np.exp, x, 1e-3)
+    assert {d.kind for d in right.values()} == {"truncation"}
+    assert all(abs(math.log10(d.ratio) - 2) < 0.1 for d in right.values())
+    wrong = plant("sign_flip", np.exp, x)
+    found, _ = diagnose(f, wrong, x, 1e-3, [4])
+    assert found[4].kind == "bug" and abs(math.log10(found[4].ratio)) < 0.1
+
+
+def test_a_too_large_step_is_diagnosed_and_forgiven():
+    """An explicit h far too large for f = sum(sin(10 x)): entries fail at h, pass at h/10, report passes."""
+    x = np.linspace(0.1, 0.9, 4)
+    f = lambda z: np.sum(np.sin(10 * z))  # noqa: E731
+    report = check_gradient(f, lambda z: 10 * np.cos(10 * z), x, h=3e-3, safety=1.0)
+    kinds = {d.kind for d in report.diagnoses.values()}
+    assert kinds <= {"truncation"} and report.passed, str(report)
+
+
+def test_entries_checks_only_those():
+    case = linear_mse_case(get_namespace("numpy"), np.float64, np.random.default_rng(0), size=8)
+    wrong = plant("sign_flip", case.grad, case.x)
+    j = int(planted_entries("sign_flip", case.grad, case.x)[0])
+    report = check_gradient(case.f, wrong, case.x, entries=[j, 0, 1])
+    assert sorted(report.entries.tolist()) == sorted({j, 0, 1}) and report.bugs.tolist() == [j]
+    assert report.evaluations < 2 * case.size
+
+
+@given(st.integers(0, 10_000), st.sampled_from(BUGS))
+def test_property_bugs_never_pass_and_correct_gradients_always_do(seed, bug):
+    rng = np.random.default_rng(seed)
+    xp = get_namespace("numpy")
+    case = gradient_cases(xp, xp.float64, rng)[int(rng.integers(0, 4))]
+    assert check_gradient(case.f, case.grad, case.x).passed
+    if bug == "transposed" and case.weight_block is None:
+        return
+    if planted_entries(bug, case.grad, case.x).size:
+        assert not check_gradient(case.f, plant(bug, case.grad, case.x, case.weight_block), case.x).passed
+
+
+def test_shape_mismatch_names_grad_f():
+    with pytest.raises(ValueError, match=r"grad_f\(x\) has shape \(3,\) but x has shape \(2, 3\)"):
+        check_gradient(lambda z: np.sum(z), lambda z: np.ones(3), np.ones((2, 3)))
+
+
+def test_non_finite_gradient_is_named():
+    with pytest.raises(ValueError, match=r"grad_f\(x\) has a NaN or Inf at entry 1"):
+        check_gradient(lambda z: np.sum(z), lambda z: np.array([1.0, np.inf]), np.ones(2))
+
+
+# --- directional checks and localisation ---------------------------------------------
+
+
+def test_directional_check_costs_8_evaluations_whatever_n(xp):
+    rng = np.random.default_rng(0)
+    for n in (10, 10_000):
+        a = xp.asarray(rng.standard_normal(n))
+        x = xp.asarray(rng.standard_normal(n))
+        f = lambda z: xp.sum(a * xp.sin(z))  # noqa: E731
+        g = lambda z: a * xp.cos(z)  # noqa: E731
+        right = directional_check(f, g, x)
+        assert right.passed and right.evaluations == 8
+        mask = xp.asarray(np.arange(n) == n // 3)
+        assert not directional_check(f, lambda z: xp.where(mask, -g(z), g(z)), x).passed
+
+
+def test_localize_one_wrong_entry_in_log_n_evaluations():
+    rng = np.random.default_rng(1)
+    n = 2**14
+    a, x = rng.standard_normal(n), rng.standard_normal(n)
+    f = lambda z: np.sum(a * np.sin(z))  # noqa: E731
+
+    def g(z):
+        out = a * np.cos(z)
+        out[12345] *= 2.0
+        return out
+
+    found = localize(f, g, x)
+    assert found.indices.tolist() == [12345]
+    assert found.evaluations <= 4 * math.log2(n)
+    assert found.estimated_errors[0] == pytest.approx(a[12345] * np.cos(x[12345]), rel=1e-6)
+
+
+def test_localize_several_and_none():
+    rng = np.random.default_rng(2)
+    n = 1000
+    a, x = rng.standard_normal(n), rng.standard_normal(n)
+    f = lambda z: np.sum(a * np.sin(z)) + 0.1 * np.sum(z) ** 2  # noqa: E731
+    right = lambda z: a * np.cos(z) + 0.2 * np.sum(z)  # noqa: E731
+    bad = [3, 500, 501, 998]
+
+    def g(z):
+        out = right(z)
+        out[bad] += 0.5
+        return out
+
+    assert localize(f, g, x).indices.tolist() == bad
+    nothing = localize(f, right, x)
+    assert nothing.indices.size == 0 and nothing.evaluations == 8 and "no wrong entry" in nothing.verdict
+
+
+def test_directional_check_with_pieces_steps_around_kinks():
+    """A ReLU network's activation pattern tells the check when a stencil crossed a kink."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((64, 8))
+    w = rng.standard_normal(8) * 1e-3  # tiny weights: pre-activations near 0, every step crosses some kink
+    f = lambda v: np.sum(np.maximum(X @ v, 0.0))  # noqa: E731
+    g = lambda v: X.T @ (X @ v > 0)  # noqa: E731
+    report = directional_check(f, g, w, pieces=lambda v: X @ v > 0, h=0.1)
+    assert report.passed and report.evaluations >= 8
+
+
+# --- Hessian-vector products ------------------------------------------------------------
+
+
+def test_hvp_check(xp, dtype):
+    rng = np.random.default_rng(5)
+    A_host = rng.standard_normal((6, 6))
+    A = xp.asarray(A_host + A_host.T, dtype=getattr(xp, dtype))
+    x = xp.asarray(rng.standard_normal(6), dtype=getattr(xp, dtype))
+    grad = lambda z: A @ xp.tanh(z)  # noqa: E731  (not symmetric: the check does not need f)
+    hvp = lambda z, v: A @ ((1 - xp.tanh(z) ** 2) * v)  # noqa: E731
+    report = check_hvp(grad, hvp, x)
+    assert report.passed and report.gradient_evaluations == 4, str(report)
+    wrong = lambda z, v: A @ ((1 - xp.tanh(z)) * v)  # noqa: E731
+    assert not check_hvp(grad, wrong, x).passed
+
+
+def test_hvp_bad_input():
+    with pytest.raises(TypeError, match="hvp must be callable"):
+        check_hvp(lambda z: z, None, np.ones(2))
+    with pytest.raises(ValueError, match="v has shape"):
+        check_hvp(lambda z: z, lambda z, v: v, np.ones(2), np.ones(3))
+
+
+def test_reports_hold_host_copies():
+    case = _layer(get_namespace("array_api_strict"), "float64")
+    report = check_gradient(case.f, case.grad, case.x)
+    assert isinstance(report.analytic, np.ndarray) and isinstance(to_numpy(case.x), np.ndarray)
