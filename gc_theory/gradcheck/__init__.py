@@ -21,6 +21,7 @@ steps and tolerances is in :mod:`gc_theory.gradcheck.steps`.
 True
 """
 
+from .cases import ravel_params
 from .check import Diagnosis, GradientReport, PrecisionWarning, check_gradient, diagnose
 from .directional import DirectionalReport, Localization, directional_check, localize
 from .hessian import HVPReport, check_hvp
@@ -44,4 +45,5 @@ __all__ = [
     "localize",
     "numerical_gradient",
     "numerical_jacobian",
+    "ravel_params",
 ]

@@ -30,6 +30,9 @@ from ..backend import array_namespace, dtype_name, is_array
 __all__ = ["CountedFunction", "NonFiniteValueError", "describe_entry", "validate_point"]
 
 
+_REAL_SCALARS = (float, np.float64, np.float32)
+
+
 class NonFiniteValueError(ValueError):
     """f returned NaN or Inf at a perturbed point (the message names entry and step)."""
 
@@ -107,6 +110,11 @@ class CountedFunction:
         return self._read_scalar(value, where) if self.scalar else self._check_array(value, where, batch=False)
 
     def _read_scalar(self, value: Any, where: str | Callable[[], str]) -> float | complex:
+        # Fast path for the common case (a NumPy or Python real scalar): this runs once per evaluation.
+        if not self.complex_values and type(value) in _REAL_SCALARS:
+            number = float(value)
+            if math.isfinite(number):
+                return number
         shape = getattr(value, "shape", ())
         where = where() if callable(where) else where
         if shape != ():

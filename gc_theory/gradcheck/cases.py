@@ -25,7 +25,7 @@ import numpy as np
 from ..backend import array_namespace, to_numpy
 from ..centralization import centralize
 
-__all__ = ["BUGS", "Case", "gradient_cases", "model_bug_cases", "plant", "planted_entries"]
+__all__ = ["BUGS", "Case", "gradient_cases", "model_bug_cases", "plant", "planted_entries", "ravel_params"]
 
 #: The planted bugs, in the order claims and tests use them.
 BUGS = ("sign_flip", "factor_2", "transposed")
@@ -206,3 +206,25 @@ def planted_entries(bug: str, grad: Callable[[Any], Any], x: Any, block: tuple[i
     right = to_numpy(grad(x)).reshape(-1)
     wrong = to_numpy(plant(bug, grad, x, block)(x)).reshape(-1)
     return np.flatnonzero(right != wrong)
+
+
+def ravel_params(params: dict[str, Any]) -> tuple[Any, Callable[[Any], dict[str, Any]]]:
+    """A dict of arrays as one flat vector (C order, keys in dict order), and the inverse map.
+
+    The checkers take one array; a model's parameters are a dict. Use as::
+
+        v, unravel = ravel_params(params)
+        f = lambda v: net.loss(unravel(v), batch)
+        grad = lambda v: ravel_params(net.loss_and_grad(unravel(v), batch)[1])[0]
+    """
+    keys = list(params)
+    if not keys:
+        raise ValueError("params is empty: nothing to flatten")
+    xp = array_namespace(*params.values())
+    shapes = [tuple(params[k].shape) for k in keys]
+    offsets = np.concatenate([[0], np.cumsum([math.prod(s) for s in shapes])]).tolist()
+
+    def unravel(v: Any) -> dict[str, Any]:
+        return {k: xp.reshape(v[offsets[i] : offsets[i + 1]], shapes[i]) for i, k in enumerate(keys)}
+
+    return xp.concat([xp.reshape(params[k], (-1,)) for k in keys]), unravel

@@ -4,9 +4,11 @@ A directional check compares the analytic directional derivative
 :math:`a = g^\top d/(2s)` with :math:`D = (f(x^+) - f(x^-))/(2s)`, where
 :math:`x^\pm = \mathrm{fl}(x \pm s u)` and :math:`d = x^+ - x^-` is the
 displacement actually taken (so that representing :math:`x \pm su` costs no
-accuracy). Directions are :math:`u_i = r_i\sigma_i` with random signs
-:math:`r_i = \pm 1` and :math:`\sigma_i = \max(|x_i|, 1)`: every entry moves,
-by a relative step s, like a coordinate step. A wrong entry j shifts the
+accuracy). Directions are :math:`u_i = r_i\sigma_i` with random weights
+:math:`r_i = \pm(1 + U_i)`, :math:`U_i` uniform on [0, 1) (random signs, and
+magnitudes that keep two equal errors from cancelling exactly), and
+:math:`\sigma_i = \max(|x_i|, 1)`: every entry moves, by a relative step
+between s and 2s, like a coordinate step. A wrong entry j shifts the
 discrepancy :math:`\delta = a - D` by :math:`(\tilde g_j - g_j)\,r_j\sigma_j`,
 whatever n is.
 
@@ -160,8 +162,9 @@ class _Prober:
         self.magnitude = 0.0
 
     def direction(self) -> Any:
-        signs = self.rng.choice(np.array([-1.0, 1.0]), size=self.n)
-        return self.xp.asarray(signs) * self.sigma
+        # Random signs and magnitudes in [1, 2): equal errors in two entries cannot cancel exactly.
+        weights = np.where(self.rng.random(self.n) < 0.5, -1.0, 1.0) * (1.0 + self.rng.random(self.n))
+        return self.xp.asarray(weights) * self.sigma
 
     def restrict(self, u: Any, lo: int, hi: int) -> Any:
         if lo == 0 and hi == self.n:

@@ -214,7 +214,7 @@ def _probe_model(fc: CountedFunction, sweep: _Sweep, method: str, noise: float |
     magnitude = max(float(np.max(np.abs(v))) for v in values.values())
     if noise is None:
         noise = eps * magnitude if magnitude > 0 else eps
-        noise = max(noise, _measured_noise(sweep, flat, sigma, chosen[:NOISE_PROBES], eps, values[0.0]))
+        noise = max(noise, _measured_noise(sweep, flat, sigma, seed, eps, values[0.0]))
     stacked = {o: _per_probe(v, len(chosen)) for o, v in values.items()}
     estimate, floor = estimate_derivative(stacked, order, s, noise)
     M = max(float(np.max(estimate)), float(floor))
@@ -223,34 +223,47 @@ def _probe_model(fc: CountedFunction, sweep: _Sweep, method: str, noise: float |
     return model, f0
 
 
-#: Probe coordinates on which the rounding noise of f is measured (6 evaluations each).
+#: Random directions along which the rounding noise of f is measured (6 evaluations each).
 NOISE_PROBES = 2
 _BINOMIAL_6 = np.array([1.0, -6.0, 15.0, -20.0, 15.0, -6.0, 1.0])
 
 
-def _measured_noise(sweep: _Sweep, flat: np.ndarray, sigma: np.ndarray, chosen: list[int], eps: float, f0: Any) -> float:
-    r"""The rounding noise of f, measured by a sixth difference at a tiny spacing (Hamming's table).
+def _measured_noise(sweep: _Sweep, flat: np.ndarray, sigma: np.ndarray, seed: int, eps: float, f0: Any) -> float:
+    r"""The rounding noise of f, measured by sixth differences at a tiny spacing (Hamming's table).
 
-    At spacing :math:`\delta = 0.1\,\epsilon^{1/3}` the smooth part of f
-    contributes :math:`f^{(6)}\delta^6`, far below rounding, while independent
-    rounding errors of standard deviation :math:`\sigma` give the sixth
-    difference a variance of :math:`\binom{12}{6}\sigma^2 = 924\sigma^2` (Moré
-    & Wild, "Estimating computational noise", SIAM J. Sci. Comput. 33, 2011).
-    Returned as :math:`\epsilon_f = 4\hat\sigma` (a two-sigma bound on each value,
-    doubled as in the model's convention :math:`\epsilon_f = \epsilon|f|`, twice
-    the unit roundoff). f with cancellation (sums of terms of both signs) is
-    noisier than :math:`\epsilon|f|`; this catches it.
+    Along a random direction :math:`u_i = \pm\sigma_i` (every entry moves, so
+    every intermediate result of f rounds differently) at spacing
+    :math:`\delta = 64\epsilon` (a few dozen units in the last place of x, so
+    that a kink is rarely crossed), the smooth part of f contributes
+    :math:`f^{(6)}\delta^6`, far below rounding, while independent rounding
+    errors of standard deviation :math:`\sigma` give the sixth difference a
+    variance of :math:`\binom{12}{6}\sigma^2 = 924\sigma^2` (Moré & Wild,
+    "Estimating computational noise", SIAM J. Sci. Comput. 33, 2011). The
+    root mean square over NOISE_PROBES directions estimates :math:`\sigma`;
+    it is returned as :math:`\epsilon_f = 4\hat\sigma` (a two-sigma bound on
+    each value, doubled as in the model's convention
+    :math:`\epsilon_f = \epsilon|f|`, twice the unit roundoff). f with
+    cancellation (sums of terms of both signs) is noisier than
+    :math:`\epsilon|f|`; this catches it.
     """
-    if not chosen or not sweep.fc.scalar:
+    if not sweep.fc.scalar or NOISE_PROBES < 1:
         return 0.0
-    delta = 0.1 * eps ** (1.0 / 3.0)
-    rows = []
-    for k in (-3, -2, -1, 1, 2, 3):
-        replaced = (flat + k * delta * sigma).astype(to_numpy(sweep.flat).dtype)
-        rows.append(_to_host(sweep.run(sweep.xp.asarray(replaced), f"noise probe {k:+d}d", chosen)).astype(np.float64))
-    table = np.stack(rows[:3] + [np.full(len(chosen), float(f0[0]) if np.ndim(f0) else float(f0))] + rows[3:])
-    sixth = _BINOMIAL_6 @ table
-    return 4.0 * float(np.sqrt(np.mean(sixth**2) / 924.0))
+    delta = 64 * eps
+    rng = np.random.default_rng(seed + 104729)
+    dtype = to_numpy(sweep.flat).dtype
+    base = float(f0[0]) if np.ndim(f0) else float(f0)
+    sixths = []
+    for _ in range(NOISE_PROBES):
+        u = np.where(rng.random(flat.size) < 0.5, -1.0, 1.0) * sigma
+        values = []
+        for k in (-3, -2, -1, 0, 1, 2, 3):
+            if k == 0:
+                values.append(base)
+                continue
+            point = sweep.xp.reshape(sweep.xp.asarray((flat + k * delta * u).astype(dtype)), sweep.shape)
+            values.append(sweep.fc(point, f"x + {k:+d}*{delta:.2g}*u (noise probe)"))
+        sixths.append(float(_BINOMIAL_6 @ np.asarray(values, dtype=np.float64)))
+    return 4.0 * float(np.sqrt(np.mean(np.square(sixths)) / 924.0))
 
 
 def _per_probe(v: Any, count: int) -> np.ndarray:
@@ -588,6 +601,10 @@ def derivative(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any 
 
     def at(step: Any, sign: float) -> tuple[Any, Any]:
         moved = xp.astype(xp.astype(x, xp.float64) + sign * step, x.dtype)
+        same = moved == x
+        if bool(xp.any(same)):
+            i = int(xp.argmax(xp.astype(xp.reshape(same, (-1,)), xp.int8)))
+            raise ValueError(f"h is below the spacing of x at point {i}: x + h rounds back to x in {x.dtype}")
         return moved, xp.astype(call(moved), xp.float64)
 
     f0 = xp.astype(call(x), xp.float64)
