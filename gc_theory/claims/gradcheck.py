@@ -33,6 +33,7 @@ from ..backend import to_numpy
 from ..gradcheck import check_gradient, derivative, diagnose, directional_check, localize, numerical_gradient
 from ..gradcheck.cases import BUGS, Case, gradient_cases, model_bug_cases, plant, planted_entries
 from ..gradcheck.check import PrecisionWarning
+from ..gradcheck.numerical import DEFAULT_PROBES
 from . import Context, Measurement, claim
 
 NOTES = "CS231n notes, Gradient checks; Gill, Murray & Wright, Practical Optimization, Sec. 8.6"
@@ -300,9 +301,9 @@ def sample_entries(case: Case, grad: Any, rng: np.random.Generator, extra: Any =
 def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (), *, wrong: bool = False) -> tuple[float, str]:
     """Worst error/tolerance of a case: every entry (small cases), or a sample plus a directional check.
 
-    Entries the diagnosis explains (kinks of ReLU models, truncation that
-    passes at h/10) do not count against a correct gradient: the report passes
-    them. For cases with ReLU kinks the directional check is told the
+    Entries the diagnosis explains count as the report counts them: a kink
+    (no derivative exists) not at all, an entry that failed through truncation
+    by its error over tolerance at h/10, the step that resolves it. For cases with ReLU kinks the directional check is told the
     activation pattern (``pieces``), so that it shrinks its step rather than
     cross a kink. The directional part is skipped for a gradient known to be
     wrong (`wrong`) once the sample already fails by the control margin, and
@@ -310,11 +311,16 @@ def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (),
     """
     entries = sample_entries(case, grad, rng, extra)
     pieces = case.kinks if has_kinks(case) else None
-    report = _quiet(check_gradient, case.f, grad, case.x, entries=entries, diagnose=not wrong, probes=2 if wrong else 4,
+    report = _quiet(check_gradient, case.f, grad, case.x, entries=entries, diagnose=not wrong, probes=2 if wrong else DEFAULT_PROBES,
                     pieces=pieces)  # fmt: skip
-    explained = set(report.kinks.tolist()) | {i for i, d in report.diagnoses.items() if d.kind == "truncation" and d.passes_at_h10}
-    keep = np.array([i not in explained for i in report.entries.tolist()])
-    ratio = float(np.max((report.relative_error / report.tolerance)[keep])) if keep.any() else 0.0
+    ratios = report.relative_error / report.tolerance
+    for p, i in enumerate(report.entries.tolist()):
+        d = report.diagnoses.get(i)
+        if d is not None and d.kind == "kink":
+            ratios[p] = 0.0  # no derivative exists there
+        elif d is not None and d.kind == "truncation" and d.passes_at_h10:
+            ratios[p] = d.error_h10 / d.tolerance_h10  # judged at the step that resolves it
+    ratio = float(np.max(ratios)) if ratios.size else 0.0
     how = f"{report.entries.size} entries"
     if entries is not None:
         if not (wrong and ratio > 10.0):

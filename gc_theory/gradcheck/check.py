@@ -63,6 +63,7 @@ class Diagnosis:
     jump_h: float
     jump_h10: float
     passes_at_h10: bool
+    tolerance_h10: float = math.inf
 
     def explain(self) -> str:
         if self.kind == "kink":
@@ -365,7 +366,8 @@ def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, mode
         # The model's bound at h/10, in entry units: rounding grows 10x, truncation falls 100x.
         pred_h10 = (model.M * (h10 / sigma[i]) ** 2 / 6.0 + noise / (h10 / sigma[i])) / sigma[i] if math.isfinite(model.M) else math.inf
         denom = max(abs(a[i]), abs(n10), np.finfo(np.float64).tiny)
-        passes = e_h10 <= safety * (pred_h10 + eps * denom)
+        tol_h10 = safety * (pred_h10 + eps * denom)
+        passes = e_h10 <= tol_h10
         crossed = False
         if pieces is not None:
             base = to_numpy(pieces(x))
@@ -384,7 +386,7 @@ def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, mode
             kind = "rounding"
         else:
             kind = "bug"
-        out[j] = Diagnosis(kind, e_h, e_h10, ratio, jump_h, jump_h10, bool(passes))
+        out[j] = Diagnosis(kind, e_h, e_h10, ratio, jump_h, jump_h10, bool(passes), float(tol_h10))
     return out, fc.evaluations
 
 

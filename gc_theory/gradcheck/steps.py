@@ -21,7 +21,11 @@ is :math:`(4\cdot 2 + 1)/3 = 3` times that of D(h).
 
 The derivative size :math:`M_k` is not known in advance: it is *estimated
 numerically* by a difference stencil at a pilot step along a few probe
-coordinates (:func:`estimate_derivative`). A stencil cannot see a derivative
+coordinates (:func:`estimate_derivative`), and along one random direction
+through all coordinates, scaled by :math:`1/\sqrt n`, which sees the
+coordinates with large derivatives that the probes miss; the larger is used.
+The rounding level :math:`\epsilon_f` is the larger of :math:`\epsilon|f(x)|`
+and a measurement by sixth differences at a tiny spacing (Moré & Wild 2011). A stencil cannot see a derivative
 smaller than its own rounding error; below that floor the floor is used, which
 caps :math:`h^*` at the pilot step instead of letting it grow without bound
 (a quadratic f has :math:`M_3 = 0` and any step is then exact).
