@@ -261,6 +261,23 @@ class Optimizer:
     def step(self, params: Params, grads: Params, state: State) -> tuple[dict[str, Any], State]:
         """One update. Returns new parameter arrays and a new state; the inputs are not modified.
 
+        Parameters
+        ----------
+        params : dict of arrays
+            The current parameters, any array-API backend, float32 or float64.
+        grads : dict of arrays
+            The gradient at :meth:`gradient_point` (the parameters themselves,
+            except for look-ahead Nesterov): same keys, shapes and dtypes.
+        state : dict
+            What :meth:`init` or the previous :meth:`step` returned.
+
+        Returns
+        -------
+        params : dict of arrays
+            New arrays, in the namespace and dtype of the inputs.
+        state : dict
+            A new state: ``{"optimizer": name, "step": t + 1, "slots": {...}}``.
+
         Raises
         ------
         ValueError
