@@ -206,7 +206,10 @@ class Optimizer:
         return {}
 
     def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
-        """The update u (a new array; the step applies w - u) and the new slot, at step t >= 1."""
+        """The update u (the step applies w - u) and the new slot, at step t >= 1.
+
+        u must be a new array, or one of the new slot's arrays; never `p`, `g` or an old slot array.
+        """
         raise NotImplementedError
 
     # -- public API -------------------------------------------------------------------
@@ -307,7 +310,9 @@ class Optimizer:
                 g = _centralize_owned(g, owned)
             update, new_slots[name] = self._rule(p, g, state["slots"][name], lr, t + 1)
             if gc_here and self.gc == "update":
-                update = _centralize_owned(update, True)
+                # The update may be a slot array too (Ruder's velocity is both): centralise a copy then.
+                shared = any(update is a for a in new_slots[name].values())
+                update = _centralize_owned(update, not shared)
             new_params[name] = p - update
         return new_params, {"optimizer": self.name, "step": t + 1, "slots": new_slots}
 
