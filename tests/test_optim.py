@@ -25,6 +25,7 @@ FACTORIES = {
     "adadelta": lambda **kw: optim.adadelta(**kw),
     "adam": lambda **kw: optim.adam(0.01, amsgrad=True, **kw),
     "adamw": lambda **kw: optim.adamw(0.01, weight_decay=0.1, **kw),
+    "sgdw": lambda **kw: optim.sgdw(0.05, momentum=0.9, weight_decay=0.1, **kw),
 }
 
 

@@ -51,8 +51,6 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from ... import optim
 from ...backend import array_namespace
 from ...centralization import centralize
