@@ -71,7 +71,7 @@ def _row_norm(x: Any) -> Any:
     return xp.sqrt(xp.sum(x * x, axis=1))
 
 
-def _host_eigvalsh(A: Any) -> Any:
+def _eigvalsh(A: Any) -> Any:
     xp = array_namespace(A)
     return xp.linalg.eigvalsh(A)
 
@@ -82,7 +82,7 @@ def least_squares(ctx: Context, units: int = 3, M: int = 8, n: int = 64) -> Conv
     X = ctx.normal(n, M)
     Y = ctx.asarray(ctx.rng.standard_normal((n, units)) + 1.5)
     A = X.T @ X / n
-    eig = _host_eigvalsh(A)
+    eig = _eigvalsh(A)
     mu, L = float(eig[0]), float(eig[-1])
     u = unit_roundoff(ctx.dtype)
     absX, absY = xp.abs(X), xp.abs(Y)
@@ -128,7 +128,7 @@ def logistic_regression(ctx: Context, units: int = 2, M: int = 6, n: int = 100, 
     truth = ctx.rng.standard_normal((M, units)) + 0.7
     p = 1.0 / (1.0 + np.exp(-(to_numpy(X).astype(np.float64) @ truth)))  # labels drawn on the host, seeded
     labels = ctx.asarray(2.0 * (ctx.rng.random((n, units)) < p) - 1.0)
-    eig = _host_eigvalsh(X.T @ X / n)
+    eig = _eigvalsh(X.T @ X / n)
     mu, L = ridge, float(eig[-1]) / 4.0 + ridge
     absX = xp.abs(X)
 
