@@ -64,8 +64,8 @@ def _step_fn(make: Any, gc: str | None, params: dict, grads: dict) -> Callable[[
 def bench_optim_step(repeats: int = 7, quick: bool = False) -> Report:
     rng = np.random.default_rng(0)
     shapes = resnet18_shapes()
-    if quick:  # the same mix at a quarter of the width: ~0.7M parameters
-        shapes = [tuple(max(1, d // 4) if i < 2 and len(s) > 1 else (max(1, d // 4) if len(s) == 1 else d) for i, d in enumerate(s)) for s in shapes]
+    if quick:  # the same mix at a quarter of the width (~0.7M parameters): a smoke test, no target
+        shapes = [tuple(d // 4 if i < 2 and d not in (3, 1000) else d for i, d in enumerate(s)) for s in shapes]
     optimisers = {
         "sgd momentum=0.9 wd=5e-4": lambda gc: optim.sgd(0.1, momentum=0.9, weight_decay=5e-4, gc=gc),
         "adam": lambda gc: optim.adam(1e-3, gc=gc),
@@ -85,7 +85,10 @@ def bench_optim_step(repeats: int = 7, quick: bool = False) -> Report:
                          "no_gc_min_s": base.min, "gc_gradient_min_s": grad_gc.min, "gc_update_min_s": upd_gc.min})  # fmt: skip
             met += [r_grad <= TARGET, r_upd <= TARGET]
     report = Report("optimiser step with and without GC (ResNet-18 shapes, CPU, medians)", headers, rows, data=data)
-    report.targets[f"GC step <= {TARGET}x the step without GC (both placements, SGD-momentum and Adam)"] = all(met)
+    if quick:
+        report.notes.append(f"--quick: the {TARGET}x target is for ~10M parameters and is not checked here")
+    else:
+        report.targets[f"GC step <= {TARGET}x the step without GC (both placements, SGD-momentum and Adam)"] = all(met)
     report.notes.append("the three variants are timed in turn, round after round; ratios are of medians")
     report.notes.append("GC applies to the 4-d and 2-d weights; 1-d scales and biases are skipped, as in the reference code")
     return report
