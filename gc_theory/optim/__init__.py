@@ -1,0 +1,60 @@
+r"""Optimisers as pure functions of explicit state, each with Gradient Centralization built in.
+
+::
+
+    from gc_theory import optim
+
+    opt = optim.sgd(lr=0.1, momentum=0.9, gc="gradient")
+    state = opt.init(params)                        # params: dict of arrays, any backend
+    for batch in batches:
+        grads = grad_fn(opt.gradient_point(params, state), batch)
+        params, state = opt.step(params, grads, state)
+
+Every optimiser takes torch.optim's hyperparameter names (``lr``, ``momentum``,
+``dampening``, ``nesterov``, ``betas``, ``eps``, ``alpha``, ``rho``,
+``weight_decay``, ...), a learning rate that is a number or a schedule
+(:mod:`~gc_theory.optim.schedules`), and ``gc=None | "gradient" | "update"``
+with ``gc_conv_only`` (placement rules in :mod:`gc_theory.optim._base`). A step
+never modifies its inputs: it returns new arrays and a new state, so a run can
+be replayed from any saved state and two optimisers compared step by step.
+
+Available: :func:`sgd` (plain, momentum in three conventions, Nesterov in two
+forms), :func:`sgdw` (decoupled decay), :func:`adagrad`, :func:`rmsprop`, :func:`adadelta`, :func:`adam`,
+:func:`adamw`, the moving average :func:`ewma`, and the schedules
+:func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`;
+:func:`trajectory` runs an optimiser for a number of steps and keeps every iterate.
+"""
+
+from ._base import GC_MODES, GCSkipWarning, Optimizer
+from .adaptive import Adadelta, AdaGrad, Adam, AdamW, RMSprop, adadelta, adagrad, adam, adamw, rmsprop
+from .ewma import EWMA, ewma
+from .schedules import exponential_decay, step_decay, tenfold_decay
+from .sgd import SGD, SGDW, sgd, sgdw
+from .trajectory import Trajectory, trajectory
+
+__all__ = [
+    "EWMA",
+    "GC_MODES",
+    "SGD",
+    "SGDW",
+    "Trajectory",
+    "AdaGrad",
+    "Adadelta",
+    "Adam",
+    "AdamW",
+    "GCSkipWarning",
+    "Optimizer",
+    "RMSprop",
+    "adadelta",
+    "adagrad",
+    "adam",
+    "adamw",
+    "ewma",
+    "exponential_decay",
+    "rmsprop",
+    "sgd",
+    "sgdw",
+    "step_decay",
+    "tenfold_decay",
+    "trajectory",
+]
