@@ -284,3 +284,16 @@ def test_network_rejects_a_batch_that_is_not_a_pair() -> None:
         net.loss_and_grad(net.init(0), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="activation must be one of"):
         mlp([3, 2, 1], activation="swish")
+
+
+def test_backward_rejects_an_upstream_gradient_of_the_wrong_shape() -> None:
+    conv = Conv2d(1, 2, 3, stride=2, padding=1)
+    params = conv.init(np.random.default_rng(0))
+    y, cache = conv.forward(params, np.ones((2, 1, 5, 5)))
+    with pytest.raises(ValueError, match=r"dy passed to Conv2d.backward must have the output's shape \(2, 2, 3, 3\)"):
+        conv.backward(params, cache, np.ones((2, 2, 5, 5)))
+    layer = Linear(3, 2)
+    p = layer.init(np.random.default_rng(0))
+    _, cache = layer.forward(p, np.ones((4, 3)))
+    with pytest.raises(ValueError, match="dy passed to Linear.backward"):
+        layer.backward(p, cache, np.ones((4, 3)))
