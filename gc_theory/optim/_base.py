@@ -215,6 +215,10 @@ class Optimizer:
         """The constructor arguments, torch.optim's names where they exist."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
+    def replace(self, **changes: Any) -> Optimizer:
+        """A new optimiser of the same kind with some hyperparameters changed (e.g. ``gc=None``)."""
+        return type(self)(**{**self.hyperparameters(), **changes})
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
         return f"{self.name}({args})"
