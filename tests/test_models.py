@@ -297,3 +297,20 @@ def test_backward_rejects_an_upstream_gradient_of_the_wrong_shape() -> None:
     _, cache = layer.forward(p, np.ones((4, 3)))
     with pytest.raises(ValueError, match="dy passed to Linear.backward"):
         layer.backward(p, cache, np.ones((4, 3)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rounding_bound_covers_the_float32_error(name: str) -> None:
+    """The derived rounding bound of each case's value holds: float32 value vs the same data in float64."""
+    case = next(c for c in catalogue(dtype="float32", seed=4) if c.name == name)
+    wide = {k: v.astype(np.float64) for k, v in case.point.items()}
+    fixed = {k: (v.astype(np.float64) if v.dtype == np.float32 else v) for k, v in case.fixed.items()}
+    params = {k: v for k, v in wide.items() if k != "input"}
+    if case.kind == "layer":
+        reference = np.sum(fixed["probe"] * case.module(params, wide["input"]))
+    elif case.kind == "loss":
+        reference = case.module(wide["input"], fixed["targets"])
+    else:
+        reference = case.module.loss(params, (wide["input"], fixed["targets"]))
+    error = abs(float(case.value(case.point)) - float(reference))
+    assert error <= case.rounding_bound(case.point), (error, case.rounding_bound(case.point))
