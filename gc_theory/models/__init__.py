@@ -1,0 +1,44 @@
+"""Tiny neural-network layers with analytic backward passes, written against the array API.
+
+Layers hold sizes only; parameters are a dict of arrays (the form the
+optimisers take), so training is ``loss, grads = net.loss_and_grad(params, batch)``
+followed by ``params, state = opt.step(params, grads, state)``.
+
+* :mod:`.layers`: :class:`Linear` (weight ``(out, in)``), :class:`Flatten`,
+  :class:`ReLU`, :class:`Tanh`, :class:`Sigmoid`, :class:`Sequential`;
+* :mod:`.conv`: :class:`Conv2d` (weight ``(out, in, kh, kw)``, stride, padding; im2col);
+* :mod:`.losses`: :class:`SoftmaxCrossEntropy` (log-sum-exp), :class:`MeanSquaredError`;
+* :mod:`.network`: :class:`Network` (layers + loss, ``loss_and_grad``), :func:`mlp`, :func:`small_cnn`;
+* :mod:`.catalogue`: :func:`catalogue`, every layer, loss and model as a small
+  random case for gradient checks, and :func:`planted_bugs`, cases with a wrong
+  backward pass that any gradient check must reject.
+"""
+
+from .catalogue import GradCase, catalogue, planted_bugs
+from .conv import Conv2d, col2im, im2col
+from .layers import Flatten, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
+from .losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, logsumexp
+from .network import Network, mlp, small_cnn
+
+__all__ = [
+    "Conv2d",
+    "Flatten",
+    "GradCase",
+    "Layer",
+    "Linear",
+    "Loss",
+    "MeanSquaredError",
+    "Network",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "catalogue",
+    "col2im",
+    "im2col",
+    "logsumexp",
+    "mlp",
+    "planted_bugs",
+    "small_cnn",
+]
