@@ -11,7 +11,7 @@ from typing import IO
 __all__ = ["atomic_write", "atomic_write_text"]
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(f)`` on a temporary file beside `path`, then rename it onto `path`.
 
     The rename is atomic on POSIX and Windows (:func:`os.replace`), so readers

@@ -144,9 +144,6 @@ def to_numpy(x: Any) -> np.ndarray:
     """Copy an array of any backend to a host NumPy array (explicitly)."""
     if isinstance(x, np.ndarray):
         return x
-    module = type(x).__module__
-    if module.startswith("cupy"):
-        return x.get()
-    if module.startswith("array_api_strict"):
-        return np.asarray(x._array)
-    return np.asarray(x)
+    if type(x).__module__.startswith("cupy"):
+        return x.get()  # device -> host, explicitly
+    return np.from_dlpack(x) if hasattr(x, "__dlpack__") else np.asarray(x)

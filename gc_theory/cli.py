@@ -84,27 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--only", metavar="PATTERN", help="claim ids matching a glob, or starting with a prefix")
     verify.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     verify.add_argument("--list", action="store_true", help="list the selected claims and exit")
-    verify.set_defaults(run=_verify)
+    verify.set_defaults(run=_verify, parser=verify)
 
     figures = sub.add_parser("figures", help="regenerate every figure")
     figures.add_argument("--out", default="figures", metavar="DIR", help="output directory (default figures/)")
     figures.add_argument("--only", metavar="PATTERN", help="figure names matching a glob or prefix")
-    figures.set_defaults(run=_figures)
+    figures.set_defaults(run=_figures, parser=figures)
 
     bench = sub.add_parser("bench", help="run the benchmarks, print their tables")
     bench.add_argument("--only", metavar="PATTERN", help="benchmark names matching a glob or prefix")
     bench.add_argument("--repeats", type=int, default=7, help="timed repeats per case; the median is quoted")
     bench.add_argument("--quick", action="store_true", help="small sizes only, to smoke-test the harness")
     bench.add_argument("--json", metavar="FILE", help="also save the measurements as JSON")
-    bench.set_defaults(run=_bench)
+    bench.set_defaults(run=_bench, parser=bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    sub = parser._subparsers._group_actions[0].choices[args.command]  # the subcommand's own parser
-    return args.run(args, sub)
+    return args.run(args, args.parser)
 
 
 if __name__ == "__main__":  # pragma: no cover

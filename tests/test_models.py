@@ -284,3 +284,33 @@ def test_network_rejects_a_batch_that_is_not_a_pair() -> None:
         net.loss_and_grad(net.init(0), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="activation must be one of"):
         mlp([3, 2, 1], activation="swish")
+
+
+def test_backward_rejects_an_upstream_gradient_of_the_wrong_shape() -> None:
+    conv = Conv2d(1, 2, 3, stride=2, padding=1)
+    params = conv.init(np.random.default_rng(0))
+    y, cache = conv.forward(params, np.ones((2, 1, 5, 5)))
+    with pytest.raises(ValueError, match=r"dy passed to Conv2d.backward must have the output's shape \(2, 2, 3, 3\)"):
+        conv.backward(params, cache, np.ones((2, 2, 5, 5)))
+    layer = Linear(3, 2)
+    p = layer.init(np.random.default_rng(0))
+    _, cache = layer.forward(p, np.ones((4, 3)))
+    with pytest.raises(ValueError, match="dy passed to Linear.backward"):
+        layer.backward(p, cache, np.ones((4, 3)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rounding_bound_covers_the_float32_error(name: str) -> None:
+    """The derived rounding bound of each case's value holds: float32 value vs the same data in float64."""
+    case = next(c for c in catalogue(dtype="float32", seed=4) if c.name == name)
+    wide = {k: v.astype(np.float64) for k, v in case.point.items()}
+    fixed = {k: (v.astype(np.float64) if v.dtype == np.float32 else v) for k, v in case.fixed.items()}
+    params = {k: v for k, v in wide.items() if k != "input"}
+    if case.kind == "layer":
+        reference = np.sum(fixed["probe"] * case.module(params, wide["input"]))
+    elif case.kind == "loss":
+        reference = case.module(wide["input"], fixed["targets"])
+    else:
+        reference = case.module.loss(params, (wide["input"], fixed["targets"]))
+    error = abs(float(case.value(case.point)) - float(reference))
+    assert error <= case.rounding_bound(case.point), (error, case.rounding_bound(case.point))

@@ -25,6 +25,7 @@ FACTORIES = {
     "adadelta": lambda **kw: optim.adadelta(**kw),
     "adam": lambda **kw: optim.adam(0.01, amsgrad=True, **kw),
     "adamw": lambda **kw: optim.adamw(0.01, weight_decay=0.1, **kw),
+    "sgdw": lambda **kw: optim.sgdw(0.05, momentum=0.9, weight_decay=0.1, **kw),
 }
 
 
@@ -317,3 +318,19 @@ def test_a_bad_schedule_is_reported_with_its_step(rng) -> None:
         params, state = opt.step(params, _grads(params, np, rng), state)
     with pytest.raises(ValueError, match="lr schedule returned -1.0 at step 2"):
         opt.step(params, _grads(params, np, rng), state)
+
+
+@pytest.mark.parametrize("form", ["velocity", "torch", "ewma"])
+def test_gc_on_the_update_leaves_the_momentum_buffer_uncentralised(form, rng) -> None:
+    """Only the applied step is centralised; the buffer is the one a run without GC would keep."""
+    params = _params(np, "float64", rng)
+    grads = _grads(params, np, rng)
+    with_gc, plain = (optim.sgd(0.1, 0.9, momentum_form=form, gc=gc) for gc in ("update", None))
+    _, s_gc = with_gc.step(params, grads, with_gc.init(params))
+    new_gc, s_gc = with_gc.step(params, grads, s_gc)
+    _, s_plain = plain.step(params, grads, plain.init(params))
+    new_plain, s_plain = plain.step(params, grads, s_plain)
+    for k in params:
+        np.testing.assert_array_equal(s_gc["slots"][k]["momentum_buffer"], s_plain["slots"][k]["momentum_buffer"])
+        if params[k].ndim > 1:
+            np.testing.assert_allclose(new_gc[k] - params[k], centralize(new_plain[k] - params[k]), rtol=0, atol=1e-14)

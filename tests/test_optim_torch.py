@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gc_theory import centralize, optim
 
@@ -56,14 +58,14 @@ def _grad(p: np.ndarray, noise: np.ndarray) -> np.ndarray:
     return np.tanh(p) + 0.1 * p**2 + noise
 
 
-def _torch_run(cls_name: str, kwargs: dict, params: dict, noise: list, *, schedule=None, gc: bool = False):
+def _torch_run(cls_name: str, kwargs: dict, params: dict, noise: list, *, schedule=None, gc: bool = False, steps: int = STEPS):
     tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
     opt = getattr(torch.optim, cls_name)(list(tensors.values()), foreach=False, **kwargs)
     sched = None
     if schedule is not None:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: schedule(t) / kwargs["lr"])
     out = []
-    for t in range(STEPS):
+    for t in range(steps):
         for k, p in tensors.items():
             g = _grad(p.detach().numpy(), noise[t][k])
             if gc and g.ndim > 1:
@@ -76,10 +78,10 @@ def _torch_run(cls_name: str, kwargs: dict, params: dict, noise: list, *, schedu
     return out
 
 
-def _our_run(opt, params: dict, noise: list):
+def _our_run(opt, params: dict, noise: list, steps: int = STEPS):
     state = opt.init(params)
     out = []
-    for t in range(STEPS):
+    for t in range(steps):
         grads = {k: _grad(p, noise[t][k]) for k, p in params.items()}
         params, state = opt.step(params, grads, state)
         out.append(params)
@@ -135,3 +137,36 @@ def test_gc_gradient_placement_is_torch_on_centralised_gradients(factory, cls_na
     assert _max_diff(ours, theirs) <= ATOL
     plain = _torch_run(cls_name, kwargs, params, noise, gc=False)
     assert _max_diff(ours, plain) > 1e3 * ATOL, "GC made no difference: the comparison would be vacuous"
+
+
+_betas = st.tuples(st.floats(0.0, 0.99), st.floats(0.0, 0.999))
+DRAWN = {
+    "SGD": (optim.sgd, st.fixed_dictionaries({
+        "lr": st.floats(1e-3, 0.2), "momentum": st.floats(0.0, 0.95), "weight_decay": st.floats(0.0, 0.1)})),
+    "Adagrad": (optim.adagrad, st.fixed_dictionaries({
+        "lr": st.floats(1e-3, 0.3), "lr_decay": st.floats(0.0, 0.1), "eps": st.floats(1e-10, 1e-3)})),
+    "RMSprop": (optim.rmsprop, st.fixed_dictionaries({
+        "lr": st.floats(1e-4, 0.05), "alpha": st.floats(0.5, 0.999), "momentum": st.floats(0.0, 0.9),
+        "centered": st.booleans(), "weight_decay": st.floats(0.0, 0.1)})),
+    "Adadelta": (optim.adadelta, st.fixed_dictionaries({"lr": st.floats(0.1, 2.0), "rho": st.floats(0.5, 0.99)})),
+    "Adam": (optim.adam, st.fixed_dictionaries({
+        "lr": st.floats(1e-4, 0.05), "betas": _betas, "amsgrad": st.booleans(), "weight_decay": st.floats(0.0, 0.1)})),
+    "AdamW": (optim.adamw, st.fixed_dictionaries({
+        "lr": st.floats(1e-4, 0.05), "betas": _betas, "weight_decay": st.floats(0.0, 0.5)})),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("cls_name", list(DRAWN))
+def test_drawn_hyperparameters_match_torch(cls_name: str) -> None:
+    """Short trajectories under hyperparameters drawn by hypothesis, including betas of 0."""
+    factory, strategy = DRAWN[cls_name]
+
+    @settings(max_examples=12, deadline=None)
+    @given(kwargs=strategy)
+    def check(kwargs: dict) -> None:
+        params, noise = _setup(3)
+        ours = _our_run(factory(**kwargs), params, noise, steps=12)
+        theirs = _torch_run(cls_name, kwargs, params, noise, steps=12)
+        assert _max_diff(ours, theirs) <= ATOL
+
+    check()

@@ -47,6 +47,7 @@ def _torch_fn(g: np.ndarray) -> Any:
 
 @benchmark("centralize")
 def bench_centralize(repeats: int = 7, quick: bool = False) -> Report:
+    torch: Any
     try:
         import torch
 

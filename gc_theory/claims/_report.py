@@ -50,7 +50,7 @@ def format_table(results: Sequence[ClaimResult]) -> str:
         for r in results
     ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     out = [line(header), line(tuple("-" * w for w in widths))] + [line(row) for row in rows]
     problems = [r for r in results if not r.ok]
     if problems:

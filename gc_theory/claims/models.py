@@ -26,9 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from .. import optim
 from ..backend import array_namespace
+from ..centralization import centralize
+from ..models import mlp
 from ..models.catalogue import GradCase, catalogue, planted_bugs
 from ..tolerances import gamma, unit_roundoff
+from ..training import trajectory
 from . import Context, Measurement, claim
 
 #: Directions tried before giving up when every stencil crosses a ReLU kink.
@@ -192,11 +196,6 @@ def shift_response(w: Any, x: Any, shift: float) -> Any:
 
 def invariance_trajectory(ctx: Context, opt_name: str, gc: str | None, *, zero_mean_init: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Full-batch training of a 6-5-3 tanh MLP on random data; iterates and gradients (see :func:`training.trajectory`)."""
-    from .. import optim
-    from ..centralization import centralize
-    from ..models import mlp
-    from ..training import trajectory
-
     net = mlp([6, 5, 3], activation="tanh")
     params = net.init(ctx.rng, ctx.xp, ctx.dtype)
     if zero_mean_init:

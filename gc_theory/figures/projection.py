@@ -30,7 +30,7 @@ def projection_geometry(seed: int = SEED) -> Figure:
     X, Y = np.meshgrid(s, s)
     ax.plot_surface(X, Y, -X - Y, alpha=0.15, color="0.4", linewidth=0)
     colors = [f"C{i}" for i in range(len(g))]
-    for gi, pi, c in zip(g, pg, colors):
+    for gi, pi, c in zip(g, pg, colors, strict=True):
         ax.quiver(0, 0, 0, *gi, color=c, arrow_length_ratio=0.12, linewidth=1.6)
         ax.quiver(0, 0, 0, *pi, color=c, arrow_length_ratio=0.12, linewidth=1.6, linestyle="--")
         ax.plot(*np.stack([gi, pi]).T, color=c, linewidth=0.8, linestyle=":")

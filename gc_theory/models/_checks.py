@@ -8,7 +8,7 @@ from typing import Any
 from .._validation import check_all_finite, check_floating
 from ..backend import dtype_name
 
-__all__ = ["check_input", "check_params"]
+__all__ = ["check_cotangent", "check_input", "check_params"]
 
 
 def check_input(x: Any, name: str, ndim: int | None, *, what: str, dtype: Any = None, min_ndim: int = 1) -> Any:
@@ -51,3 +51,9 @@ def check_params(params: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]
             raise TypeError(f"params[{key!r}] is {dtype_name(value.dtype)} but other parameters are {dtype_name(dtype)}")
         check_all_finite(value, f"params[{key!r}]")
     return dtype
+
+
+def check_cotangent(dy: Any, shape: tuple[int, ...], owner: str) -> None:
+    """Check that the upstream gradient `dy` has the shape of the layer's output."""
+    if tuple(dy.shape) != tuple(shape):
+        raise ValueError(f"dy passed to {owner}.backward must have the output's shape {tuple(shape)}, got {tuple(dy.shape)}")

@@ -33,7 +33,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..backend import array_namespace
 from ..tolerances import gamma
-from ._checks import check_input
+from ._checks import check_cotangent, check_input
 from .layers import Layer, Params, _uniform
 
 __all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
@@ -174,6 +174,7 @@ class Conv2d(Layer):
     def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
         xp = array_namespace(dy)
         cols, x_shape = cache
+        check_cotangent(dy, self.output_shape(x_shape), "Conv2d")
         n = dy.shape[0]
         g = xp.reshape(dy, (n, self.out_channels, dy.shape[2] * dy.shape[3]))
         # batched (out, P) @ (P, K) products summed over the batch: faster than one tensordot, which copies

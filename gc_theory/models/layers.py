@@ -59,7 +59,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..backend import array_namespace, get_namespace, resolve_dtype
 from ..tolerances import gamma, unit_roundoff
-from ._checks import check_input, check_params
+from ._checks import check_cotangent, check_input, check_params
 
 __all__ = ["Flatten", "Layer", "Linear", "ReLU", "Sequential", "Sigmoid", "Tanh"]
 
@@ -179,6 +179,7 @@ class Linear(Layer):
     def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
         xp = array_namespace(dy)
         x = cache
+        check_cotangent(dy, (x.shape[0], self.out_features), "Linear")
         grads = {"weight": dy.T @ x}
         if self.bias:
             grads["bias"] = xp.sum(dy, axis=0)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backend import array_namespace
 from .conv import Conv2d
-from .layers import Flatten, Layer, Linear, Params, ReLU, Sequential, Sigmoid, Tanh, stack_layers
+from .layers import Flatten, Layer, Linear, Params, ReLU, Sigmoid, Tanh, stack_layers
 from .losses import Loss, SoftmaxCrossEntropy
 
 __all__ = ["ACTIVATIONS", "Network", "mlp", "small_cnn"]

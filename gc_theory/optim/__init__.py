@@ -19,21 +19,25 @@ never modifies its inputs: it returns new arrays and a new state, so a run can
 be replayed from any saved state and two optimisers compared step by step.
 
 Available: :func:`sgd` (plain, momentum in three conventions, Nesterov in two
-forms), :func:`adagrad`, :func:`rmsprop`, :func:`adadelta`, :func:`adam`,
+forms), :func:`sgdw` (decoupled decay), :func:`adagrad`, :func:`rmsprop`, :func:`adadelta`, :func:`adam`,
 :func:`adamw`, the moving average :func:`ewma`, and the schedules
-:func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`.
+:func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`;
+:func:`trajectory` runs an optimiser for a number of steps and keeps every iterate.
 """
 
 from ._base import GC_MODES, GCSkipWarning, Optimizer
 from .adaptive import Adadelta, AdaGrad, Adam, AdamW, RMSprop, adadelta, adagrad, adam, adamw, rmsprop
 from .ewma import EWMA, ewma
 from .schedules import exponential_decay, step_decay, tenfold_decay
-from .sgd import SGD, sgd
+from .sgd import SGD, SGDW, sgd, sgdw
+from .trajectory import Trajectory, trajectory
 
 __all__ = [
     "EWMA",
     "GC_MODES",
     "SGD",
+    "SGDW",
+    "Trajectory",
     "AdaGrad",
     "Adadelta",
     "Adam",
@@ -49,6 +53,8 @@ __all__ = [
     "exponential_decay",
     "rmsprop",
     "sgd",
+    "sgdw",
     "step_decay",
     "tenfold_decay",
+    "trajectory",
 ]

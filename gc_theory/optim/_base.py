@@ -206,7 +206,10 @@ class Optimizer:
         return {}
 
     def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
-        """The update u (a new array; the step applies w - u) and the new slot, at step t >= 1."""
+        """The update u (the step applies w - u) and the new slot, at step t >= 1.
+
+        u must be a new array, or one of the new slot's arrays; never `p`, `g` or an old slot array.
+        """
         raise NotImplementedError
 
     # -- public API -------------------------------------------------------------------
@@ -214,6 +217,10 @@ class Optimizer:
     def hyperparameters(self) -> dict[str, Any]:
         """The constructor arguments, torch.optim's names where they exist."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def replace(self, **changes: Any) -> Optimizer:
+        """A new optimiser of the same kind with some hyperparameters changed (e.g. ``gc=None``)."""
+        return type(self)(**{**self.hyperparameters(), **changes})
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
@@ -257,6 +264,23 @@ class Optimizer:
     def step(self, params: Params, grads: Params, state: State) -> tuple[dict[str, Any], State]:
         """One update. Returns new parameter arrays and a new state; the inputs are not modified.
 
+        Parameters
+        ----------
+        params : dict of arrays
+            The current parameters, any array-API backend, float32 or float64.
+        grads : dict of arrays
+            The gradient at :meth:`gradient_point` (the parameters themselves,
+            except for look-ahead Nesterov): same keys, shapes and dtypes.
+        state : dict
+            What :meth:`init` or the previous :meth:`step` returned.
+
+        Returns
+        -------
+        params : dict of arrays
+            New arrays, in the namespace and dtype of the inputs.
+        state : dict
+            A new state: ``{"optimizer": name, "step": t + 1, "slots": {...}}``.
+
         Raises
         ------
         ValueError
@@ -286,7 +310,9 @@ class Optimizer:
                 g = _centralize_owned(g, owned)
             update, new_slots[name] = self._rule(p, g, state["slots"][name], lr, t + 1)
             if gc_here and self.gc == "update":
-                update = _centralize_owned(update, True)
+                # The update may be a slot array too (Ruder's velocity is both): centralise a copy then.
+                shared = any(update is a for a in new_slots[name].values())
+                update = _centralize_owned(update, not shared)
             new_params[name] = p - update
         return new_params, {"optimizer": self.name, "step": t + 1, "slots": new_slots}
 

@@ -25,7 +25,7 @@ from typing import Any
 from ..backend import array_namespace
 from ._base import LearningRate, Optimizer, Params, State, check_beta, check_nonneg
 
-__all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "sgd"]
+__all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "SGDW", "sgd", "sgdw"]
 
 #: How the momentum buffer is accumulated (see :class:`SGD`).
 MOMENTUM_FORMS = ("torch", "velocity", "ewma")
@@ -184,6 +184,56 @@ class SGD(Optimizer):
         if self.nesterov:
             return lr * (g + mu * b), {"momentum_buffer": b}
         return lr * b, {"momentum_buffer": b}
+
+
+class SGDW(SGD):
+    r"""SGD with decoupled weight decay (SGDW).
+
+    Loshchilov & Hutter [4]_, Algorithm 1, with the schedule multiplier folded
+    into :math:`\eta_t` as torch's AdamW does, in any momentum form of
+    :class:`SGD` (here the torch form):
+
+    .. math:: b_t = \gamma b_{t-1} + g_t, \qquad
+              \theta_t = \theta_{t-1} - \eta_t\,(b_t + \lambda\, \theta_{t-1}) .
+
+    The decay never enters the gradient or the momentum. With
+    ``gc="gradient"`` the term :math:`\eta_t \lambda \theta_{t-1}` is applied
+    uncentralised and the weights leave the GC hyperplane; with
+    ``gc="update"`` the whole step is centralised and they stay on it, unlike
+    :class:`SGD`'s coupled decay, which stays on it with either placement
+    (claims ``gc.confinement.coupled_decay`` and ``gc.confinement.decoupled_decay``).
+
+    References
+    ----------
+    .. [4] I. Loshchilov, F. Hutter, "Decoupled Weight Decay Regularization",
+       ICLR 2019, Algorithm 1.
+    """
+
+    name = "sgdw"
+    coupled_decay = False
+
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+        update, new = super()._rule(p, g, slot, lr, t)
+        if self.weight_decay:
+            update = update + (lr * self.weight_decay) * p
+        return update, new
+
+
+def sgdw(
+    lr: LearningRate,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    *,
+    momentum_form: str | None = None,
+    nesterov_form: str = "torch",
+    gc: str | None = None,
+    gc_conv_only: bool = False,
+) -> SGDW:
+    """SGD with decoupled weight decay and GC; see :class:`SGDW`."""
+    return SGDW(lr, momentum, dampening, nesterov, weight_decay, momentum_form=momentum_form,
+                nesterov_form=nesterov_form, gc=gc, gc_conv_only=gc_conv_only)  # fmt: skip
 
 
 def sgd(

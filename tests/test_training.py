@@ -1,0 +1,60 @@
+"""Training loops: deterministic for a seed, curves of the right length, a loss that goes down."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gc_theory import optim
+from gc_theory.centralization import centralize
+from gc_theory.claims.models import invariance_measurement, shift_response
+from gc_theory.data import load_digits
+from gc_theory.models import mlp
+from gc_theory.training import digits_experiment, format_summary, make_model, make_optimizer, summary_table, train, trajectory
+
+
+def test_train_is_deterministic_and_learns() -> None:
+    data = load_digits()
+    a = train(make_model("MLP"), data, make_optimizer("SGD-momentum", "gradient"), epochs=2, batch_size=128, seed=3)
+    b = train(make_model("MLP"), data, make_optimizer("SGD-momentum", "gradient"), epochs=2, batch_size=128, seed=3)
+    assert a.train_loss.shape == (3,) and np.array_equal(a.train_loss, b.train_loss)
+    assert a.train_loss[-1] < 0.5 * a.train_loss[0] and a.test_accuracy[-1] > 0.8
+
+
+def test_experiment_table_pairs_gc_with_its_baseline() -> None:
+    result = digits_experiment(seeds=(0, 1), epochs=1, models=("MLP",), optimizers=("Adam",))
+    rows = summary_table(result)
+    assert [(r["model"], r["optimizer"], r["GC"]) for r in rows] == [("MLP", "Adam", False), ("MLP", "Adam", True)]
+    assert 0 <= rows[1]["gc_wins"] <= 2 and "gc_wins" not in rows[0]
+    assert result.curves("MLP", "Adam", True).shape == (2, 2)
+    assert "| MLP | Adam | yes |" in format_summary(rows)
+
+
+def test_unknown_names_are_rejected() -> None:
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        make_optimizer("Lion", None)
+    with pytest.raises(ValueError, match="model must be"):
+        make_model("ResNet")
+
+
+@pytest.mark.parametrize("opt_kwargs", [{"momentum": 0.0}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True}])
+def test_invariance_on_digits_with_a_schedule(opt_kwargs: dict) -> None:
+    """The identity holds for any learning rate schedule: here a step decay on real data."""
+    data = load_digits()
+    net = mlp([64, 16, 10])
+    params = net.init(2)
+    lr = optim.step_decay(0.2, 10, 0.5)  # the bound below uses the largest rate, 0.2
+    iterates, gradients = trajectory(net, params, (data.x_train[:200], data.y_train[:200]), optim.sgd(lr=lr, gc="gradient", **opt_kwargs), 30)
+    m = invariance_measurement(iterates, gradients, "0.weight", data.x_test[:5], 2.0, lr=0.2, momentum=opt_kwargs["momentum"])
+    assert m.passed, m
+    plain, _ = trajectory(net, params, (data.x_train[:200], data.y_train[:200]), optim.sgd(lr=0.1, **opt_kwargs), 30)
+    moved = np.max(np.abs(shift_response(plain[-1]["0.weight"], data.x_test[:5], 2.0) - 2.0 * params["0.weight"].sum(axis=1)))
+    assert moved > 1e-3
+
+
+def test_zero_mean_initialisation_gives_zero_response() -> None:
+    net = mlp([8, 4, 3])
+    params = {k: centralize(v) if v.ndim > 1 else v for k, v in net.init(0).items()}
+    x = np.random.default_rng(0).standard_normal((6, 8))
+    iterates, _ = trajectory(net, params, (x, np.arange(6) % 3), optim.sgd(lr=0.1, momentum=0.9, gc="gradient"), 20)
+    assert np.max(np.abs(shift_response(iterates[-1]["0.weight"], x, 5.0))) < 1e-13
