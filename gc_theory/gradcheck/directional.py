@@ -30,9 +30,10 @@ Localisation. Directions restricted to a group G of coordinates add up:
 a failing direction on all n coordinates, :func:`localize` measures the left
 half (2 evaluations) and *derives* the right half as parent minus left (with
 the two tolerances added), then descends into every half whose discrepancy
-exceeds its tolerance. One wrong entry among n is found with
-:math:`4 + 2\lceil\log_2 n\rceil` evaluations; k wrong entries with about
-:math:`2k\log_2(n/k)`.
+exceeds its tolerance. One wrong entry among n is found with at most
+:math:`4 + 2\lceil\log_2 n\rceil + 8` evaluations (the failing direction, one
+group test per level, two fresh directions on the remaining coordinates that
+must pass to conclude); k wrong entries with about :math:`2k\log_2(n/k)` more.
 
 Host transfers: the random signs are drawn on the host and moved once; each
 test reads f's two scalar values and one inner product to the host.
@@ -331,9 +332,10 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
 
     Notes
     -----
-    One wrong entry among n costs :math:`4 + 2\lceil\log_2 n\rceil` evaluations
-    (module docstring); the discrepancy of a group is compared with its own
-    tolerance, which for a derived half is the sum of the two measured ones.
+    One wrong entry among n costs at most :math:`4 + 2\lceil\log_2 n\rceil + 4\cdot`
+    `directions` evaluations (module docstring); the discrepancy of a group is
+    compared with its own tolerance, which for a derived half is the sum of the
+    two measured ones.
     """
     xp = validate_point(x, "x")
     g = evaluate_gradient(grad_f, x)
@@ -367,8 +369,8 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
         new, left, spent, stopped = _search(prober, u, delta, tau, safety, budget)
         tests += spent
         unresolved += left
-        if not new and not left:
-            break  # the direction failed but no group did: nothing more to pin down
+        if not new:
+            break  # the direction failed but no single entry could be pinned down: report, do not loop
         found.update(new)
     indices = np.array(sorted(found), dtype=np.int64)
     errors = np.array([found[i] for i in indices.tolist()], dtype=np.float64)
