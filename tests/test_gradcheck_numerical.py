@@ -184,3 +184,19 @@ def test_non_analytic_f_is_detected_for_the_complex_step():
 def test_x_with_nan_is_rejected():
     with pytest.raises(ValueError, match="x has a NaN or Inf at entry 1"):
         numerical_gradient(lambda z: np.sum(z), np.array([1.0, np.nan]))
+
+
+def test_vectorized_f_that_needs_the_batch_axis():
+    """Every evaluation, probes and f(x) included, goes through f with a leading batch axis."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(5)
+
+    def fv(X):
+        assert X.ndim == 2, "f was called without the batch axis"
+        return np.sum(np.sin(X[:, :]) * X[:, :1], axis=1)
+
+    loop = numerical_gradient(lambda z: fv(z[None, :])[0], x)
+    for method in METHODS:
+        batch = numerical_gradient(fv, x, method, vectorized=True)
+        np.testing.assert_allclose(batch, numerical_gradient(lambda z: fv(z[None, :])[0], x, method), rtol=1e-12)
+    assert loop.shape == x.shape

@@ -119,14 +119,14 @@ class GradientReport:
         n = self.analytic.size
         head = f"gradient check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}"
         lines = [head, f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
-        lines.append(f"  {'entry':<22}{'analytic':>12}{'numerical':>12}{'rel. error':>12}{'tolerance':>11}  diagnosis")
+        lines.append(f"  {'entry':<28}{'analytic':>12}{'numerical':>12}{'rel. error':>12}{'tolerance':>11}  diagnosis")
         position = {int(e): p for p, e in enumerate(self.entries.tolist())}
         for i in self.worst[:8].tolist():
             p = position[i]
             d = self.diagnoses.get(i)
             note = d.explain() if d else ("ok" if not self.failed[p] else "fails (not diagnosed)")
             lines.append(
-                f"  {describe_entry(self.shape, i):<22}{self.analytic[p]:>12.4g}{self.numerical[p]:>12.4g}"
+                f"  {describe_entry(self.shape, i):<28}{self.analytic[p]:>12.4g}{self.numerical[p]:>12.4g}"
                 f"{self.relative_error[p]:>12.3g}{self.tolerance[p]:>11.3g}  {note}"
             )
         lines += [f"  note: {t}" for t in self.notes]

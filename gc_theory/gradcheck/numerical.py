@@ -118,6 +118,15 @@ class _Sweep:
         else:
             self.index = list(zip(*(a.tolist() for a in np.unravel_index(np.arange(self.n), self.shape))))
 
+    def single(self, point: Any, label: str) -> Any:
+        """f at one point; with vectorized=True as a batch of one, since f may need the batch axis."""
+        if not self.vectorized:
+            return self.fc(point, label)
+        out = self.fc.batch(self.xp.reshape(point, (1,) + self.shape), lambda r: label)
+        if not self.fc.scalar:
+            return out[0, ...]
+        return complex(out[0]) if self.fc.complex_values else float(out[0])
+
     def where(self, i: int, label: str, step: Any) -> str:
         return f"x + ({step:+.3g}) e_{i} ({describe_entry(self.shape, i)}; perturbation {label})"
 
@@ -207,7 +216,7 @@ def _probe_model(fc: CountedFunction, sweep: _Sweep, method: str, noise: float |
         # Only the probe entries matter; the sweep evaluates exactly those.
         values[o] = _to_host(sweep.run(xp.asarray(replaced.astype(to_numpy(sweep.flat).dtype)), f"probe {o:+g}s", chosen))
     if f0 is None:
-        f0 = fc(sweep.base, "x (unperturbed)")
+        f0 = sweep.single(sweep.base, "x (unperturbed)")
         if not fc.scalar:
             f0 = _to_host(f0)
     values[0.0] = np.asarray(f0) if not fc.scalar else np.full(len(chosen), float(f0))
@@ -247,7 +256,7 @@ def _directional_derivative(fc: CountedFunction, sweep: _Sweep, flat: np.ndarray
             values[o] = float(f0)
             continue
         point = sweep.xp.reshape(sweep.xp.asarray((flat + o * s * u).astype(dtype)), sweep.shape)
-        values[o] = fc(point, f"x {o:+g}*s*u (derivative-size probe along a random direction)")
+        values[o] = sweep.single(point, f"x {o:+g}*s*u (derivative-size probe along a random direction)")
     estimate, floor = estimate_derivative(values, order, s, noise)
     return float(estimate) / math.sqrt(sweep.n) if estimate > floor else 0.0
 
@@ -290,7 +299,7 @@ def _measured_noise(sweep: _Sweep, flat: np.ndarray, sigma: np.ndarray, seed: in
                 values.append(base)
                 continue
             point = sweep.xp.reshape(sweep.xp.asarray((flat + k * delta * u).astype(dtype)), sweep.shape)
-            values.append(sweep.fc(point, f"x + {k:+d}*{delta:.2g}*u (noise probe)"))
+            values.append(sweep.single(point, f"x + {k:+d}*{delta:.2g}*u (noise probe)"))
         sixths.append(float(_BINOMIAL_6 @ np.asarray(values, dtype=np.float64)))
     return 4.0 * float(np.sqrt(np.mean(np.square(sixths)) / 924.0))
 
@@ -374,7 +383,7 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     sweep = _Sweep(fc, x, xp, vectorized=vectorized, batch_size=batch_size)
     flat = sweep.flat
     if method == "complex":
-        return _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take)
+        return _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take, sweep)
     f0 = None
     model = None
     if h is None:
@@ -384,7 +393,7 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     if method == "forward":
         (plus,) = _check_spacing(xp, flat, steps, shape, (1.0,))
         if f0 is None:
-            f0 = fc(sweep.base, "x (unperturbed)")
+            f0 = sweep.single(sweep.base, "x (unperturbed)")
         vp = _as_f64(xp, sweep.run(plus, "+h", entries))
         f0_arr = _as_f64(xp, np.asarray(f0)) if scalar else _as_f64(xp, f0)
         dp = xp.astype(take(plus), xp.float64) - xp.astype(take(flat), xp.float64)
@@ -431,7 +440,7 @@ def _finish(xp: Any, value: Any, x: Any, scalar: bool) -> Any:
     return xp.astype(xp.reshape(moved, out_shape + tuple(x.shape)), x.dtype)
 
 
-def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take) -> NumericalResult:  # noqa: ANN001
+def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take, real) -> NumericalResult:  # noqa: ANN001
     ctype = complex_dtype(xp, x.dtype)
     eps = finfo_eps(x.dtype)
     flat = xp.reshape(x, (-1,))
@@ -444,7 +453,7 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
     cfc = CountedFunction(f, tuple(x.shape), scalar=scalar, complex_values=True, name="f")
     sweep = _Sweep(cfc, x, xp, vectorized=vectorized, batch_size=batch_size, dtype=ctype)
     if check_analytic:
-        _check_analytic(f, fc, cfc, x, xp, ctype, seed, scalar)
+        _check_analytic(real.single, sweep.single, x, xp, ctype, seed, scalar)
     tiny = float(np.finfo(dtype_name(x.dtype)).tiny)
     if bool(xp.any(xp.astype(steps, x.dtype) < tiny)):
         raise ValueError(f"h is too small for the complex step in {x.dtype}: it underflows (h < {tiny:.3g})")
@@ -463,7 +472,7 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
     return NumericalResult(out, total, fc.calls + cfc.calls, model, steps, predicted, None)
 
 
-def _check_analytic(f, fc, cfc, x, xp, ctype, seed, scalar) -> None:  # noqa: ANN001
+def _check_analytic(real, cplx, x, xp, ctype, seed, scalar) -> None:  # noqa: ANN001
     r"""Compare the complex step with central differences along one random direction.
 
     The central estimate D(s) at :math:`s = \epsilon^{1/3}` is accurate to
@@ -481,7 +490,7 @@ def _check_analytic(f, fc, cfc, x, xp, ctype, seed, scalar) -> None:  # noqa: AN
     def at(t: float) -> Any:
         return xp.reshape(xp.asarray((flat_host + t * u).astype(to_numpy(x).dtype)), shape)
 
-    vals = {t: fc(at(t * s), f"x + {t:+g}*s*u (complex-analyticity probe)") for t in (-2.0, -1.0, 1.0, 2.0)}
+    vals = {t: real(at(t * s), f"x + {t:+g}*s*u (complex-analyticity probe)") for t in (-2.0, -1.0, 1.0, 2.0)}
     vals = {t: to_numpy(v).astype(np.float64) if not scalar else float(v) for t, v in vals.items()}
     d1 = (np.asarray(vals[1.0]) - np.asarray(vals[-1.0])) / (2 * s)
     d2 = (np.asarray(vals[2.0]) - np.asarray(vals[-2.0])) / (4 * s)
@@ -489,7 +498,7 @@ def _check_analytic(f, fc, cfc, x, xp, ctype, seed, scalar) -> None:  # noqa: AN
     t_cs = eps**2
     z = xp.reshape(xp.asarray(flat_host.astype(np.complex128) + 1j * t_cs * u, dtype=ctype), shape)
     try:
-        cv = cfc(z, "x + i*t*u (complex-analyticity probe)")
+        cv = cplx(z, "x + i*t*u (complex-analyticity probe)")
     except TypeError as exc:
         raise ValueError(f"method='complex' needs f to accept complex input, but it raised {type(exc).__name__}: {exc}") from exc
     cs = np.imag(np.asarray(cv if scalar else to_numpy(cv), dtype=np.complex128)) / t_cs
