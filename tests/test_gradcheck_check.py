@@ -217,3 +217,32 @@ def test_reports_hold_host_copies():
     case = _layer(get_namespace("array_api_strict"), "float64")
     report = check_gradient(case.f, case.grad, case.x)
     assert isinstance(report.analytic, np.ndarray) and isinstance(to_numpy(case.x), np.ndarray)
+
+
+@given(st.integers(2, 3000), st.data())
+def test_property_localize_finds_any_single_wrong_entry(n, data):
+    """One wrong entry anywhere among n: found exactly, within 4 + 2 ceil(log2 n) + 8 evaluations."""
+    j = data.draw(st.integers(0, n - 1))
+    factor = data.draw(st.sampled_from([-1.0, 2.0, 0.0]))
+    rng = np.random.default_rng(n)
+    a, x = rng.uniform(0.5, 1.5, n), rng.uniform(-1.0, 1.0, n)
+    f = lambda z: np.sum(a * np.exp(z / 2))  # noqa: E731
+
+    def g(z):
+        out = 0.5 * a * np.exp(z / 2)
+        out[j] *= factor
+        return out
+
+    found = localize(f, g, x)
+    assert found.indices.tolist() == [j]
+    assert found.evaluations <= 4 + 2 * math.ceil(math.log2(n)) + 8
+
+
+def test_localize_on_every_backend(xp):
+    rng = np.random.default_rng(7)
+    n = 300
+    a, x = xp.asarray(rng.standard_normal(n)), xp.asarray(rng.standard_normal(n))
+    mask = xp.asarray(np.arange(n) == 123)
+    f = lambda z: xp.sum(a * xp.sin(z))  # noqa: E731
+    g = lambda z: xp.where(mask, 3.0 * a * xp.cos(z), a * xp.cos(z))  # noqa: E731
+    assert localize(f, g, x).indices.tolist() == [123]

@@ -200,3 +200,11 @@ def test_vectorized_f_that_needs_the_batch_axis():
         batch = numerical_gradient(fv, x, method, vectorized=True)
         np.testing.assert_allclose(batch, numerical_gradient(lambda z: fv(z[None, :])[0], x, method), rtol=1e-12)
     assert loop.shape == x.shape
+
+
+def test_vectorized_jacobian():
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((3, 4))
+    x = rng.standard_normal(4)
+    J = numerical_jacobian(lambda X: np.tanh(X) @ A.T, x, vectorized=True, batch_size=3)
+    np.testing.assert_allclose(J, A * (1 - np.tanh(x) ** 2), atol=1e-9)
