@@ -25,7 +25,8 @@ from .cases import ravel_params
 from .check import Diagnosis, GradientReport, PrecisionWarning, check_gradient, diagnose
 from .directional import DirectionalReport, Localization, directional_check, localize
 from .hessian import HVPReport, check_hvp
-from .numerical import NumericalResult, derivative, numerical_gradient, numerical_jacobian
+from .elementwise import derivative
+from .numerical import NumericalResult, numerical_gradient, numerical_jacobian
 from .steps import StepModel
 
 __all__ = [

@@ -319,11 +319,12 @@ def diagnose(f: Callable[[Any], Any], grad_f: Any, x: Any, h: Any, entries: Any 
 
 def _model_only(f: Callable[[Any], Any], x: Any, method: str, noise: float | None, probes: int, seed: int) -> StepModel:
     """The error model (M and noise) at x, without the full sweep."""
-    from .numerical import _probe_model, _Sweep
+    from ._probe import probe_model
+    from ._sweep import Sweep
 
     fc = CountedFunction(f, tuple(x.shape), scalar=True)
-    sweep = _Sweep(fc, x, array_namespace(x), vectorized=False, batch_size=None)
-    model, _ = _probe_model(fc, sweep, method, noise, probes, seed, None)
+    sweep = Sweep(fc, x, array_namespace(x), vectorized=False, batch_size=None)
+    model, _ = probe_model(fc, sweep, method, noise, probes, seed, None)
     return StepModel(model.method, model.h, model.M, model.noise, model.predicted_error, fc.evaluations)
 
 

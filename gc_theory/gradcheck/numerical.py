@@ -42,16 +42,16 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, dtype_name, finfo_eps, to_numpy
+from ..backend import dtype_name, finfo_eps, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
-from .steps import METHODS, StepModel, derivative_order, estimate_derivative, model_error, optimal_step, pilot_step, stencil_offsets
+from ._probe import probe_model
+from ._sweep import Sweep, as_f64, broadcast_steps, scales
+from .steps import METHODS, StepModel
 
-__all__ = ["NumericalResult", "complex_dtype", "derivative", "numerical_gradient", "numerical_jacobian"]
+__all__ = ["NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
 
 #: Probe coordinates used to estimate the derivative size M.
 DEFAULT_PROBES = 4
-#: Elements of x per batched call when vectorized=True and no batch_size is given.
-BATCH_ELEMENTS = 2**22
 
 
 @dataclass
@@ -97,229 +97,10 @@ def complex_dtype(xp: Any, dtype: Any) -> Any:
     return getattr(xp, name)
 
 
-# --- evaluating f at many single-entry perturbations -----------------------------------
-
-
-class _Sweep:
-    """Evaluates f at x with one entry replaced, for every entry, in a loop or in batches."""
-
-    def __init__(self, fc: CountedFunction, x: Any, xp: Any, *, vectorized: bool, batch_size: int | None, dtype: Any = None):
-        self.fc, self.xp, self.shape = fc, xp, tuple(x.shape)
-        self.n = math.prod(self.shape)
-        self.dtype = x.dtype if dtype is None else dtype
-        self.base = xp.astype(x, self.dtype, copy=True)
-        self.flat = xp.reshape(self.base, (self.n,))
-        self.vectorized = vectorized
-        if batch_size is None:
-            batch_size = max(1, min(self.n, BATCH_ELEMENTS // self.n))
-        self.batch_size = batch_size
-        if len(self.shape) == 1:
-            self.index: list[Any] = list(range(self.n))
-        else:
-            self.index = list(zip(*(a.tolist() for a in np.unravel_index(np.arange(self.n), self.shape))))
-
-    def single(self, point: Any, label: str) -> Any:
-        """f at one point; with vectorized=True as a batch of one, since f may need the batch axis."""
-        if not self.vectorized:
-            return self.fc(point, label)
-        out = self.fc.batch(self.xp.reshape(point, (1,) + self.shape), lambda r: label)
-        if not self.fc.scalar:
-            return out[0, ...]
-        return complex(out[0]) if self.fc.complex_values else float(out[0])
-
-    def where(self, i: int, label: str, step: Any) -> str:
-        return f"x + ({step:+.3g}) e_{i} ({describe_entry(self.shape, i)}; perturbation {label})"
-
-    def run(self, replaced: Any, label: str, entries: list[int] | None = None) -> Any:
-        """f(x with entry i set to replaced[i]) for each i (all entries, or `entries`); float64 (or complex128)."""
-        entries = list(range(self.n)) if entries is None else entries
-        if self.vectorized:
-            return self._batched(replaced, label, entries)
-        host = to_numpy(replaced).tolist()
-        base_host = to_numpy(self.flat).tolist()
-        work = self.xp.asarray(self.base, copy=True)
-        out = []
-        for i in entries:
-            idx = self.index[i]
-            work[idx] = host[i]
-            out.append(self.fc(work, lambda i=i: self.where(i, label, host[i] - base_host[i])))
-            work[idx] = base_host[i]
-        if not self.fc.scalar:
-            return self.xp.stack(out, axis=0)
-        return np.asarray(out)
-
-    def _batched(self, replaced: Any, label: str, entries: list[int]) -> Any:
-        xp, n = self.xp, self.n
-        pieces = []
-        rows = np.asarray(entries)
-        start = 0
-        while start < len(rows):
-            chunk = rows[start : start + self.batch_size]
-            # Contiguous runs use eye(.., k=offset); a scattered chunk is built row by row.
-            if chunk[-1] - chunk[0] == len(chunk) - 1:
-                E = xp.eye(len(chunk), n, k=int(chunk[0]), dtype=self.dtype)
-                X = self.flat[None, :] * (1 - E) + E * replaced[None, :]
-            else:
-                X = xp.stack([self.flat] * len(chunk), axis=0)
-                for r, i in enumerate(chunk.tolist()):
-                    X[r, i] = replaced[i]
-            X = xp.reshape(X, (len(chunk),) + self.shape)
-            pieces.append(self.fc.batch(X, lambda r, c=chunk: self.where(int(c[r]), label, float("nan"))))
-            start += self.batch_size
-        return xp.concat(pieces, axis=0)
-
-
-def _scales(xp: Any, flat: Any) -> Any:
-    """sigma_i = max(|x_i|, 1): steps and derivative sizes are relative to it."""
-    return xp.maximum(xp.abs(xp.astype(flat, xp.float64)), xp.asarray(1.0, dtype=xp.float64))
-
-
-def _as_f64(xp: Any, values: Any) -> Any:
-    if isinstance(values, np.ndarray):
-        return xp.asarray(values.astype(np.float64 if values.dtype.kind != "c" else np.complex128))
-    kind = xp.complex128 if xp.isdtype(values.dtype, "complex floating") else xp.float64
-    return xp.astype(values, kind)
-
-
-def _broadcast_steps(steps: Any, values: Any) -> Any:
-    """Reshape flat (n,) steps to broadcast against values of shape (n, *out)."""
-    if values.ndim == 1:
-        return steps
-    xp = array_namespace(steps)
-    return xp.reshape(steps, (steps.shape[0],) + (1,) * (values.ndim - 1))
-
-
-# --- choosing the step --------------------------------------------------------------
-
-
-def _probe_model(fc: CountedFunction, sweep: _Sweep, method: str, noise: float | None, probes: int, seed: int,
-                 f0: Any) -> tuple[StepModel, Any]:  # fmt: skip
-    """Estimate M along `probes` coordinates with a stencil at the pilot step; return the model and f(x)."""
-    xp = sweep.xp
-    eps = finfo_eps(sweep.dtype)
-    order = derivative_order(method)
-    s = pilot_step(order, eps)
-    n = sweep.n
-    rng = np.random.default_rng(seed)
-    if isinstance(probes, (int, np.integer)):
-        chosen = sorted(rng.choice(n, size=min(n, int(probes)), replace=False).tolist())
-    else:
-        chosen = sorted({int(i) for i in np.asarray(probes).reshape(-1)})
-    flat = to_numpy(sweep.flat).astype(np.float64)
-    sigma = np.maximum(np.abs(flat), 1.0)
-    values: dict[float, list[Any]] = {}
-    before = fc.evaluations
-    for o in stencil_offsets(order):
-        if o == 0.0:
-            continue
-        replaced = flat + o * s * sigma
-        # Only the probe entries matter; the sweep evaluates exactly those.
-        values[o] = _to_host(sweep.run(xp.asarray(replaced.astype(to_numpy(sweep.flat).dtype)), f"probe {o:+g}s", chosen))
-    if f0 is None:
-        f0 = sweep.single(sweep.base, "x (unperturbed)")
-        if not fc.scalar:
-            f0 = _to_host(f0)
-    values[0.0] = np.asarray(f0) if not fc.scalar else np.full(len(chosen), float(f0))
-    magnitude = max(float(np.max(np.abs(v))) for v in values.values())
-    if noise is None:
-        noise = eps * magnitude if magnitude > 0 else eps
-        noise = max(noise, _measured_noise(sweep, flat, sigma, seed, eps, values[0.0]))
-    stacked = {o: _per_probe(v, len(chosen)) for o, v in values.items()}
-    estimate, floor = estimate_derivative(stacked, order, s, noise)
-    M = max(float(np.max(estimate)), float(floor), _directional_derivative(fc, sweep, flat, sigma, order, s, noise, seed, f0))
-    h = float(optimal_step(method, M, noise))
-    model = StepModel(method, h, M, float(noise), float(model_error(method, h, M, noise)), fc.evaluations - before)
-    return model, f0
-
-
-def _directional_derivative(fc: CountedFunction, sweep: _Sweep, flat: np.ndarray, sigma: np.ndarray, order: int,
-                            s: float, noise: float, seed: int, f0: Any) -> float:  # fmt: skip
-    r"""The k-th derivative along one random direction :math:`u = \pm\sigma`, divided by :math:`\sqrt n`.
-
-    Coordinate probes see a few entries, and derivative sizes across a
-    network's parameters are heavy-tailed (the largest is often 100x the
-    median), so they tend to miss the largest. A random direction moves every
-    entry: for :math:`f = \sum_i\varphi_i(x_i)` its k-th derivative is a
-    random-sign sum of the n coordinate ones, of size :math:`\sqrt n` times their
-    root mean square, and coupled terms only add to it. Dividing by
-    :math:`\sqrt n` gives a size that the probes' maximum is compared with; 0
-    when the stencil cannot tell the derivative from rounding.
-    """
-    if not fc.scalar or sweep.n < 2:
-        return 0.0
-    rng = np.random.default_rng(seed + 7)
-    u = np.where(rng.random(flat.size) < 0.5, -1.0, 1.0) * sigma
-    dtype = to_numpy(sweep.flat).dtype
-    values = {}
-    for o in stencil_offsets(order):
-        if o == 0.0:
-            values[o] = float(f0)
-            continue
-        point = sweep.xp.reshape(sweep.xp.asarray((flat + o * s * u).astype(dtype)), sweep.shape)
-        values[o] = sweep.single(point, f"x {o:+g}*s*u (derivative-size probe along a random direction)")
-    estimate, floor = estimate_derivative(values, order, s, noise)
-    return float(estimate) / math.sqrt(sweep.n) if estimate > floor else 0.0
-
-
-#: Random directions along which the rounding noise of f is measured (6 evaluations each).
-NOISE_PROBES = 2
-_BINOMIAL_6 = np.array([1.0, -6.0, 15.0, -20.0, 15.0, -6.0, 1.0])
-
-
-def _measured_noise(sweep: _Sweep, flat: np.ndarray, sigma: np.ndarray, seed: int, eps: float, f0: Any) -> float:
-    r"""The rounding noise of f, measured by sixth differences at a tiny spacing (Hamming's table).
-
-    Along a random direction :math:`u_i = \pm\sigma_i` (every entry moves, so
-    every intermediate result of f rounds differently) at spacing
-    :math:`\delta = 64\epsilon` (a few dozen units in the last place of x, so
-    that a kink is rarely crossed), the smooth part of f contributes
-    :math:`f^{(6)}\delta^6`, far below rounding, while independent rounding
-    errors of standard deviation :math:`\sigma` give the sixth difference a
-    variance of :math:`\binom{12}{6}\sigma^2 = 924\sigma^2` (Moré & Wild,
-    "Estimating computational noise", SIAM J. Sci. Comput. 33, 2011). The
-    root mean square over NOISE_PROBES directions estimates :math:`\sigma`;
-    it is returned as :math:`\epsilon_f = 4\hat\sigma` (a two-sigma bound on
-    each value, doubled as in the model's convention
-    :math:`\epsilon_f = \epsilon|f|`, twice the unit roundoff). f with
-    cancellation (sums of terms of both signs) is noisier than
-    :math:`\epsilon|f|`; this catches it.
-    """
-    if not sweep.fc.scalar or NOISE_PROBES < 1:
-        return 0.0
-    delta = 64 * eps
-    rng = np.random.default_rng(seed + 104729)
-    dtype = to_numpy(sweep.flat).dtype
-    base = float(f0[0]) if np.ndim(f0) else float(f0)
-    sixths = []
-    for _ in range(NOISE_PROBES):
-        u = np.where(rng.random(flat.size) < 0.5, -1.0, 1.0) * sigma
-        values = []
-        for k in (-3, -2, -1, 0, 1, 2, 3):
-            if k == 0:
-                values.append(base)
-                continue
-            point = sweep.xp.reshape(sweep.xp.asarray((flat + k * delta * u).astype(dtype)), sweep.shape)
-            values.append(sweep.single(point, f"x + {k:+d}*{delta:.2g}*u (noise probe)"))
-        sixths.append(float(_BINOMIAL_6 @ np.asarray(values, dtype=np.float64)))
-    return 4.0 * float(np.sqrt(np.mean(np.square(sixths)) / 924.0))
-
-
-def _per_probe(v: Any, count: int) -> np.ndarray:
-    """Reduce stencil values to one number per probe (the largest over f's outputs)."""
-    arr = np.asarray(v, dtype=np.float64)
-    if arr.ndim == 0:
-        return np.full(count, float(arr))
-    return arr.reshape(arr.shape[0], -1) if arr.shape[0] == count else np.broadcast_to(arr.reshape(1, -1), (count, arr.size))
-
-
-def _to_host(v: Any) -> np.ndarray:
-    return v if isinstance(v, np.ndarray) else to_numpy(v)
-
-
 # --- the public functions -------------------------------------------------------------
 
 
-def _check_method(method: str) -> None:
+def check_method(method: str) -> None:
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(repr(m) for m in METHODS)}, got {method!r}")
 
@@ -327,7 +108,7 @@ def _check_method(method: str) -> None:
 def _absolute_steps(xp: Any, x: Any, flat: Any, h: Any, model: StepModel | None) -> Any:
     """Flat float64 steps: h*sigma_i from the model, or the caller's h (a number or x-shaped array)."""
     if h is None:
-        return model.h * _scales(xp, flat)  # type: ignore[union-attr]
+        return model.h * scales(xp, flat)  # type: ignore[union-attr]
     if isinstance(h, bool) or not (isinstance(h, (int, float, np.floating)) or hasattr(h, "shape")):
         raise TypeError(f"h must be None, a positive number or an array shaped like x, got {type(h).__name__}")
     if hasattr(h, "shape"):
@@ -375,29 +156,29 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     def take(a: Any) -> Any:
         return a if sel is None else xp.take(a, sel, axis=0)
 
-    _check_method(method)
+    check_method(method)
     if not isinstance(vectorized, bool):
         raise TypeError(f"vectorized must be True or False, got {vectorized!r}")
     shape = tuple(x.shape)
     fc = CountedFunction(f, shape, scalar=scalar, name="f")
-    sweep = _Sweep(fc, x, xp, vectorized=vectorized, batch_size=batch_size)
+    sweep = Sweep(fc, x, xp, vectorized=vectorized, batch_size=batch_size)
     flat = sweep.flat
     if method == "complex":
         return _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take, sweep)
     f0 = None
     model = None
     if h is None:
-        model, f0 = _probe_model(fc, sweep, method, noise, probes, seed, None)
+        model, f0 = probe_model(fc, sweep, method, noise, probes, seed, None)
     steps = _absolute_steps(xp, x, flat, h, model)
     raw: dict[str, Any] = {}
     if method == "forward":
         (plus,) = _check_spacing(xp, flat, steps, shape, (1.0,))
         if f0 is None:
             f0 = sweep.single(sweep.base, "x (unperturbed)")
-        vp = _as_f64(xp, sweep.run(plus, "+h", entries))
-        f0_arr = _as_f64(xp, np.asarray(f0)) if scalar else _as_f64(xp, f0)
+        vp = as_f64(xp, sweep.run(plus, "+h", entries))
+        f0_arr = as_f64(xp, np.asarray(f0)) if scalar else as_f64(xp, f0)
         dp = xp.astype(take(plus), xp.float64) - xp.astype(take(flat), xp.float64)
-        value = (vp - f0_arr) / _broadcast_steps(dp, vp)
+        value = (vp - f0_arr) / broadcast_steps(dp, vp)
         raw = {"plus": vp}
     else:
         value, raw = _central_like(sweep, xp, flat, steps, shape, method, entries, take)
@@ -405,27 +186,27 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
         model = StepModel(method, math.nan, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False)
         predicted = xp.full((sweep.n,), math.nan, dtype=xp.float64)
     else:
-        predicted = model.predicted_error / _scales(xp, flat)
+        predicted = model.predicted_error / scales(xp, flat)
     f0_out = float(f0) if (f0 is not None and scalar) else None
     out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
     return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw)
 
 
-def _central_like(sweep: _Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str,
+def _central_like(sweep: Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str,
                   entries: list[int] | None, take: Callable[[Any], Any]) -> tuple[Any, dict[str, Any]]:  # fmt: skip
     plus, minus = _check_spacing(xp, flat, steps, shape, (1.0, -1.0))
-    vp = _as_f64(xp, sweep.run(plus, "+h", entries))
-    vm = _as_f64(xp, sweep.run(minus, "-h", entries))
+    vp = as_f64(xp, sweep.run(plus, "+h", entries))
+    vm = as_f64(xp, sweep.run(minus, "-h", entries))
     plus, minus = take(plus), take(minus)
     d = xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64)
-    value = (vp - vm) / _broadcast_steps(d, vp)
+    value = (vp - vm) / broadcast_steps(d, vp)
     raw = {"plus": vp, "minus": vm, "plus_x": plus, "minus_x": minus}
     if method == "richardson":
         plus2, minus2 = _check_spacing(xp, flat, steps / 2, shape, (1.0, -1.0))
-        vp2 = _as_f64(xp, sweep.run(plus2, "+h/2", entries))
-        vm2 = _as_f64(xp, sweep.run(minus2, "-h/2", entries))
+        vp2 = as_f64(xp, sweep.run(plus2, "+h/2", entries))
+        vm2 = as_f64(xp, sweep.run(minus2, "-h/2", entries))
         d2 = xp.astype(take(plus2), xp.float64) - xp.astype(take(minus2), xp.float64)
-        half = (vp2 - vm2) / _broadcast_steps(d2, vp2)
+        half = (vp2 - vm2) / broadcast_steps(d2, vp2)
         value = (4.0 * half - value) / 3.0
     return value, raw
 
@@ -445,13 +226,13 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
     eps = finfo_eps(x.dtype)
     flat = xp.reshape(x, (-1,))
     if h is None:
-        steps = eps**2 * _scales(xp, flat)
+        steps = eps**2 * scales(xp, flat)
         model = StepModel("complex", eps**2, math.nan, math.nan, math.nan, 0)
     else:
         steps = _absolute_steps(xp, x, flat, h, None)
         model = StepModel("complex", math.nan, math.nan, math.nan, math.nan, 0, chosen=False)
     cfc = CountedFunction(f, tuple(x.shape), scalar=scalar, complex_values=True, name="f")
-    sweep = _Sweep(cfc, x, xp, vectorized=vectorized, batch_size=batch_size, dtype=ctype)
+    sweep = Sweep(cfc, x, xp, vectorized=vectorized, batch_size=batch_size, dtype=ctype)
     if check_analytic:
         _check_analytic(real.single, sweep.single, x, xp, ctype, seed, scalar)
     tiny = float(np.finfo(dtype_name(x.dtype)).tiny)
@@ -462,10 +243,10 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
         values = sweep.run(replaced, "+ih", entries)
     except TypeError as exc:
         raise ValueError(f"method='complex' needs f to accept complex input, but it raised {type(exc).__name__}: {exc}") from exc
-    values = _as_f64(xp, values)
+    values = as_f64(xp, values)
     steps = take(steps)
     h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
-    value = xp.imag(values) / _broadcast_steps(h_exact, values)
+    value = xp.imag(values) / broadcast_steps(h_exact, values)
     total = fc.evaluations + cfc.evaluations
     predicted = eps * xp.abs(value) if scalar else xp.full((math.prod(x.shape),), math.nan, dtype=xp.float64)
     out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
@@ -606,87 +387,3 @@ def numerical_jacobian(f: Callable[[Any], Any], x: Any, method: str = "central",
     result = _differentiate(f, x, method, h, vectorized, scalar=False, batch_size=batch_size, noise=noise,
                             probes=probes, seed=seed, check_analytic=check_analytic)  # fmt: skip
     return result if full_output else result.value
-
-
-def derivative(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any = None, *,
-               noise: Any = None) -> NumericalResult:  # fmt: skip
-    r"""Derivatives of an elementwise function at many points at once: :math:`f'(x_k)` for every k.
-
-    f acts elementwise (like ``xp.exp``); every point k is an independent
-    one-dimensional problem, so each stencil is one call of f on the whole
-    array. With ``h=None`` each point gets its own error-model step, from its
-    own estimate of M; a number h is a *relative* step (``h * max(|x_k|, 1)``),
-    the same for every point. The same difference formulas as
-    :func:`numerical_gradient`; used by the claims and figures to trace the
-    error against h.
-
-    Returns
-    -------
-    NumericalResult
-        ``value`` (x's shape), ``steps`` (absolute, per point), ``predicted_error``
-        (the model's bound per point, NaN for an explicit h) and ``evaluations``
-        (points evaluated, summed over stencils).
-    """
-    xp = validate_point(x, "x")
-    _check_method(method)
-    eps = finfo_eps(x.dtype)
-    sigma = xp.maximum(xp.abs(xp.astype(x, xp.float64)), xp.asarray(1.0, dtype=xp.float64))
-    count = [0]
-
-    def call(z: Any) -> Any:
-        count[0] += math.prod(z.shape)
-        return f(z)
-
-    def at(step: Any, sign: float) -> tuple[Any, Any]:
-        moved = xp.astype(xp.astype(x, xp.float64) + sign * step, x.dtype)
-        same = moved == x
-        if bool(xp.any(same)):
-            i = int(xp.argmax(xp.astype(xp.reshape(same, (-1,)), xp.int8)))
-            raise ValueError(f"h is below the spacing of x at point {i}: x + h rounds back to x in {x.dtype}")
-        return moved, xp.astype(call(moved), xp.float64)
-
-    f0 = xp.astype(call(x), xp.float64)
-    if noise is None:
-        noise = eps * xp.maximum(xp.abs(f0), xp.asarray(np.finfo(np.float64).tiny, dtype=xp.float64))
-    model_M = xp.full(x.shape, math.nan, dtype=xp.float64)
-    if method == "complex":
-        rel = eps**2 if h is None else float(h)
-        steps = rel * sigma
-        ctype = complex_dtype(xp, x.dtype)
-        h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
-        z = xp.astype(x, ctype) + xp.astype(h_exact, ctype) * xp.asarray(1j, dtype=ctype)
-        value = xp.imag(xp.astype(call(z), xp.complex128)) / h_exact
-        predicted = eps * xp.abs(value)
-        return NumericalResult(value, count[0], count[0], StepModel(method, rel, math.nan, math.nan, math.nan), steps, predicted)
-    if h is None:
-        order = derivative_order(method)
-        s = pilot_step(order, eps)
-        values = {0.0: f0}
-        for o in stencil_offsets(order):
-            if o != 0.0:
-                values[o] = at(o * s * sigma, 1.0)[1]
-        estimate, floor = estimate_derivative(values, order, s, noise)
-        model_M = xp.maximum(estimate, floor)
-        rel = optimal_step(method, model_M, noise)
-    else:
-        rel = float(h)
-    steps = rel * sigma
-    plus, fp = at(steps, 1.0)
-    if method == "forward":
-        value = (fp - f0) / (xp.astype(plus, xp.float64) - xp.astype(x, xp.float64))
-    else:
-        minus, fm = at(steps, -1.0)
-        value = (fp - fm) / (xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64))
-        if method == "richardson":
-            plus2, fp2 = at(steps / 2, 1.0)
-            minus2, fm2 = at(steps / 2, -1.0)
-            half = (fp2 - fm2) / (xp.astype(plus2, xp.float64) - xp.astype(minus2, xp.float64))
-            value = (4.0 * half - value) / 3.0
-    if h is None:
-        predicted = model_error(method, rel, model_M, noise) / sigma
-        scalar_h = float(np.median(to_numpy(rel)))
-    else:
-        predicted = xp.full(x.shape, math.nan, dtype=xp.float64)
-        scalar_h = rel
-    model = StepModel(method, scalar_h, math.nan, math.nan, math.nan, chosen=h is None)
-    return NumericalResult(value, count[0], count[0], model, steps, predicted, None, {"M": model_M})
