@@ -246,3 +246,11 @@ def test_localize_on_every_backend(xp):
     f = lambda z: xp.sum(a * xp.sin(z))  # noqa: E731
     g = lambda z: xp.where(mask, 3.0 * a * xp.cos(z), a * xp.cos(z))  # noqa: E731
     assert localize(f, g, x).indices.tolist() == [123]
+
+
+@pytest.mark.parametrize("method", ["forward", "richardson", "complex"])
+def test_other_methods_pass_right_and_fail_wrong_gradients(method):
+    xp = get_namespace("numpy")
+    for case in gradient_cases(xp, xp.float64, np.random.default_rng(9))[1:4]:  # complex-ready f (no centralize)
+        assert check_gradient(case.f, case.grad, case.x, method=method).passed, (method, case.name)
+        assert not check_gradient(case.f, plant("sign_flip", case.grad, case.x), case.x, method=method).passed

@@ -248,7 +248,12 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
     h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
     value = xp.imag(values) / broadcast_steps(h_exact, values)
     total = fc.evaluations + cfc.evaluations
-    predicted = eps * xp.abs(value) if scalar else xp.full((math.prod(x.shape),), math.nan, dtype=xp.float64)
+    # No subtraction of f values, but the derivative is still computed in floating point inside f:
+    # its rounding is normwise, eps times the largest entry, not eps times each (small) entry.
+    if scalar:
+        predicted = eps * (xp.abs(value) + xp.max(xp.abs(value)))
+    else:
+        predicted = xp.full((math.prod(x.shape),), math.nan, dtype=xp.float64)
     out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
     return NumericalResult(out, total, fc.calls + cfc.calls, model, steps, predicted, None)
 
