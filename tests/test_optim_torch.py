@@ -139,7 +139,11 @@ def test_gc_gradient_placement_is_torch_on_centralised_gradients(factory, cls_na
     assert _max_diff(ours, plain) > 1e3 * ATOL, "GC made no difference: the comparison would be vacuous"
 
 
-_betas = st.tuples(st.floats(0.0, 0.99), st.floats(0.0, 0.999))
+# beta1 may be 0 (no momentum); beta2 stays >= 0.5. With beta2 = 0 the second moment is g_t^2 and
+# the step m_t/(|g_t| + eps) divides by entries near zero, so two correct implementations that round
+# differently drift apart by far more than 1e-12 (1e-11 seen at betas (0.5, 0)): ill-conditioning,
+# not a difference of convention.
+_betas = st.tuples(st.floats(0.0, 0.99), st.floats(0.5, 0.999))
 DRAWN = {
     "SGD": (optim.sgd, st.fixed_dictionaries({
         "lr": st.floats(1e-3, 0.2), "momentum": st.floats(0.0, 0.95), "weight_decay": st.floats(0.0, 0.1)})),
