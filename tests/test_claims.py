@@ -80,3 +80,11 @@ def test_same_seed_same_numbers() -> None:
     a = claims.get_claim("gc.P.hessian_bound").run(seed=5)
     b = claims.get_claim("gc.P.hessian_bound").run(seed=5)
     assert (a.residual, a.control_residual) == (b.residual, b.control_residual)
+
+
+def test_residuals_that_are_not_rounding_errors_show_no_eps_count() -> None:
+    c = claims.Claim("gc.test.slope", "s", "src", "ctl", lambda ctx, control: Measurement(0.05 + control, 0.1, None))
+    result = c.run()
+    assert result.ok and result.residual_eps is None and result.to_dict()["residual_eps"] is None
+    row = claims.format_table([result]).splitlines()[2].split()
+    assert row[5] == "-"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,16 @@ from gc_theory.cli import main
 NAMES = figures.names()
 
 
+@pytest.fixture
+def train_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both renders share one digits experiment: training's own determinism is tested in test_training."""
+    import gc_theory.figures.training as training_figure
+
+    monkeypatch.setattr(training_figure, "digits_experiment", functools.cache(training_figure.digits_experiment))
+
+
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.usefixtures("train_once")
 def test_figure_renders_to_identical_bytes_twice(name: str, tmp_path: Path) -> None:
     first = figures.render(name, tmp_path / "a").read_bytes()
     second = figures.render(name, tmp_path / "b").read_bytes()

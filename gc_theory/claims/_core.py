@@ -61,16 +61,18 @@ class Measurement:
     tolerance : float
         The bound the residual is held to, derived from the dtype's rounding
         error and the sizes involved, or from the method's error model.
-    scale : float
+    scale : float or None
         The size of the quantities compared, so that ``residual / (eps*scale)``
-        reads as "so many rounding errors".
+        reads as "so many rounding errors". None when the residual is not a
+        rounding error (a fitted slope, a ratio of errors), so that no count
+        of eps is shown for it.
     detail : str
         Where the worst case was (sizes, step), shown in reports.
     """
 
     residual: float
     tolerance: float
-    scale: float = 1.0
+    scale: float | None = 1.0
     detail: str = ""
 
     @property
@@ -191,7 +193,7 @@ class Claim:
             dtype=shown_dtype,
             residual=measured.residual,
             tolerance=measured.tolerance,
-            residual_eps=measured.residual / (eps * measured.scale) if eps else 0.0,
+            residual_eps=_in_eps(measured, eps),
             passed=measured.passed,
             control_residual=control.residual,
             control_tolerance=control.tolerance,
@@ -200,6 +202,13 @@ class Claim:
             control_detail=control.detail,
             seconds=time.perf_counter() - start,
         )
+
+
+def _in_eps(m: Measurement, eps: float) -> float | None:
+    """The residual in units of eps (0 for exact symbolic checks; None where it is no rounding error)."""
+    if m.scale is None:
+        return None
+    return m.residual / (eps * m.scale) if eps else 0.0
 
 
 def backend_label(where: str, runs_on: str | None) -> str:
@@ -224,7 +233,7 @@ class ClaimResult:
     dtype: str
     residual: float
     tolerance: float
-    residual_eps: float
+    residual_eps: float | None
     passed: bool
     control_residual: float
     control_tolerance: float

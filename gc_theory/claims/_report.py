@@ -22,6 +22,8 @@ def _num(x: float) -> str:
 def _eps_units(r: ClaimResult) -> str:
     if r.dtype == "exact":
         return "exact"
+    if r.residual_eps is None:
+        return "-"
     if not math.isfinite(r.residual_eps):
         return "nan"
     return f"{r.residual_eps:.1f}" if r.residual_eps < 1e4 else f"{r.residual_eps:.1e}"

@@ -79,7 +79,7 @@ def model_step(ctx: Context, method: str) -> float:
 def slope_measurement(ctx: Context, label: str, method: str, hs: np.ndarray, expected: float,
                       exact: Any = None) -> Measurement:  # fmt: skip
     slope = fitted_slope(hs, error_curve(ctx, method, hs, exact=exact))
-    return Measurement(abs(slope - expected), SLOPE_BAND, 1.0,
+    return Measurement(abs(slope - expected), SLOPE_BAND, None,
                        f"{label}: slope {slope:.3f} (expected {expected:g}) over h in [{hs[0]:.2g}, {hs[-1]:.2g}]")  # fmt: skip
 
 
@@ -140,7 +140,7 @@ def step_model_measurement(ctx: Context, f: Callable[[Any], Any]) -> Measurement
     h_ratio = max(h_best / h_star, h_star / h_best)
     e_ratio = max(measured / predicted, predicted / measured)
     detail = f"h* = {h_star:.3g}, best h = {h_best:.3g}; error at h* {measured:.3g}, predicted {predicted:.3g}"
-    return Measurement.worst([Measurement(h_ratio - 1.0, 2.0, 1.0, detail), Measurement(e_ratio - 1.0, 9.0, 1.0, detail)])
+    return Measurement.worst([Measurement(h_ratio - 1.0, 2.0, None, detail), Measurement(e_ratio - 1.0, 9.0, None, detail)])
 
 
 @claim(
@@ -250,7 +250,7 @@ def shrink_h_measurement(ctx: Context, correct: bool, expect_truncation: bool) -
         dev = abs(r - target) if (d.kind == kind or expect_truncation != correct) else math.inf
         if dev >= worst:
             worst, detail = dev, f"entry {i}: log10(e(h)/e(h/10)) = {r:.3f}, diagnosed {d.kind!r} (h = {h:.3g})"
-    return Measurement(worst, SLOPE_BAND, 1.0, detail)
+    return Measurement(worst, SLOPE_BAND, None, detail)
 
 
 @claim(
@@ -355,7 +355,7 @@ def layer_check_measurement(ctx: Context, bug: str | None) -> Measurement:
             g = plant(bug, case.grad, case.x, case.weight_block)
         ratio, how = case_ratio(case, g, ctx.rng, wrong=bug is not None)
         label = case.name if bug in (None, "models") else f"{case.name}, {bug}"
-        out.append(Measurement(ratio, 1.0, 1.0, f"{label}: max error/tolerance {ratio:.3g} ({how})"))
+        out.append(Measurement(ratio, 1.0, None, f"{label}: max error/tolerance {ratio:.3g} ({how})"))
     # Every bug must be caught, so a control reports its least-failing case.
     return Measurement.worst(out) if bug is None else min(out, key=lambda m: m.ratio)
 
@@ -426,7 +426,7 @@ def localisation_measurement(ctx: Context, guess: bool) -> Measurement:
             extra = np.setdiff1d(idx, planted)
             residual = math.inf if (extra.size and not guess) else ratio
             what = f"{idx.size} random entries repaired" if found is None else f"{idx.size} found in {found.evaluations} evaluations"
-            out.append(Measurement(residual, 1.0, 1.0, f"{case.name}, {bug}: {planted.size} planted, {what}; repaired error/tolerance {ratio:.3g} ({how})"))
+            out.append(Measurement(residual, 1.0, None, f"{case.name}, {bug}: {planted.size} planted, {what}; repaired error/tolerance {ratio:.3g} ({how})"))
     return Measurement.worst(out) if not guess else min(out, key=lambda m: m.ratio)
 
 
