@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import finfo_eps
+import numpy as np
 
-__all__ = ["gamma", "unit_roundoff"]
+from .backend import dtype_name, finfo_eps
+
+__all__ = ["gamma", "smallest_subnormal", "unit_roundoff"]
 
 
 def unit_roundoff(dtype: Any) -> float:
@@ -39,3 +41,8 @@ def gamma(n: float, dtype: Any) -> float:
     if nu >= 1.0:
         raise ValueError(f"gamma_n is undefined for n={n} in {dtype}: n*u >= 1")
     return nu / (1.0 - nu)
+
+
+def smallest_subnormal(dtype: Any) -> float:
+    """The smallest positive subnormal number: the scale of absolute errors under gradual underflow."""
+    return float(np.finfo(dtype_name(dtype)).smallest_subnormal)

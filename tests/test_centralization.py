@@ -21,12 +21,6 @@ DTYPES = st.sampled_from([np.float64, np.float32])
 BACKENDS = st.sampled_from(["numpy", "array_api_strict"])
 
 
-#: Magnitudes below this are flushed to zero in drawn inputs. The rounding model behind every
-#: tolerance (|fl(x op y) - x op y| <= u |x op y|) assumes no underflow; near float32's subnormal
-#: range errors are absolute instead (a drawn g = [[1e-45, 0]] loses its mean entirely).
-TINY = 1e-20
-
-
 @st.composite
 def gradients(draw: st.DrawFn, shapes: st.SearchStrategy = SHAPES) -> np.ndarray:
     """Bounded finite gradients with a per-unit offset (real gradients rarely have zero mean)."""
@@ -34,8 +28,7 @@ def gradients(draw: st.DrawFn, shapes: st.SearchStrategy = SHAPES) -> np.ndarray
     dtype = draw(DTYPES)
     values = draw(arrays(dtype, shape, elements=st.floats(-100, 100, allow_nan=False, width=32)))
     offset = draw(st.floats(-50, 50, width=32))
-    g = (values + dtype(offset)).astype(dtype)
-    return np.where(np.abs(g) < TINY, dtype(0), g)
+    return (values + dtype(offset)).astype(dtype)
 
 
 def _on(backend: str, host: np.ndarray):
@@ -155,6 +148,16 @@ def test_out_on_a_strided_view_falls_back_to_the_generic_path(rng: np.random.Gen
     out = np.zeros((6, 20))[:, ::2]
     centralize(g, out=out)
     np.testing.assert_allclose(out, g - g.mean(axis=1, keepdims=True), atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_centralize_tolerance_covers_gradual_underflow(dtype: type) -> None:
+    """Subnormal gradients: the mean underflows, and the bound's absolute term accounts for it."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    g = np.array([[tiny, 0.0], [3 * tiny, -tiny]], dtype=dtype)
+    assert gc_claims.matches_projection_residual(g, centralize(g)).passed
+    once = centralize(g)
+    assert gc_claims.repeat_residual(once, centralize(once), g, 2).passed
 
 
 def test_large_array_spans_several_cache_blocks(rng: np.random.Generator) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..backend import array_namespace
 from ..centralization import as_columns, centralize, from_columns, projection_matrix, unit_vector
-from ..tolerances import gamma, unit_roundoff
+from ..tolerances import gamma, smallest_subnormal, unit_roundoff
 from . import SYMBOLIC, Context, Measurement, claim
 
 SOURCE = "Yong et al., Gradient Centralization, ECCV 2020"
@@ -148,8 +148,15 @@ def _centralize_tolerance(M: int, dtype: Any, scale: float) -> float:
     :math:`\hat P g` rounds by :math:`\gamma_M |\hat P||g| \le 2\gamma_M(1+u)\max|g|`
     (row sums of :math:`|P|` are below 2) and carries :math:`\hat P`'s own
     rounding, :math:`2u\max|g|`. Adding up gives the bound.
+
+    With gradual underflow each rounded product or quotient may also be off by
+    an absolute :math:`\eta \le s/2`, s the smallest subnormal (additions are
+    exact there; Higham, Sec. 2.1): M products in :math:`\hat P g`, the
+    division of the mean, and the comparison's own subtraction add at most
+    :math:`(M + 2)s/2`, so the bound holds for every finite g, however tiny.
     """
-    return (3 * gamma(M + 1, dtype) + 5 * unit_roundoff(dtype)) * scale
+    relative = (3 * gamma(M + 1, dtype) + 5 * unit_roundoff(dtype)) * scale
+    return relative + (M + 2) * smallest_subnormal(dtype) / 2
 
 
 def matches_projection_residual(g: Any, centralized: Any) -> Measurement:
