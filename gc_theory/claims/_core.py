@@ -35,6 +35,8 @@ __all__ = [
     "Context",
     "Measurement",
     "claim",
+    "claim_measurement",
+    "control_measurement",
     "get_claim",
     "registry",
     "run_claims",
@@ -132,15 +134,52 @@ class Context:
         """Standard normal samples of `shape`, as an array of this context."""
         return self.asarray(self.rng.standard_normal(shape))
 
+    salt: str = ""
+
     @classmethod
     def create(cls, backend: str = "numpy", dtype: str = "float64", seed: int = 0, salt: str = "") -> Context:
         """A context whose generator depends on `seed` and `salt` (a claim id) only."""
         xp = get_namespace(backend)
-        rng = np.random.default_rng([seed, zlib.crc32(salt.encode())])
-        return cls(xp=xp, dtype=resolve_dtype(xp, dtype), rng=rng, seed=seed)
+        return cls(xp=xp, dtype=resolve_dtype(xp, dtype), rng=_generator(seed, salt), seed=seed, salt=salt)
+
+    def spawn(self, label: str) -> Context:
+        """A context with the same namespace and dtype and an independent generator for the case `label`.
+
+        The stream depends only on the seed, this context's salt and `label`, so
+        a case draws the same numbers whatever other cases ran before it, and
+        adding a case to a claim leaves the others' data unchanged.
+        """
+        salt = f"{self.salt}/{label}"
+        return Context(xp=self.xp, dtype=self.dtype, rng=_generator(self.seed, salt), seed=self.seed, salt=salt)
 
 
-Check = Callable[[Context, bool], Measurement]
+def _generator(seed: int, salt: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(salt.encode())])
+
+
+#: What a check returns: the measurement of each of its cases (or a single one).
+Measured = Measurement | Iterable[Measurement]
+Check = Callable[[Context, bool], Measured]
+
+
+def claim_measurement(measured: Measured) -> Measurement:
+    """The claim's verdict over its cases: the worst case must pass."""
+    return Measurement.worst(_cases(measured))
+
+
+def control_measurement(measured: Measured) -> Measurement:
+    """The control's verdict over its cases: even the least-failing one must miss by :data:`CONTROL_MARGIN`."""
+    return min(_cases(measured), key=lambda m: (m.ratio, -m.tolerance))
+
+
+def _cases(measured: Measured) -> list[Measurement]:
+    items = [measured] if isinstance(measured, Measurement) else list(measured)
+    if not items:
+        raise ValueError("a check must return at least one measurement")
+    for m in items:
+        if not isinstance(m, Measurement):
+            raise TypeError(f"a check must return Measurement objects, got {type(m).__name__}")
+    return items
 
 
 @dataclass(frozen=True)
@@ -158,7 +197,10 @@ class Claim:
     control : str
         The nearby case where the statement must fail.
     check : callable
-        ``check(ctx, control) -> Measurement``.
+        ``check(ctx, control) -> Measurement | Iterable[Measurement]``: the
+        measurement of each case. The registry applies the rules: the claim
+        holds when its worst case passes, and the control fails when even its
+        least-failing case misses by :data:`CONTROL_MARGIN`.
     runs_on : str or None
         None: any array-API backend (the one asked for). ``"numpy"``: SciPy
         code, always on NumPy. ``"sympy"``: exact symbolic, no dtype.
@@ -177,10 +219,8 @@ class Claim:
         shown_dtype = "exact" if self.runs_on == SYMBOLIC else dtype
         start = time.perf_counter()
         try:
-            ctx = Context.create(where, dtype, seed, salt=self.id)
-            measured = self.check(ctx, False)
-            ctx = Context.create(where, dtype, seed, salt=self.id)
-            control = self.check(ctx, True)
+            measured = claim_measurement(self.check(Context.create(where, dtype, seed, salt=self.id), False))
+            control = control_measurement(self.check(Context.create(where, dtype, seed, salt=self.id), True))
         except Exception as exc:  # a broken check is reported, never hidden
             return ClaimResult.from_error(self, backend_label(where, self.runs_on), shown_dtype, exc, time.perf_counter() - start)
         eps = 0.0 if self.runs_on == SYMBOLIC else finfo_eps(dtype)
