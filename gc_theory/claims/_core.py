@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._progress import progress
+from ..measurement import Measurement
 from ..backend import BACKENDS, DTYPES, finfo_eps, get_namespace, resolve_dtype
 
 __all__ = [
@@ -49,56 +50,6 @@ CONTROL_MARGIN = 10.0
 #: ``Claim.runs_on`` values for claims tied to one engine whatever backend is asked for.
 NUMPY_ONLY = "numpy"  # SciPy-based: CPU/NumPy by nature
 SYMBOLIC = "sympy"  # exact symbolic algebra: no backend, no dtype
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """A residual, the tolerance derived for it, and what they were measured on.
-
-    Parameters
-    ----------
-    residual : float
-        The measured error, >= 0. NaN means the check met non-finite numbers
-        and fails.
-    tolerance : float
-        The bound the residual is held to, derived from the dtype's rounding
-        error and the sizes involved, or from the method's error model.
-    scale : float or None
-        The size of the quantities compared, so that ``residual / (eps*scale)``
-        reads as "so many rounding errors". None when the residual is not a
-        rounding error (a fitted slope, a ratio of errors), so that no count
-        of eps is shown for it.
-    detail : str
-        Where the worst case was (sizes, step), shown in reports.
-    """
-
-    residual: float
-    tolerance: float
-    scale: float | None = 1.0
-    detail: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return math.isfinite(self.residual) and self.residual <= self.tolerance
-
-    @property
-    def ratio(self) -> float:
-        """residual / tolerance; +inf for a NaN residual, so it sorts as worst."""
-        if not math.isfinite(self.residual):
-            return math.inf
-        return self.residual / self.tolerance if self.tolerance > 0 else (0.0 if self.residual == 0 else math.inf)
-
-    @staticmethod
-    def worst(measurements: Iterable[Measurement]) -> Measurement:
-        """The measurement closest to (or furthest past) its tolerance.
-
-        Ties (exact zeros, say) go to the case with the largest tolerance, so
-        the reported tolerance is the most informative one.
-        """
-        items = list(measurements)
-        if not items:
-            raise ValueError("worst() needs at least one measurement")
-        return max(items, key=lambda m: (m.ratio, m.tolerance))
 
 
 @dataclass(frozen=True)
