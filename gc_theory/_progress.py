@@ -6,7 +6,9 @@ import sys
 from collections.abc import Iterable
 from typing import TypeVar
 
-from tqdm.auto import tqdm
+# The plain text bar: tqdm.auto would look for ipywidgets in a notebook and warn
+# when it is absent, and a notebook's stderr is no terminal anyway.
+from tqdm import tqdm
 
 T = TypeVar("T")
 

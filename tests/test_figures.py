@@ -6,11 +6,15 @@ import functools
 from pathlib import Path
 
 import pytest
+from matplotlib.testing.compare import compare_images
 
 from gc_theory import figures
 from gc_theory.cli import main
 
 NAMES = figures.names()
+COMMITTED = Path(__file__).resolve().parents[1] / "figures"
+#: RMS difference (0-255 scale) below which two renders count as the same picture.
+RMS_TOLERANCE = 2.0
 
 
 @pytest.fixture
@@ -31,8 +35,22 @@ def test_figure_renders_to_identical_bytes_twice(name: str, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_committed_figure_exists(name: str) -> None:
-    assert (Path(__file__).resolve().parents[1] / "figures" / f"{name}.png").is_file(), f"run `gc-theory figures` ({name})"
+@pytest.mark.usefixtures("train_once")
+def test_committed_figure_matches_a_fresh_render(name: str, tmp_path: Path) -> None:
+    """The PNG in figures/ is what `gc-theory figures` draws today (matplotlib's own image comparison).
+
+    The tolerance is a small RMS over 0-255 pixel values: it absorbs anti-aliasing
+    differences between FreeType builds, not a moved line or a changed label.
+    """
+    committed = COMMITTED / f"{name}.png"
+    assert committed.is_file(), f"figures/{name}.png is missing: run `gc-theory figures`"
+    fresh = figures.render(name, tmp_path)
+    failure = compare_images(str(committed), str(fresh), tol=RMS_TOLERANCE)
+    assert failure is None, f"figures/{name}.png is stale (run `gc-theory figures`): {failure}"
+
+
+def test_committed_figures_are_exactly_the_registered_ones() -> None:
+    assert sorted(p.stem for p in COMMITTED.glob("*.png")) == NAMES
 
 
 def test_an_interrupted_render_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._io import atomic_write
+from ._display import enable_inline_display
 from .._progress import progress
 
 if TYPE_CHECKING:
@@ -110,3 +111,6 @@ def render_all(selected: Iterable[str] | None = None, out_dir: str | os.PathLike
     """Render every selected figure (all by default), with a progress bar on a terminal."""
     chosen = list(names() if selected is None else selected)
     return [render(n, out_dir) for n in progress(chosen, "figures")]
+
+
+enable_inline_display()
