@@ -59,12 +59,29 @@ Axis = int | Sequence[int] | None
 #: once for its mean and once more, from cache, for the subtraction, so it must
 #: fit in a core's L2 cache with room to spare (benchmarks/RESULTS.md).
 BLOCK_BYTES = 1 << 19
+#: The largest dense P that :func:`projection_matrix` builds. Past it, apply P
+#: without forming it: ``centralize`` computes P g as g - mean(g).
+MAX_DENSE_BYTES = 1 << 30
+
+
+def _namespace(xp: Any) -> ModuleType:
+    """`xp` itself when it is an array namespace, the default (NumPy) for None; a TypeError otherwise."""
+    if xp is None:
+        return get_namespace()
+    if not isinstance(xp, ModuleType) or not all(hasattr(xp, f) for f in ("asarray", "eye", "full")):
+        raise TypeError(
+            f"xp must be an array namespace (a module such as numpy or array_api_strict), "
+            f"got {type(xp).__name__} {xp!r}; gc_theory.backend.get_namespace({xp!r}) returns one by name"
+            if isinstance(xp, str) else
+            f"xp must be an array namespace (a module such as numpy or array_api_strict), got {type(xp).__name__}"
+        )
+    return xp
 
 
 def unit_vector(M: int, *, xp: ModuleType | None = None, dtype: Any = "float64") -> Any:
     r"""The unit vector :math:`e = \mathbf{1}/\sqrt{M}` of :math:`\mathbb{R}^M`."""
     M = check_positive_int(M, "M")
-    xp = get_namespace() if xp is None else xp
+    xp = _namespace(xp)
     return xp.full((M,), 1.0 / math.sqrt(M), dtype=resolve_dtype(xp, dtype))
 
 
@@ -79,10 +96,24 @@ def projection_matrix(M: int, *, xp: ModuleType | None = None, dtype: Any = "flo
     For ``M = 1`` the matrix is ``[[0]]``: a weight vector with one entry is
     zeroed by GC and would never train. :func:`is_centralizable` tells such
     shapes apart so that optimisers can skip them.
+
+    Raises
+    ------
+    ValueError
+        If P would take more than :data:`MAX_DENSE_BYTES` (1 GiB): P of a
+        weight vector with 10^5 entries is 75 GiB in float64, and
+        :func:`centralize` applies it in O(M) memory.
     """
     M = check_positive_int(M, "M")
-    xp = get_namespace() if xp is None else xp
+    xp = _namespace(xp)
     dt = resolve_dtype(xp, dtype)
+    size = M * M * np.dtype(dtype_name(dt)).itemsize
+    if size > MAX_DENSE_BYTES:
+        raise ValueError(
+            f"projection_matrix(M={M}) would take {size / 2**30:.1f} GiB as {dtype_name(dt)} "
+            f"(the limit is {MAX_DENSE_BYTES / 2**30:g} GiB); apply P without forming it with "
+            "centralize(g), which computes P g = g - mean(g)"
+        )
     return xp.eye(M, dtype=dt) - xp.full((M, M), 1.0 / M, dtype=dt)
 
 
@@ -205,27 +236,59 @@ def centralize(g: Any, axis: Axis = None, *, out: Any = None) -> Any:
         return out
     if _fast_path_applies(g, axes, out):
         return _centralize_blocked(g, fan_in(g.shape, axis), out)
-    result = g - xp.mean(g, axis=axes, keepdims=True)
+    result = g - _row_means(g, axes, xp)
     if out is None:
         return result
     out[...] = result
     return out
 
 
+def _row_means(g: Any, axes: tuple[int, ...], xp: Any) -> Any:
+    """The mean of each weight vector, finite whenever the vector is, even past the float range.
+
+    A sum of values near the largest float overflows although their mean is
+    representable; for those rows (a non-finite mean of finite entries) the
+    mean is taken of the values scaled by the row's largest magnitude, then
+    scaled back. Rows holding NaN or Inf keep their non-finite mean, so bad
+    gradients still show. The extra passes run only when some mean is not finite.
+    """
+    with np.errstate(over="ignore"):  # an overflowing sum is detected and repaired below
+        mean = xp.mean(g, axis=axes, keepdims=True)
+    bad = ~xp.isfinite(mean)
+    if not bool(xp.any(bad)):
+        return mean
+    overflowed = bad & xp.all(xp.isfinite(g), axis=axes, keepdims=True)
+    # Only overflowed rows are scaled; the others divide by 1, so no Inf/Inf appears.
+    scale = xp.where(overflowed, xp.max(xp.abs(g), axis=axes, keepdims=True), xp.ones_like(mean))
+    return xp.where(overflowed, xp.mean(g / scale, axis=axes, keepdims=True) * scale, mean)
+
+
 def _fast_path_applies(g: Any, axes: tuple[int, ...], out: Any) -> bool:
-    """NumPy, C-contiguous, averaged over the trailing axes: a free (units, M) view."""
+    """NumPy float32/float64 in native byte order, C-contiguous, averaged over the trailing axes.
+
+    BLAS computes in exactly those two types: any other (float16, longdouble, a
+    byte-swapped array) would be converted to a copy, so it takes the
+    namespace path, which computes and returns in the input's own precision.
+    """
     trailing = axes == tuple(range(g.ndim - len(axes), g.ndim))
     return (
         isinstance(g, np.ndarray)
         and trailing
         and g.flags.c_contiguous
-        and (out is None or out.flags.c_contiguous)
+        and _blas_type(g.dtype)
+        and (out is None or (out.flags.c_contiguous and _blas_type(out.dtype)))
     )
+
+
+def _blas_type(dtype: np.dtype) -> bool:
+    return dtype.isnative and dtype.type in (np.float32, np.float64)
 
 
 def _check_out(out: Any, g: Any) -> None:
     if type(out) is not type(g):
         raise TypeError(f"out must be an array of the same backend as g ({type(g).__name__}), got {type(out).__name__}")
+    if not getattr(getattr(out, "flags", None), "writeable", True):
+        raise ValueError("out is read-only; pass a writeable array (or no out, to get a new one)")
     if tuple(out.shape) != tuple(g.shape) or out.dtype != g.dtype:
         raise ValueError(
             f"out must match g: shape {tuple(g.shape)} and dtype {dtype_name(g.dtype)}, "
@@ -262,6 +325,10 @@ def _centralize_blocked(g: np.ndarray, M: int, out: np.ndarray | None) -> np.nda
             block, target = g2[start : start + rows], out2[start : start + rows]
             s = sums[: block.shape[0]]
             np.einsum("ij->i", block, out=s)
+            if not np.all(np.isfinite(s)):  # rare: NaN/Inf, or a sum past the float range
+                with np.errstate(invalid="ignore"):  # Inf - Inf: NaN propagates, as documented
+                    np.subtract(block, _row_means(block, (1,), np), out=target)
+                continue
             if copy:
                 np.copyto(target, block)
             # target is C-contiguous, so target.T is the Fortran-ordered matrix BLAS updates in place.

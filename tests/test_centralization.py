@@ -229,3 +229,99 @@ def test_to_numpy_and_available_backends() -> None:
     assert available_backends()[:2] == ["numpy", "array_api_strict"]
     strict = get_namespace("array_api_strict").asarray([1.0, 2.0])
     np.testing.assert_array_equal(to_numpy(strict), [1.0, 2.0])
+
+
+# --- every floating dtype NumPy has, both byte orders; read-only out; overflow -------------
+
+FLOATING = [np.float16, np.float32, np.float64, np.longdouble]
+BYTE_ORDERS = ["=", ">" if np.little_endian else "<"]  # native and swapped
+
+
+@pytest.mark.parametrize("order", BYTE_ORDERS, ids=["native", "swapped"])
+@pytest.mark.parametrize("dtype", FLOATING, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 3, 3), (3, 70000)], ids=["fc", "conv", "wide"])
+def test_centralize_computes_in_every_floating_dtype_and_byte_order(shape, dtype, order) -> None:
+    rng = np.random.default_rng(1)
+    host = rng.standard_normal(shape) + 3.0
+    g = host.astype(np.dtype(dtype).newbyteorder(order))
+    expected = (g.astype(np.longdouble) - g.astype(np.longdouble).mean(axis=tuple(range(1, g.ndim)), keepdims=True))
+    for result in (centralize(g), centralize(g, out=np.empty_like(g)), centralize(g.copy(), out=None)):
+        assert result.dtype.newbyteorder("=") == np.dtype(dtype), result.dtype
+        # One rounding of the subtraction plus the mean's error (pairwise sum): well within 8 eps of 3-ish values.
+        eps = float(np.finfo(dtype).eps)
+        assert np.max(np.abs(result.astype(np.longdouble) - expected)) <= 8 * eps * 4, (dtype, order)
+    inplace = g.copy()
+    assert centralize(inplace, out=inplace) is inplace
+    np.testing.assert_array_equal(inplace, centralize(g))  # in place and out of place round alike
+
+
+def test_centralize_refuses_a_read_only_out() -> None:
+    g = np.ones((3, 4))
+    frozen = g.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="out.*read-only"):
+        centralize(frozen, out=frozen)
+    assert np.all(frozen == 1.0)
+
+
+def test_centralize_refuses_a_read_only_memmap(tmp_path) -> None:
+    path = tmp_path / "g.dat"
+    np.arange(12.0).reshape(3, 4).tofile(path)
+    mapped = np.memmap(path, dtype=np.float64, mode="r", shape=(3, 4))
+    with pytest.raises(ValueError, match="out.*read-only"):
+        centralize(mapped, out=mapped)
+    assert centralize(mapped).sum() == pytest.approx(0.0)  # reading it is fine
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 4), (2, 5000)])
+def test_centralize_near_the_top_of_the_float_range_stays_finite(dtype, shape) -> None:
+    big = np.finfo(dtype).max / 2
+    g = np.full(shape, big, dtype=dtype)
+    g[:, ::2] = big * dtype(0.5)
+    result = centralize(g)
+    assert np.all(np.isfinite(result))
+    exact = g.astype(np.longdouble) - g.astype(np.longdouble).mean(axis=1, keepdims=True)
+    assert np.max(np.abs(result - exact)) <= 8 * np.finfo(dtype).eps * big
+
+
+def test_non_finite_gradients_still_propagate() -> None:
+    g = np.ones((2, 3))
+    g[0, 1] = np.inf
+    out = centralize(g)
+    assert not np.all(np.isfinite(out[0])) and np.all(out[1] == 0)
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (dict(axis=1.0), TypeError, "axis"),
+    (dict(axis="1"), TypeError, "axis"),
+    (dict(axis=True), TypeError, "axis"),
+])  # fmt: skip
+def test_centralize_bad_axis_is_named(bad, error, match) -> None:
+    with pytest.raises(error, match=match):
+        centralize(np.ones((2, 3)), **bad)
+
+
+def test_centralize_refuses_a_masked_array() -> None:
+    with pytest.raises(TypeError, match="masked"):
+        centralize(np.ma.masked_array(np.ones((2, 3)), mask=[[0, 1, 0], [0, 0, 0]]))
+
+
+def test_projection_matrix_bad_arguments_are_named() -> None:
+    with pytest.raises(TypeError, match="xp"):
+        projection_matrix(3, xp="numpy")
+    with pytest.raises(ValueError, match=r"M=100000.*GiB"):
+        projection_matrix(100_000)
+
+
+@pytest.mark.parametrize("dtype", [">f8", "<f8", ">f4", "<f4", "float16", "longdouble"])
+def test_a_gc_sgd_step_stays_on_the_plane_for_every_dtype(dtype) -> None:
+    from gc_theory import optim
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 6)).astype(dtype)
+    g = (rng.standard_normal((4, 6)) + 2.0).astype(dtype)
+    opt = optim.sgd(lr=0.5, gc="gradient")
+    new, _ = opt.step({"w": w}, {"w": g}, opt.init({"w": w}))
+    drift = np.abs((new["w"].astype(np.float64) - w.astype(np.float64)).sum(axis=1)).max()
+    assert drift <= 16 * float(np.finfo(np.dtype(dtype)).eps) * 6 * 2.5, drift
