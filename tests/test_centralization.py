@@ -323,5 +323,5 @@ def test_a_gc_sgd_step_stays_on_the_plane_for_every_dtype(dtype) -> None:
     g = (rng.standard_normal((4, 6)) + 2.0).astype(dtype)
     opt = optim.sgd(lr=0.5, gc="gradient")
     new, _ = opt.step({"w": w}, {"w": g}, opt.init({"w": w}))
-    drift = np.abs((new["w"].astype(np.float64) - w.astype(np.float64)).sum(axis=1)).max()
+    drift = np.abs((new["w"].astype(np.longdouble) - w.astype(np.longdouble)).sum(axis=1)).max()
     assert drift <= 16 * float(np.finfo(np.dtype(dtype)).eps) * 6 * 2.5, drift
