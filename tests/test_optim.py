@@ -334,3 +334,47 @@ def test_gc_on_the_update_leaves_the_momentum_buffer_uncentralised(form, rng) ->
         np.testing.assert_array_equal(s_gc["slots"][k]["momentum_buffer"], s_plain["slots"][k]["momentum_buffer"])
         if params[k].ndim > 1:
             np.testing.assert_allclose(new_gc[k] - params[k], centralize(new_plain[k] - params[k]), rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("make", [optim.adam, optim.adamw, optim.adagrad, optim.rmsprop, optim.adadelta],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("eps", [0.0, -1e-8])
+def test_adaptive_optimisers_refuse_an_eps_that_lets_a_zero_gradient_divide_by_zero(make, eps) -> None:
+    # With eps = 0 a gradient entry that is 0 from the start makes 0/0 = NaN at the first step.
+    with pytest.raises(ValueError, match=r"eps must be > 0"):
+        make(eps=eps)
+
+
+@pytest.mark.parametrize("make", [optim.adam, optim.adamw, optim.adagrad, optim.rmsprop, optim.adadelta],
+                         ids=lambda f: f.__name__)
+def test_adaptive_optimisers_keep_zero_gradient_entries_finite(make) -> None:
+    opt = make(eps=1e-300)
+    params = {"w": np.ones((2, 3))}
+    grads = {"w": np.zeros((2, 3))}
+    state = opt.init(params)
+    for _ in range(3):
+        params, state = opt.step(params, grads, state)
+    assert np.all(np.isfinite(params["w"]))
+
+
+def test_a_schedule_may_return_a_0d_array_but_not_a_vector() -> None:
+    params = {"w": np.ones((2, 3))}
+    grads = {"w": np.full((2, 3), 0.5)}
+    by_array = optim.sgd(lr=lambda t: np.asarray(0.1))
+    by_float = optim.sgd(lr=0.1)
+    a, _ = by_array.step(params, grads, by_array.init(params))
+    b, _ = by_float.step(params, grads, by_float.init(params))
+    np.testing.assert_array_equal(a["w"], b["w"])
+    bad = optim.sgd(lr=lambda t: np.asarray([0.1]))
+    with pytest.raises(ValueError, match="lr schedule"):
+        bad.step(params, grads, bad.init(params))
+
+
+def test_a_state_slot_of_the_wrong_shape_is_named() -> None:
+    opt = optim.sgd(lr=0.1, momentum=0.9)
+    params = {"w": np.ones((2, 3))}
+    state = opt.init(params)
+    params, state = opt.step(params, {"w": np.ones((2, 3))}, state)
+    wrong = {"w": np.ones((3, 2))}
+    with pytest.raises(ValueError, match=r"state.*'w'.*shape"):
+        opt.step(wrong, {"w": np.ones((3, 2))}, state)

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_all_finite, check_floating
-from ..backend import array_namespace, dtype_name
+from ..backend import array_namespace, dtype_name, is_array
 from ..centralization import centralize, is_centralizable
 
 __all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_beta", "check_nonneg", "check_lr"]
@@ -118,6 +118,8 @@ def lr_at(lr: LearningRate, t: int) -> float:
     if not callable(lr):
         return float(lr)
     value = lr(t)
+    if is_array(value) and tuple(value.shape) == ():  # a 0-d array is a number to the user who returned it
+        value = float(value)
     if not _is_real_number(value) or not math.isfinite(float(value)) or float(value) < 0:
         raise ValueError(f"lr schedule returned {value!r} at step {t}; a learning rate must be finite and >= 0")
     return float(value)
@@ -329,4 +331,12 @@ class Optimizer:
         if isinstance(params, Mapping) and state["slots"].keys() != params.keys():
             missing, extra = sorted(set(params) - set(state["slots"])), sorted(set(state["slots"]) - set(params))
             raise ValueError(f"state does not match params: no state for {missing}, state for unknown {extra}")
+        if isinstance(params, Mapping):
+            for name, slots in state["slots"].items():
+                for slot, value in slots.items():
+                    if is_array(value) and tuple(value.shape) != tuple(params[name].shape):
+                        raise ValueError(
+                            f"state slot {slot!r} of {name!r} has shape {tuple(value.shape)} but params[{name!r}] "
+                            f"has shape {tuple(params[name].shape)}: the state belongs to other parameters"
+                        )
         return int(state["step"])

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..backend import array_namespace
+from .._validation import check_positive
 from ._base import LearningRate, Optimizer, check_beta, check_nonneg
 
 __all__ = ["AdaGrad", "Adadelta", "Adam", "AdamW", "RMSprop", "adadelta", "adagrad", "adam", "adamw", "rmsprop"]
@@ -70,7 +71,7 @@ class AdaGrad(Optimizer):
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
         self.lr_decay = check_nonneg(lr_decay, "lr_decay")
         self.initial_accumulator_value = check_nonneg(initial_accumulator_value, "initial_accumulator_value")
-        self.eps = check_nonneg(eps, "eps")
+        self.eps = check_positive(eps, "eps")
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
@@ -106,7 +107,7 @@ class RMSprop(Optimizer):
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
         self.alpha = check_beta(alpha, "alpha")
-        self.eps = check_nonneg(eps, "eps")
+        self.eps = check_positive(eps, "eps")
         self.momentum = check_beta(momentum, "momentum")
         self.centered = _check_bool(centered, "centered")
 
@@ -160,7 +161,7 @@ class Adadelta(Optimizer):
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
         self.rho = check_beta(rho, "rho")
-        self.eps = check_nonneg(eps, "eps")
+        self.eps = check_positive(eps, "eps")
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
@@ -200,7 +201,7 @@ class Adam(Optimizer):
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
         self.betas = _check_betas(betas)
-        self.eps = check_nonneg(eps, "eps")
+        self.eps = check_positive(eps, "eps")
         self.amsgrad = _check_bool(amsgrad, "amsgrad")
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
