@@ -41,6 +41,13 @@ class Measurement:
     scale: float | None = 1.0
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        # Plain Python numbers at the source: NumPy scalars would leak into JSON and reports.
+        object.__setattr__(self, "residual", float(self.residual))
+        object.__setattr__(self, "tolerance", float(self.tolerance))
+        object.__setattr__(self, "scale", None if self.scale is None else float(self.scale))
+        object.__setattr__(self, "detail", str(self.detail))
+
     @property
     def passed(self) -> bool:
         return math.isfinite(self.residual) and self.residual <= self.tolerance

@@ -83,3 +83,34 @@ def test_console_script_and_module_entry_points(tmp_path: Path) -> None:
         assert "gc.P.symmetric" in done.stdout
     bad = subprocess.run([sys.executable, "-m", "gc_theory", "verify", "--backend", "tpu"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+PLAIN_TYPES = {
+    "id": str, "statement": str, "source": str, "control": str, "backend": str, "dtype": str,
+    "residual": (float, type(None)), "tolerance": (float, type(None)), "residual_eps": (float, type(None)),
+    "passed": bool, "control_residual": (float, type(None)), "control_tolerance": (float, type(None)),
+    "control_failed": bool, "detail": str, "control_detail": str, "seconds": float, "error": (str, type(None)),
+}  # fmt: skip
+
+
+def test_the_json_of_the_whole_registry_round_trips(backend: str, dtype: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "all.json"
+    assert main(["verify", "--backend", backend, "--dtype", dtype, "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [r["id"] for r in rows] == [c.id for c in claims.select(None)]
+    for r in rows:
+        for key, kind in PLAIN_TYPES.items():
+            assert isinstance(r[key], kind), (r["id"], key, type(r[key]).__name__)
+        assert r["passed"] is True and r["control_failed"] is True and r["error"] is None, r["id"]
+
+
+def test_results_are_plain_python_at_the_source() -> None:
+    import numpy as np
+
+    m = claims.Measurement(np.float32(1.5), np.float64(2.0), np.float64(1.0), "x")
+    assert type(m.residual) is float and type(m.tolerance) is float and type(m.scale) is float
+    assert type(m.passed) is bool
+    r = claims.get_claim("gc.P.symmetric").run()
+    for key, value in r.to_dict().items():
+        assert type(value).__module__ == "builtins", (key, type(value))

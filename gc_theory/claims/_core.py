@@ -176,6 +176,14 @@ class ClaimResult:
     seconds: float = 0.0
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        # Every field a plain Python type, whatever the check returned (NumPy bools are not JSON).
+        for name, kind in (("passed", bool), ("control_failed", bool), ("seconds", float)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
+        for name in ("residual", "tolerance", "residual_eps", "control_residual", "control_tolerance"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, None if value is None else float(value))
+
     @property
     def ok(self) -> bool:
         """Verified: the claim holds and its control fails as it must."""
