@@ -51,6 +51,9 @@ def test_verify_exits_1_when_a_claim_fails(monkeypatch: pytest.MonkeyPatch, caps
         (["frobnicate"], "invalid choice"),
         ([], "required"),
         (["figures", "--only", "nope"], "matches no figure"),
+        (["verify", "--seed", "-1"], "--seed must be >= 0"),
+        (["verify", "--only", "gc.P.sym"], "gc.P.symmetric"),  # no match: the closest ids are named
+        (["bench", "--repeats", "0"], "--repeats must be >= 1"),
     ],
 )
 def test_usage_errors_exit_2_with_a_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,3 +117,63 @@ def test_results_are_plain_python_at_the_source() -> None:
     r = claims.get_claim("gc.P.symmetric").run()
     for key, value in r.to_dict().items():
         assert type(value).__module__ == "builtins", (key, type(value))
+
+
+def test_json_to_a_directory_or_an_unwritable_path_fails_before_any_claim_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("claims ran before the output path was checked")
+
+    monkeypatch.setattr(claims, "run_claims", must_not_run)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for target in (tmp_path, blocker / "inside.json"):
+        assert main(["verify", "--only", "gc.P", "--json", str(target)]) == 2
+        assert "--json" in capsys.readouterr().err
+
+
+def test_figures_out_an_existing_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "figures"
+    blocker.write_text("x")
+    assert main(["figures", "--out", str(blocker), "--only", "projection"]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_list_honours_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "list.json"
+    assert main(["verify", "--list", "--only", "gc.P", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [r["id"] for r in rows] == [c.id for c in claims.select("gc.P")]
+    assert {"id", "statement", "source", "control", "runs_on"} <= rows[0].keys()
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import gc_theory
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and gc_theory.__version__ in capsys.readouterr().out
+
+
+def test_written_files_get_the_mode_a_normal_write_would(tmp_path: Path) -> None:
+    import os
+
+    from gc_theory._io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "x.json", "{}")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("gc.P", {"gc.P.symmetric", "gc.P.idempotent"}),        # a dotted prefix: whole components
+    ("gc.P.symmetric", {"gc.P.symmetric"}),                  # an exact id
+    ("gc.P.sym*", {"gc.P.symmetric"}),                       # a glob
+])  # fmt: skip
+def test_one_select_rule(pattern: str, expected: set[str]) -> None:
+    got = {c.id for c in claims.select(pattern)}
+    assert expected <= got
+    assert all(i == pattern or i.startswith(pattern + ".") for i in got) or "*" in pattern

@@ -13,10 +13,8 @@ imports them all. Use::
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from ._core import (
+    AREAS,
     CONTROL_MARGIN,
     NUMPY_ONLY,
     SYMBOLIC,
@@ -25,6 +23,7 @@ from ._core import (
     Context,
     Measurement,
     claim,
+    closest_ids,
     get_claim,
     registry,
     run_claims,
@@ -33,6 +32,7 @@ from ._core import (
 from ._report import format_table, write_json
 
 __all__ = [
+    "AREAS",
     "CONTROL_MARGIN",
     "NUMPY_ONLY",
     "SYMBOLIC",
@@ -41,6 +41,7 @@ __all__ = [
     "Context",
     "Measurement",
     "claim",
+    "closest_ids",
     "get_claim",
     "registry",
     "run_claims",
@@ -48,19 +49,3 @@ __all__ = [
     "select",
     "write_json",
 ]
-
-#: Area modules registered first, in this order; any other public module follows alphabetically.
-_AREA_ORDER = ("gc", "optim", "models", "gradcheck", "wn", "igr")
-_loaded = False
-
-
-def _load_areas() -> None:
-    """Import every area module once, so that its claims register."""
-    global _loaded
-    if _loaded:
-        return
-    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    names.sort(key=lambda n: (_AREA_ORDER.index(n) if n in _AREA_ORDER else len(_AREA_ORDER), n))
-    for name in names:
-        importlib.import_module(f"{__name__}.{name}")
-    _loaded = True

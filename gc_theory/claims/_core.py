@@ -13,7 +13,6 @@ when the check passes *and* the control misses its tolerance by at least
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import time
 import traceback
@@ -26,6 +25,7 @@ from .._progress import progress
 from ..backend import BACKENDS, DTYPES, finfo_eps, get_namespace
 from ..context import Context
 from ..measurement import Measurement
+from ..registry import Registry, closest
 
 __all__ = [
     "CONTROL_MARGIN",
@@ -34,7 +34,9 @@ __all__ = [
     "Context",
     "Measurement",
     "claim",
+    "AREAS",
     "claim_measurement",
+    "closest_ids",
     "control_measurement",
     "get_claim",
     "registry",
@@ -204,46 +206,44 @@ class ClaimResult:
         )  # fmt: skip
 
 
-_REGISTRY: dict[str, Claim] = {}
+#: The areas, in the order their claims are listed; a claim id's first component is its area,
+#: and an area's claims live in the module of that name (claims/gc.py, claims/optim/, ...).
+AREAS: tuple[str, ...] = ("gc", "optim", "models", "gradcheck", "wn", "igr", "descent", "vanishing", "minibatch",
+                          "saddle", "cg")  # fmt: skip
+_CLAIMS: Registry[Claim] = Registry("claim", "gc_theory.claims", order=AREAS)
 
 
 def claim(id: str, *, statement: str, source: str, control: str, runs_on: str | None = None) -> Callable[[Check], Check]:
     """Decorator that registers ``check(ctx, control)`` as the claim `id`."""
 
     def register(check: Check) -> Check:
-        if id in _REGISTRY:
-            raise ValueError(f"claim id {id!r} is registered twice")
         if runs_on not in (None, NUMPY_ONLY, SYMBOLIC):
             raise ValueError(f"runs_on must be None, {NUMPY_ONLY!r} or {SYMBOLIC!r}, got {runs_on!r}")
-        _REGISTRY[id] = Claim(id, statement, source, control, check, runs_on)
+        _CLAIMS.register(id, Claim(id, statement, source, control, check, runs_on))
         return check
 
     return register
 
 
 def registry() -> dict[str, Claim]:
-    """Every registered claim, by id, in the order the area modules define them."""
-    from . import _load_areas
-
-    _load_areas()
-    return dict(_REGISTRY)
+    """Every registered claim, by id, in the order of :data:`AREAS`, then as each module defines them."""
+    return _CLAIMS.items()
 
 
 def get_claim(id: str) -> Claim:
-    claims = registry()
-    if id not in claims:
-        raise KeyError(f"no claim {id!r}; known ids start with {sorted({i.split('.')[0] for i in claims})}")
-    return claims[id]
+    """The claim `id`; a KeyError naming the closest ids when there is none."""
+    return _CLAIMS.get(id)
 
 
 def select(pattern: str | None = None) -> list[Claim]:
-    """Claims whose id matches a glob (``gc.P.*``), or starts with `pattern` when it has no wildcard."""
-    claims = list(registry().values())
-    if not pattern:
-        return claims
-    if any(ch in pattern for ch in "*?["):
-        return [c for c in claims if fnmatch.fnmatchcase(c.id, pattern)]
-    return [c for c in claims if c.id == pattern or c.id.startswith(pattern.rstrip(".") + ".")]
+    """The claims whose ids match `pattern`: a glob (``gc.P.*``), an id, or a dotted prefix of whole
+    components (``gc.P``); see :mod:`gc_theory.registry`."""
+    return [_CLAIMS.get(i) for i in _CLAIMS.select(pattern)]
+
+
+def closest_ids(pattern: str) -> list[str]:
+    """Claim ids most like `pattern`, for "did you mean" messages."""
+    return closest(pattern, _CLAIMS.names())
 
 
 def run_claims(

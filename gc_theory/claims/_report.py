@@ -8,9 +8,9 @@ import os
 from collections.abc import Sequence
 
 from .._io import atomic_write_text
-from ._core import CONTROL_MARGIN, ClaimResult
+from ._core import CONTROL_MARGIN, Claim, ClaimResult
 
-__all__ = ["format_table", "summary_line", "write_json"]
+__all__ = ["format_table", "summary_line", "write_json", "write_list_json"]
 
 
 def _num(x: float) -> str:
@@ -81,3 +81,10 @@ def summary_line(results: Sequence[ClaimResult], seconds: float) -> str:
 def write_json(results: Sequence[ClaimResult], path: str | os.PathLike[str]) -> None:
     """Write the results as a JSON list of objects, atomically (NaN written as null)."""
     atomic_write_text(path, json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+
+
+def write_list_json(selected: Sequence[Claim], path: str | os.PathLike[str]) -> None:
+    """Write what ``verify --list`` shows (id, statement, source, control, where it runs) as JSON, atomically."""
+    rows = [{"id": c.id, "statement": c.statement, "source": c.source, "control": c.control, "runs_on": c.runs_on}
+            for c in selected]  # fmt: skip
+    atomic_write_text(path, json.dumps(rows, indent=2) + "\n")

@@ -9,10 +9,7 @@ which a notebook displays and ``gc-theory figures`` saves as
 
 from __future__ import annotations
 
-import fnmatch
-import importlib
 import os
-import pkgutil
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from importlib import resources
@@ -22,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .._io import atomic_write
 from ._display import enable_inline_display
 from .._progress import progress
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,8 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["figure", "get", "names", "render", "render_all", "select", "style"]
 
 FigureFunction = Callable[[], "Figure"]
-_FIGURES: dict[str, FigureFunction] = {}
-_loaded = False
+_FIGURES: Registry[FigureFunction] = Registry("figure", __name__)
 
 
 def figure(name: str) -> Callable[[FigureFunction], FigureFunction]:
@@ -39,19 +36,15 @@ def figure(name: str) -> Callable[[FigureFunction], FigureFunction]:
     The function is wrapped so that it always draws in the package style.
     """
 
-    def register(fn: FigureFunction) -> FigureFunction:
-        if name in _FIGURES:
-            raise ValueError(f"figure {name!r} is registered twice")
-
+    def styled_version(fn: FigureFunction) -> FigureFunction:
         def styled(*args: Any, **kwargs: Any) -> Figure:
             with style():
                 return fn(*args, **kwargs)
 
         styled.__name__, styled.__doc__, styled.__wrapped__ = fn.__name__, fn.__doc__, fn  # type: ignore[attr-defined]
-        _FIGURES[name] = styled
         return styled
 
-    return register
+    return _FIGURES.decorator(name, styled_version)
 
 
 @contextmanager
@@ -64,34 +57,19 @@ def style() -> Any:
         yield
 
 
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        for m in pkgutil.iter_modules(__path__):
-            if not m.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{m.name}")
-        _loaded = True
-
-
 def names() -> list[str]:
     """Every figure name, sorted."""
-    _load()
-    return sorted(_FIGURES)
+    return sorted(_FIGURES.names())
 
 
 def get(name: str) -> FigureFunction:
-    _load()
-    return _FIGURES[name]
+    """The figure function `name` (a KeyError naming the closest names otherwise)."""
+    return _FIGURES.get(name)
 
 
 def select(pattern: str | None) -> list[str]:
-    """Figure names matching a glob, or starting with `pattern` when it has no wildcard."""
-    all_names = names()
-    if not pattern:
-        return all_names
-    if any(ch in pattern for ch in "*?["):
-        return [n for n in all_names if fnmatch.fnmatchcase(n, pattern)]
-    return [n for n in all_names if n.startswith(pattern)]
+    """Figure names matching `pattern`, sorted (the rule of :func:`gc_theory.registry.matches`)."""
+    return sorted(_FIGURES.select(pattern))
 
 
 def render(name: str, out_dir: str | os.PathLike[str] = "figures") -> Path:
