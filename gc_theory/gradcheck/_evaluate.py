@@ -19,13 +19,14 @@ call ("all finite?") is read back.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._validation import check_floating
-from ..backend import array_namespace, dtype_name, is_array
+from ..backend import array_namespace, dtype_name, finfo_eps, is_array
 
 __all__ = ["CountedFunction", "NonFiniteValueError", "describe_entry", "validate_point"]
 
@@ -100,6 +101,21 @@ class CountedFunction:
         self.evaluations = 0
         self.calls = 0
         self.out_shape: tuple[int, ...] | None = None
+        #: Machine epsilon of the least precise floating values f has returned (0 until one is seen):
+        #: an f computing in float32 for float64 x rounds at float32's level, and the error model must know.
+        self.value_eps = 0.0
+        self.value_dtype: str | None = None
+
+    def _note_precision(self, value: Any) -> None:
+        dtype = getattr(value, "dtype", None)
+        if dtype is None:
+            return
+        try:
+            eps = finfo_eps(dtype)
+        except (TypeError, ValueError):
+            return
+        if eps > self.value_eps:
+            self.value_eps, self.value_dtype = eps, dtype_name(dtype)
 
     # -- one point ------------------------------------------------------------------
     def __call__(self, point: Any, where: str | Callable[[], str] = "x") -> Any:
@@ -112,11 +128,19 @@ class CountedFunction:
     def _read_scalar(self, value: Any, where: str | Callable[[], str]) -> float | complex:
         # Fast path for the common case (a NumPy or Python real scalar): this runs once per evaluation.
         if not self.complex_values and type(value) in _REAL_SCALARS:
+            if type(value) is np.float32:
+                self._note_precision(value)
             number = float(value)
             if math.isfinite(number):
                 return number
-        shape = getattr(value, "shape", ())
         where = where() if callable(where) else where
+        if not (isinstance(value, numbers.Number) or is_array(value)) or isinstance(value, (bool, np.bool_)):
+            raise TypeError(
+                f"{self.name} must return a real scalar (a Python number or a 0-d array), got "
+                f"{type(value).__name__} {value!r:.60} at {where}"
+            )
+        self._note_precision(value)
+        shape = getattr(value, "shape", ())
         if shape != ():
             raise ValueError(
                 f"{self.name} must return a scalar (a 0-d array or a Python number), got an array of shape "
@@ -173,6 +197,7 @@ class CountedFunction:
                 self.out_shape = shape
             elif shape != self.out_shape:
                 raise ValueError(f"{self.name} returned shape {shape} at {where or 'a batched call'}, but {self.out_shape} before")
+        self._note_precision(value)
         xp = array_namespace(value)
         finite = xp.isfinite(value)
         if not bool(xp.all(finite)):

@@ -24,7 +24,11 @@ def probe_model(fc: CountedFunction, sweep: Sweep, method: str, noise: float | N
                  f0: Any) -> tuple[StepModel, Any]:  # fmt: skip
     """Estimate M along `probes` coordinates with a stencil at the pilot step; return the model and f(x)."""
     xp = sweep.xp
-    eps = finfo_eps(sweep.dtype)
+    if f0 is None:  # first, so that the pilot step can follow the precision f's values come in
+        f0 = sweep.single(sweep.base, "x (unperturbed)")
+        if not fc.scalar:
+            f0 = _to_host(f0)
+    eps = max(finfo_eps(sweep.dtype), fc.value_eps)
     order = derivative_order(method)
     s = pilot_step(order, eps)
     n = sweep.n
@@ -43,13 +47,11 @@ def probe_model(fc: CountedFunction, sweep: Sweep, method: str, noise: float | N
         replaced = flat + o * s * sigma
         # Only the probe entries matter; the sweep evaluates exactly those.
         values[o] = _to_host(sweep.run(xp.asarray(replaced.astype(to_numpy(sweep.flat).dtype)), f"probe {o:+g}s", chosen))
-    if f0 is None:
-        f0 = sweep.single(sweep.base, "x (unperturbed)")
-        if not fc.scalar:
-            f0 = _to_host(f0)
     values[0.0] = np.asarray(f0) if not fc.scalar else np.full(len(chosen), float(f0))
     magnitude = max(float(np.max(np.abs(v))) for v in values.values())
     if noise is None:
+        # f's values round at their own precision when it is coarser than x's (an f that computes in float32).
+        eps = max(eps, fc.value_eps)
         noise = eps * magnitude if magnitude > 0 else eps
         noise = max(noise, measured_noise(sweep, flat, sigma, seed, eps, values[0.0]))
     stacked = {o: _per_probe(v, len(chosen)) for o, v in values.items()}

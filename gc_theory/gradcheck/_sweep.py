@@ -39,6 +39,8 @@ class Sweep:
         self.batch_size = batch_size
         if len(self.shape) == 1:
             self.index: list[Any] = list(range(self.n))
+        elif not self.shape:  # a 0-d x: its one entry is indexed by the empty tuple
+            self.index = [()]
         else:
             self.index = list(zip(*(a.tolist() for a in np.unravel_index(np.arange(self.n), self.shape))))
 

@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, finfo_eps, is_array, to_numpy
+from ..backend import array_namespace, dtype_name, finfo_eps, is_array, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
+from ._options import check_entries, check_options, check_probes
 from .numerical import DEFAULT_PROBES, numerical_gradient
-from .steps import StepModel, model_error
+from .steps import RESOLUTION, StepModel, error_parts, optimal_step
 
 __all__ = ["Diagnosis", "GradientReport", "PrecisionWarning", "check_gradient", "diagnose", "evaluate_gradient"]
 
@@ -54,7 +55,7 @@ class PrecisionWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Why one entry failed: 'bug', 'truncation', 'rounding' or 'kink', with the numbers behind it."""
+    """Why one entry failed: 'bug', 'truncation', 'rounding', 'kink' or 'unresolved', with the numbers behind it."""
 
     kind: str
     error_h: float
@@ -66,6 +67,9 @@ class Diagnosis:
     tolerance_h10: float = math.inf
 
     def explain(self) -> str:
+        if self.kind == "unresolved":
+            return ("cannot be checked here: the smallest step x can take moves f by more than its size, "
+                    "so no finite difference resolves f at this point")  # fmt: skip
         if self.kind == "kink":
             return (f"non-differentiable point: one-sided differences disagree by {self.jump_h10:.3g} at h/10 "
                     f"(and {self.jump_h:.3g} at h); the gap does not shrink with h")  # fmt: skip
@@ -85,6 +89,12 @@ class GradientReport:
     x's C order, one value per checked entry: ``entries`` (all of x's by
     default) gives their flat indices. ``worst`` holds flat indices, worst
     first (by error over tolerance).
+
+    ``status`` is ``"passed"``, ``"failed"`` or ``"inconclusive"`` (the check
+    could not have seen an error of the size that matters, or every failure is
+    explained by the step or by rounding); ``passed`` is True for "passed" only.
+    ``resolution`` is the smallest error the check is sure to catch, as a
+    fraction of the gradient's largest entry.
     """
 
     passed: bool
@@ -105,6 +115,8 @@ class GradientReport:
     method: str
     entries: np.ndarray
     notes: list[str] = field(default_factory=list)
+    status: str = "passed"
+    resolution: float = 0.0
 
     @property
     def max_relative_error(self) -> float:
@@ -117,7 +129,7 @@ class GradientReport:
 
     def __str__(self) -> str:
         n = self.analytic.size
-        head = f"gradient check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}"
+        head = f"gradient check {self.status.upper()}: {self.verdict}"
         lines = [head, f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
         lines.append(f"  {'entry':<28}{'analytic':>12}{'numerical':>12}{'rel. error':>12}{'tolerance':>11}  diagnosis")
         position = {int(e): p for p, e in enumerate(self.entries.tolist())}
@@ -127,12 +139,17 @@ class GradientReport:
             note = d.explain() if d else ("ok" if not self.failed[p] else "fails (not diagnosed)")
             lines.append(
                 f"  {describe_entry(self.shape, i):<28}{self.analytic[p]:>12.4g}{self.numerical[p]:>12.4g}"
-                f"{self.relative_error[p]:>12.3g}{self.tolerance[p]:>11.3g}  {note}"
+                f"{self.relative_error[p]:>12.3g}{_shown(self.tolerance[p]):>11}  {note}"
             )
         lines += [f"  note: {t}" for t in self.notes]
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def _shown(tolerance: float) -> str:
+    """A tolerance as printed: '-' where there is none (both values exactly zero)."""
+    return f"{tolerance:.3g}" if math.isfinite(tolerance) else "-"
 
 
 def evaluate_gradient(grad_f: Any, x: Any, name: str = "grad_f") -> Any:
@@ -225,6 +242,11 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     step is at fault. Kinks are reported, not counted as failures.
     """
     xp = validate_point(x, "x")
+    check_options(safety=safety, seed=seed, pieces=pieces, batch_size=batch_size, noise=noise,
+                  max_diagnose=max_diagnose, diagnose=diagnose, vectorized=vectorized, warn_float32=warn_float32)  # fmt: skip
+    size = math.prod(x.shape)
+    probes = check_probes(probes, size)
+    chosen = check_entries(entries, size)
     g = evaluate_gradient(grad_f, x)
     eps = finfo_eps(x.dtype)
     notes = []
@@ -237,11 +259,18 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
         )
     if eps > finfo_eps("float64"):
         notes.append(f"{x.dtype}: tolerances follow the dtype; check in float64 to see small bugs")
-    size = math.prod(x.shape)
-    chosen = np.arange(size) if entries is None else np.unique(np.asarray(entries, dtype=np.int64).reshape(-1))
+    # An analytic gradient computed in a coarser dtype than x is correct only to its own precision.
+    eps_tol = max(eps, finfo_eps(g.dtype))
+    if eps_tol > eps:
+        notes.append(f"grad_f returns {dtype_name(g.dtype)} for {dtype_name(x.dtype)} x: entries are compared to "
+                     f"{dtype_name(g.dtype)} precision; compute the gradient in x's dtype to check it fully")  # fmt: skip
+    chosen = np.arange(size) if chosen is None else chosen
     probes = _probe_entries(a_all := to_numpy(g).astype(np.float64).reshape(-1), probes, seed)
     result = numerical_gradient(f, x, method, h, vectorized, batch_size=batch_size, noise=noise, probes=probes,
                                 seed=seed, full_output=True, entries=None if entries is None else chosen)  # fmt: skip
+    if result.value_dtype is not None:
+        notes.append(f"f returns {result.value_dtype} values for {dtype_name(x.dtype)} x: their rounding sets the "
+                     "noise level of the numerical gradient, and the tolerances follow it")  # fmt: skip
     evaluations = result.evaluations
     a = a_all[chosen]
     n = to_numpy(result.value).astype(np.float64).reshape(-1)
@@ -249,32 +278,67 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)[chosen]
     model = result.model
     pred = to_numpy(result.predicted_error).astype(np.float64).reshape(-1)
+    dominant = "rounding"
     if not model.chosen and method != "complex":
         # An explicit h: bound its error with M and the noise estimated at the model step.
         probe = _model_only(f, x, method, noise, probes, seed)
         evaluations += probe.evaluations
-        pred = model_error(method, steps / sigma, probe.M, probe.noise) / sigma
-        model = StepModel(method, math.nan, probe.M, probe.noise, math.nan, probe.evaluations, chosen=False)
-    rel, tol = _tolerance(pred, a, n, eps, safety)
+        truncation, rounding = error_parts(method, steps / sigma, probe.M, probe.noise)
+        pred = (truncation + rounding) / sigma
+        dominant = "truncation" if float(np.max(truncation)) > float(np.max(rounding)) else "rounding"
+        model = StepModel(method, model.h, probe.M, probe.noise, float(np.max(pred)), probe.evaluations,
+                          chosen=False, relative=False)  # fmt: skip
+    rel, tol = _tolerance(pred, a, n, eps_tol, safety)
     failed = rel > tol
     diagnoses: dict[int, Diagnosis] = {}
     if diagnose and failed.any() and method in ("central", "richardson"):
         order = np.argsort(-(rel / tol))
         to_check = [int(i) for i in order[: int(failed.sum())][:max_diagnose]]
-        diagnoses, extra = _diagnose(f, x, xp, to_check, a, n, steps, result, eps, safety, sigma, model, chosen, pieces)
+        diagnoses, extra = _diagnose(f, x, xp, to_check, a, n, steps, result, eps_tol, safety, sigma, model, chosen, pieces)
         evaluations += extra
     kinks = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "kink"), dtype=np.int64)
     fixed = {i for i, d in diagnoses.items() if d.kind == "kink" or (d.kind == "truncation" and d.passes_at_h10)}
     still = np.array([i for i in chosen[failed].tolist() if i not in fixed], dtype=np.int64)
     bugs = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "bug"), dtype=np.int64)
     worst = chosen[np.argsort(-(rel / tol), kind="stable")]
-    verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape)
+    resolution = _resolution(pred, a, n, eps_tol, safety)
+    undiagnosed = [i for i in still.tolist() if i not in diagnoses]
+    if bugs.size or undiagnosed:
+        status = "failed"
+    elif still.size or resolution > RESOLUTION:
+        status = "inconclusive"
+    else:
+        status = "passed"
+    verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape, method, max_diagnose)
+    if status == "inconclusive" and not still.size:
+        verdict = _blind_verdict(resolution, pred, a, n, eps_tol, safety, dominant, model, method)
     return GradientReport(
-        passed=still.size == 0, verdict=verdict, worst=worst, analytic=a, numerical=n, relative_error=rel,
+        passed=status == "passed", verdict=verdict, worst=worst, analytic=a, numerical=n, relative_error=rel,
         tolerance=tol, failed=failed, diagnoses=diagnoses, bugs=bugs, kinks=kinks, evaluations=evaluations,
         model=model, shape=tuple(x.shape), dtype=str(x.dtype).split(".")[-1], method=method, entries=chosen,
-        notes=notes,
+        notes=notes, status=status, resolution=resolution,
     )  # fmt: skip
+
+
+def _resolution(pred: np.ndarray, a: np.ndarray, n: np.ndarray, eps: float, safety: float) -> float:
+    """The largest error that could pass unseen, as a fraction of the gradient's largest entry."""
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))))
+    if scale == 0.0:
+        return 0.0
+    allowed = safety * (pred + eps * np.maximum(np.abs(a), np.abs(n)))
+    return float(np.max(allowed)) / scale
+
+
+def _blind_verdict(resolution: float, pred: np.ndarray, a: np.ndarray, n: np.ndarray, eps: float, safety: float,
+                   dominant: str, model: StepModel, method: str) -> str:  # fmt: skip
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))))
+    blind = resolution * scale
+    cause = "the step is too large" if dominant == "truncation" else "f's rounding is too large at this step"
+    advice = "use h=None (the error-model step)"
+    if not model.chosen and method in ("forward", "central", "richardson") and math.isfinite(model.M) and model.M > 0:
+        advice += f", about {optimal_step(method, model.M, model.noise):.2g} x max(|x_i|, 1)"
+    return (f"inconclusive: at this step the {dominant} error of the numerical gradient is up to {blind:.3g} "
+            f"({resolution:.2g} of the largest entry; {cause}); errors below {blind:.3g} cannot be seen: {advice}")
 
 
 def _probe_entries(a: np.ndarray, probes: Any, seed: int) -> Any:
@@ -345,6 +409,13 @@ def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, mode
         idx = j if len(shape) == 1 else tuple(int(k) for k in np.unravel_index(j, shape))
         h10 = steps[i] / 10.0
         xi = float(flat[j])
+        # Even the smallest move x_i can make (one spacing of its dtype) changes f, to first order, by
+        # more than f's own size: no finite difference resolves f here, whatever the code does.
+        spacing = float(np.spacing(np.abs(np.asarray(xi, dtype=flat.dtype))))
+        f_size = max(abs(f0), abs(float(vp[i])), abs(float(vm[i])), np.finfo(np.float64).tiny)
+        if abs(a[i]) * spacing > 0.1 * f_size:
+            out[j] = Diagnosis("unresolved", abs(a[i] - n[i]), math.nan, math.nan, math.nan, math.nan, False)
+            continue
         p10 = float(np.asarray(xi + h10, dtype=flat.dtype))
         m10 = float(np.asarray(xi - h10, dtype=flat.dtype))
         if p10 == xi or m10 == xi:
@@ -391,14 +462,18 @@ def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, mode
     return out, fc.evaluations
 
 
-def _verdict(failed, still, bugs, kinks, diagnoses, n, shape) -> str:  # noqa: ANN001
+def _entries(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _verdict(failed, still, bugs, kinks, diagnoses, n, shape, method, max_diagnose) -> str:  # noqa: ANN001
     if not failed.any():
         return f"all {n} entries agree with the numerical gradient within the error model's tolerance"
     parts = []
     if bugs.size:
         where = ", ".join(describe_entry(tuple(shape), int(i)) for i in bugs[:5])
         more = f" and {bugs.size - 5} more" if bugs.size > 5 else ""
-        parts.append(f"{bugs.size} entr{'y is' if bugs.size == 1 else 'ies are'} wrong (bug: the error does not "
+        parts.append(f"{_entries(bugs.size, 'entry is', 'entries are')} wrong (bug: the error does not "
                      f"shrink with h): {where}{more}")  # fmt: skip
     trunc = [i for i, d in diagnoses.items() if d.kind == "truncation"]
     if trunc:
@@ -406,10 +481,22 @@ def _verdict(failed, still, bugs, kinks, diagnoses, n, shape) -> str:  # noqa: A
         parts.append(f"{len(trunc)} failed only through truncation (step too large; {ok} pass at h/10)")
     rnd = [i for i, d in diagnoses.items() if d.kind == "rounding"]
     if rnd:
-        parts.append(f"{len(rnd)} are inconclusive: rounding dominates (f is noisier than eps*|f|; pass noise= or a larger h)")
+        parts.append(f"{_entries(len(rnd), 'is', 'are')} inconclusive: rounding dominates (f is noisier than "
+                     "eps*|f|; pass noise= or a larger h)")  # fmt: skip
+    unresolved = [i for i, d in diagnoses.items() if d.kind == "unresolved"]
+    if unresolved:
+        parts.append(f"{_entries(len(unresolved), 'entry', 'entries')} cannot be checked: the smallest step x can "
+                     "take there moves f by more than its size, so no finite difference can resolve f (|x| is "
+                     "too large for its dtype)")  # fmt: skip
     if kinks.size:
-        parts.append(f"{kinks.size} sit at non-differentiable points (kinks), where no derivative exists: not counted as bugs")
+        parts.append(f"{_entries(kinks.size, 'sits', 'sit')} at non-differentiable points (kinks), where no "
+                     "derivative exists: not counted as bugs")  # fmt: skip
     undiagnosed = [i for i in still.tolist() if i not in diagnoses]
-    if undiagnosed:
-        parts.append(f"{len(undiagnosed)} more fail without a diagnosis (raise max_diagnose to diagnose them)")
+    if undiagnosed and method not in ("central", "richardson"):
+        parts.append(f"{_entries(len(undiagnosed), 'entry fails', 'entries fail')} beyond the error model's "
+                     f"tolerance (method={method!r} has no shrink-h diagnosis: run method='central' to tell a bug "
+                     "from a step problem)")  # fmt: skip
+    elif undiagnosed:
+        parts.append(f"{len(undiagnosed)} more fail without a diagnosis (max_diagnose={max_diagnose}; raise it to "
+                     "diagnose them)")  # fmt: skip
     return "; ".join(parts)

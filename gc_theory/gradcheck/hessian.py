@@ -30,6 +30,7 @@ import numpy as np
 
 from ..backend import finfo_eps, to_numpy
 from ._evaluate import describe_entry, validate_point
+from ._options import check_options
 from .check import DEFAULT_SAFETY, evaluate_gradient
 
 __all__ = ["HVPReport", "check_hvp"]
@@ -100,6 +101,7 @@ def check_hvp(grad_f: Callable[[Any], Any], hvp: Callable[[Any, Any], Any], x: A
     TypeError, ValueError
         Bad x or v; grad_f or hvp returning the wrong shape or non-finite values.
     """
+    check_options(safety=safety, seed=seed)
     xp = validate_point(x, "x")
     if not callable(hvp):
         raise TypeError(f"hvp must be callable as hvp(x, v), got {type(hvp).__name__}")

@@ -46,7 +46,8 @@ from ..backend import dtype_name, finfo_eps, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
 from ._probe import probe_model
 from ._sweep import Sweep, as_f64, broadcast_steps, scales
-from .steps import METHODS, StepModel
+from ._options import check_entries, check_options, check_probes
+from .steps import METHODS, StepModel, displaced
 
 __all__ = ["NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
 
@@ -77,6 +78,9 @@ class NumericalResult:
     raw : dict
         The values of f at the perturbed points (flat, float64): ``"plus"``/``"minus"`` for the
         central difference, used by the checker to look at one-sided differences.
+    value_dtype : str or None
+        The dtype of f's values when it is less precise than x's (an f that
+        computes in float32 for float64 x); None otherwise.
     """
 
     value: Any
@@ -87,6 +91,7 @@ class NumericalResult:
     predicted_error: Any
     f0: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    value_dtype: str | None = None
 
 
 def complex_dtype(xp: Any, dtype: Any) -> Any:
@@ -123,34 +128,17 @@ def _absolute_steps(xp: Any, x: Any, flat: Any, h: Any, model: StepModel | None)
     return xp.asarray(np.broadcast_to(host, (n,)).copy())
 
 
-def _check_spacing(xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], signs: tuple[float, ...]) -> tuple[Any, ...]:
-    """The perturbed values x_i + s*h_i in x's dtype; ValueError where one rounds back to x_i."""
-    out = []
-    for sign in signs:
-        moved = xp.astype(xp.astype(flat, xp.float64) + sign * steps, flat.dtype)
-        same = moved == flat
-        if bool(xp.any(same)):
-            i = int(xp.argmax(xp.astype(same, xp.int8)))
-            host_x, host_h = float(to_numpy(flat)[i]), float(to_numpy(steps)[i])
-            raise ValueError(
-                f"h is below the spacing of x at {describe_entry(shape, i)}: x = {host_x!r}, h = {host_h:.3g}, and "
-                f"x {'+' if sign > 0 else '-'} h rounds back to x in {flat.dtype}; use a larger h (or h=None)"
-            )
-        out.append(moved)
-    return tuple(out)
-
-
 def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectorized: bool, *, scalar: bool,
                    batch_size: int | None, noise: float | None, probes: int, seed: int,
                    check_analytic: bool, entries: Any = None) -> NumericalResult:  # fmt: skip
     xp = validate_point(x, "x")
     n_all = math.prod(x.shape)
+    check_options(batch_size=batch_size, noise=noise, seed=seed, vectorized=vectorized)
+    probes = check_probes(probes, n_all)
     if entries is not None:
         if not scalar:
             raise ValueError("entries= is supported for scalar f (gradients) only")
-        entries = [int(i) for i in np.asarray(entries).reshape(-1)]
-        if not entries or min(entries) < 0 or max(entries) >= n_all:
-            raise ValueError(f"entries must be flat indices in [0, {n_all}), got {entries[:5]}...")
+        entries = check_entries(entries, n_all).tolist()
     sel = None if entries is None else xp.asarray(np.asarray(entries, dtype=np.int64))
 
     def take(a: Any) -> Any:
@@ -172,7 +160,7 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     steps = _absolute_steps(xp, x, flat, h, model)
     raw: dict[str, Any] = {}
     if method == "forward":
-        (plus,) = _check_spacing(xp, flat, steps, shape, (1.0,))
+        (plus,) = displaced(xp, flat, steps, shape, (1.0,))
         if f0 is None:
             f0 = sweep.single(sweep.base, "x (unperturbed)")
         vp = as_f64(xp, sweep.run(plus, "+h", entries))
@@ -183,18 +171,21 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     else:
         value, raw = _central_like(sweep, xp, flat, steps, shape, method, entries, take)
     if model is None:
-        model = StepModel(method, math.nan, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False)
+        given = float(xp.max(steps)) if h is not None else math.nan
+        model = StepModel(method, given, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False,
+                          relative=False)  # fmt: skip
         predicted = xp.full((sweep.n,), math.nan, dtype=xp.float64)
     else:
         predicted = model.predicted_error / scales(xp, flat)
     f0_out = float(f0) if (f0 is not None and scalar) else None
     out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
-    return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw)
+    coarser = fc.value_dtype if fc.value_eps > finfo_eps(x.dtype) else None
+    return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw, coarser)
 
 
 def _central_like(sweep: Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str,
                   entries: list[int] | None, take: Callable[[Any], Any]) -> tuple[Any, dict[str, Any]]:  # fmt: skip
-    plus, minus = _check_spacing(xp, flat, steps, shape, (1.0, -1.0))
+    plus, minus = displaced(xp, flat, steps, shape, (1.0, -1.0))
     vp = as_f64(xp, sweep.run(plus, "+h", entries))
     vm = as_f64(xp, sweep.run(minus, "-h", entries))
     plus, minus = take(plus), take(minus)
@@ -202,7 +193,7 @@ def _central_like(sweep: Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int
     value = (vp - vm) / broadcast_steps(d, vp)
     raw = {"plus": vp, "minus": vm, "plus_x": plus, "minus_x": minus}
     if method == "richardson":
-        plus2, minus2 = _check_spacing(xp, flat, steps / 2, shape, (1.0, -1.0))
+        plus2, minus2 = displaced(xp, flat, steps / 2, shape, (1.0, -1.0))
         vp2 = as_f64(xp, sweep.run(plus2, "+h/2", entries))
         vm2 = as_f64(xp, sweep.run(minus2, "-h/2", entries))
         d2 = xp.astype(take(plus2), xp.float64) - xp.astype(take(minus2), xp.float64)

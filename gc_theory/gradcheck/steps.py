@@ -46,11 +46,18 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..backend import to_numpy
+from ._evaluate import describe_entry
+
 __all__ = [
     "METHODS",
+    "RESOLUTION",
+    "displaced",
+    "error_parts",
     "StepModel",
     "derivative_order",
     "estimate_derivative",
@@ -62,6 +69,12 @@ __all__ = [
 
 METHODS = ("forward", "central", "richardson", "complex")
 
+#: A check counts as conclusive only if it would catch an error of this fraction of the
+#: gradient's largest entry (1%): at a step whose own error is larger, a 1% bug, or even a
+#: sign flip at a coarse enough step, looks like a correct gradient. A float64 check at the
+#: error-model step sees about 1e-9 of the largest entry; a float32 one about 1e-3.
+RESOLUTION = 1e-2
+
 #: The derivative whose size sets each method's truncation error.
 _ORDER = {"forward": 2, "central": 3, "richardson": 5, "complex": 3}
 #: Rounding amplification of each derivative stencil below: sum |w_k| / 2 (as a multiple of eps_f / s^k).
@@ -71,6 +84,29 @@ _STENCILS: dict[int, tuple[tuple[float, ...], tuple[float, ...], float]] = {
     3: ((-2.0, -1.0, 1.0, 2.0), (-1.0, 2.0, -2.0, 1.0), 2.0),
     5: ((-3.0, -2.0, -1.0, 1.0, 2.0, 3.0), (-1.0, 4.0, -5.0, 5.0, -4.0, 1.0), 2.0),
 }
+
+
+def displaced(xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], signs: tuple[float, ...]) -> tuple[Any, ...]:
+    """The points x_i + sign*step_i in x's dtype, one per sign: the one spacing rule of every checker.
+
+    A step must move every entry: where ``x_i + step_i`` rounds back to x_i in
+    x's dtype the difference quotient is 0/0 or measures nothing, so that is a
+    ValueError naming the entry, whichever function was called.
+    """
+    out = []
+    for sign in signs:
+        moved = xp.astype(xp.astype(flat, xp.float64) + sign * steps, flat.dtype)
+        same = moved == flat
+        if bool(xp.any(same)):
+            i = int(xp.argmax(xp.astype(same, xp.int8)))
+            host_x, host_h = float(to_numpy(flat)[i]), float(to_numpy(steps)[i])
+            raise ValueError(
+                f"h is below the spacing of x at {describe_entry(shape, i)}: x = {host_x!r}, the step there is "
+                f"{host_h:.3g}, and x {'+' if sign > 0 else '-'} step rounds back to x in {flat.dtype}; "
+                "use a larger h (or h=None)"
+            )
+        out.append(moved)
+    return tuple(out)
 
 
 def derivative_order(method: str) -> int:
@@ -136,15 +172,21 @@ def optimal_step(method: str, M: Any, noise: Any) -> Any:
     raise ValueError(f"no error-model step for method {method!r}")
 
 
-def model_error(method: str, h: Any, M: Any, noise: Any) -> Any:
-    """The error bound :math:`E(h)` of the method at step h (table in the module docstring)."""
+def error_parts(method: str, h: Any, M: Any, noise: Any) -> tuple[Any, Any]:
+    """The two terms of the error bound at step h: (truncation, rounding) (table in the module docstring)."""
     if method == "forward":
-        return M * h / 2.0 + 2.0 * noise / h
+        return M * h / 2.0, 2.0 * noise / h
     if method == "central":
-        return M * h**2 / 6.0 + noise / h
+        return M * h**2 / 6.0, noise / h
     if method == "richardson":
-        return M * h**4 / 480.0 + 3.0 * noise / h
+        return M * h**4 / 480.0, 3.0 * noise / h
     raise ValueError(f"no error model for method {method!r}")
+
+
+def model_error(method: str, h: Any, M: Any, noise: Any) -> Any:
+    """The error bound :math:`E(h)` of the method at step h: truncation plus rounding."""
+    truncation, rounding = error_parts(method, h, M, noise)
+    return truncation + rounding
 
 
 @dataclass(frozen=True)
@@ -156,8 +198,9 @@ class StepModel:
     method : str
         'forward', 'central', 'richardson' or 'complex'.
     h : float
-        The relative step (entry i moves by ``h * max(|x_i|, 1)``), or NaN when
-        the caller gave absolute steps.
+        The relative step (entry i moves by ``h * max(|x_i|, 1)``); with
+        ``relative=False`` the absolute step the caller gave (the largest, for
+        an array of steps).
     M : float
         Estimated size of the derivative that sets the truncation error (in the
         scaled coordinate), floored at the probe's rounding level; NaN when not
@@ -171,6 +214,8 @@ class StepModel:
         Evaluations of f spent choosing the step.
     chosen : bool
         True when h came from the error model, False when the caller gave it.
+    relative : bool
+        Whether `h` is relative (scaled by ``max(|x_i|, 1)``) or absolute.
     """
 
     method: str
@@ -180,8 +225,15 @@ class StepModel:
     predicted_error: float
     evaluations: int = 0
     chosen: bool = True
+    relative: bool = True
 
     def __str__(self) -> str:
         how = "error-model step" if self.chosen else "step given"
-        return (f"{self.method}, {how} h = {self.h:.3g} (relative), M = {self.M:.3g}, "
-                f"noise = {self.noise:.3g}, predicted error {self.predicted_error:.3g}")  # fmt: skip
+        text = f"{self.method}, {how} h = {self.h:.3g} ({'relative' if self.relative else 'absolute'})"
+        if math.isfinite(self.M):
+            text += f", M = {self.M:.3g}"
+        if math.isfinite(self.noise):
+            text += f", noise = {self.noise:.3g}"
+        if math.isfinite(self.predicted_error):
+            text += f", predicted error {self.predicted_error:.3g}"
+        return text
