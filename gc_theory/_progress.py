@@ -6,7 +6,9 @@ import sys
 from collections.abc import Iterable
 from typing import TypeVar
 
-from tqdm.auto import tqdm
+# tqdm.auto would pick the Jupyter widget and warn when ipywidgets is absent; a bar
+# is only shown on a terminal anyway, so the plain text bar is the one needed.
+from tqdm import tqdm
 
 T = TypeVar("T")
 

@@ -9,11 +9,8 @@ evaluations), because absolute times drift on shared machines.
 
 from __future__ import annotations
 
-import fnmatch
-import importlib
 import json
 import os
-import pkgutil
 import platform
 import statistics
 import time
@@ -24,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write_text
+from .._validation import check_int
+from ..registry import Registry
 
-__all__ = ["Report", "Timing", "benchmark", "format_table", "machine_info", "measure", "names", "run", "select"]
+__all__ = ["BENCHMARKS", "Report", "Timing", "benchmark", "format_table", "machine_info", "measure", "names", "run", "select"]
 
 
 @dataclass(frozen=True)
@@ -116,52 +115,32 @@ def _cpu_model() -> str:
 
 
 Benchmark = Callable[[int, bool], Report]
-_BENCHMARKS: dict[str, Benchmark] = {}
-_loaded = False
+
+#: Every benchmark, registered by the public modules of this package when imported.
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark", __name__)
 
 
 def benchmark(name: str) -> Callable[[Benchmark], Benchmark]:
     """Register ``fn(repeats, quick) -> Report`` as benchmark `name`."""
-
-    def register(fn: Benchmark) -> Benchmark:
-        if name in _BENCHMARKS:
-            raise ValueError(f"benchmark {name!r} is registered twice")
-        _BENCHMARKS[name] = fn
-        return fn
-
-    return register
-
-
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        for m in pkgutil.iter_modules(__path__):
-            if not m.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{m.name}")
-        _loaded = True
+    return BENCHMARKS.decorator(name)
 
 
 def names() -> list[str]:
-    _load()
-    return sorted(_BENCHMARKS)
+    """Every benchmark name, sorted."""
+    return sorted(BENCHMARKS.names())
 
 
-def select(pattern: str | None) -> list[str]:
-    all_names = names()
-    if not pattern:
-        return all_names
-    if any(ch in pattern for ch in "*?["):
-        return [n for n in all_names if fnmatch.fnmatchcase(n, pattern)]
-    return [n for n in all_names if n.startswith(pattern)]
+def select(pattern: str | None = None) -> list[str]:
+    """Benchmark names matching `pattern`, sorted: a glob, an exact name or a dotted prefix (:mod:`gc_theory.registry`)."""
+    return sorted(BENCHMARKS.select(pattern))
 
 
 def run(selected: Sequence[str], repeats: int = 7, quick: bool = False, json_path: str | None = None) -> bool:
     """Run, print each table as it finishes, optionally save JSON; True when every target is met."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    check_int(repeats, "repeats", minimum=1)
     reports = []
     for name in selected:
-        report = _BENCHMARKS[name](repeats, quick)
+        report = BENCHMARKS.get(name)(repeats, quick)
         print(report.text(), flush=True)
         print()
         reports.append(report)

@@ -1,8 +1,10 @@
 """The registry of verifiable claims, one module per area.
 
-Each public module in this package (``gc``, and one per later area) registers
-its claims with the :func:`claim` decorator when imported; :func:`registry`
-imports them all. Use::
+Each public module in this package (one per area, listed once in
+:data:`AREAS`) registers its claims with the :func:`claim` decorator when
+imported; :func:`registry` imports them all. ``select`` follows the one rule of
+:mod:`gc_theory.registry` (a glob, an exact id, or a dotted prefix of whole
+components). Use::
 
     from gc_theory import claims
     result = claims.get_claim("gc.P.idempotent").run(backend="numpy", dtype="float64")
@@ -13,10 +15,9 @@ imports them all. Use::
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from ._core import (
+    AREAS,
+    CLAIMS,
     CONTROL_MARGIN,
     NUMPY_ONLY,
     SYMBOLIC,
@@ -26,13 +27,16 @@ from ._core import (
     Measurement,
     claim,
     get_claim,
+    module_area,
     registry,
     run_claims,
     select,
 )
-from ._report import format_table, write_json
+from ._report import format_markdown, format_table, write_json
 
 __all__ = [
+    "AREAS",
+    "CLAIMS",
     "CONTROL_MARGIN",
     "NUMPY_ONLY",
     "SYMBOLIC",
@@ -41,26 +45,12 @@ __all__ = [
     "Context",
     "Measurement",
     "claim",
+    "format_markdown",
+    "format_table",
     "get_claim",
+    "module_area",
     "registry",
     "run_claims",
-    "format_table",
     "select",
     "write_json",
 ]
-
-#: Area modules registered first, in this order; any other public module follows alphabetically.
-_AREA_ORDER = ("gc", "optim", "models", "gradcheck", "wn", "igr")
-_loaded = False
-
-
-def _load_areas() -> None:
-    """Import every area module once, so that its claims register."""
-    global _loaded
-    if _loaded:
-        return
-    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    names.sort(key=lambda n: (_AREA_ORDER.index(n) if n in _AREA_ORDER else len(_AREA_ORDER), n))
-    for name in names:
-        importlib.import_module(f"{__name__}.{name}")
-    _loaded = True

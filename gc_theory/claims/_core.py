@@ -13,21 +13,22 @@ when the check passes *and* the control misses its tolerance by at least
 
 from __future__ import annotations
 
-import fnmatch
+import importlib
 import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
-
 
 from .._progress import progress
 from ..backend import BACKENDS, DTYPES, finfo_eps, get_namespace
 from ..context import Context
 from ..measurement import Measurement
+from ..registry import Registry
 
 __all__ = [
+    "AREAS",
     "CONTROL_MARGIN",
     "Claim",
     "ClaimResult",
@@ -37,10 +38,17 @@ __all__ = [
     "claim_measurement",
     "control_measurement",
     "get_claim",
+    "module_area",
     "registry",
     "run_claims",
     "select",
 ]
+
+#: The areas, in the order ``verify`` runs them: the one list of areas. A claim id's
+#: first component is its area, and the area's claims live in ``claims/<area>.py``
+#: (or the package ``claims/<area>/``), unless the defining module states its
+#: area in a module constant ``AREA`` (see :func:`module_area`).
+AREAS = ("gc", "optim", "models", "gradcheck", "wn", "igr", "descent", "vanishing", "minibatch", "saddle", "cg")
 
 #: A control counts as failed only when its residual exceeds its tolerance by this factor.
 CONTROL_MARGIN = 10.0
@@ -55,14 +63,42 @@ Measured = Measurement | Iterable[Measurement]
 Check = Callable[[Context, bool], Measured]
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The case a rule picked out of a check's cases, and how many cases there were."""
+
+    case: Measurement
+    index: int
+    cases: int
+
+    @property
+    def detail(self) -> str:
+        """The case's own detail, or its position when it gave none."""
+        return self.case.detail or f"case {self.index + 1} of {self.cases}"
+
+
 def claim_measurement(measured: Measured) -> Measurement:
     """The claim's verdict over its cases: the worst case must pass."""
-    return Measurement.worst(_cases(measured))
+    return claim_verdict(measured).case
 
 
 def control_measurement(measured: Measured) -> Measurement:
     """The control's verdict over its cases: even the least-failing one must miss by :data:`CONTROL_MARGIN`."""
-    return min(_cases(measured), key=lambda m: (m.ratio, -m.tolerance))
+    return control_verdict(measured).case
+
+
+def claim_verdict(measured: Measured) -> Verdict:
+    """The worst case (largest residual/tolerance; ties to the largest tolerance, the most informative)."""
+    items = _cases(measured)
+    i = max(range(len(items)), key=lambda k: (items[k].ratio, items[k].tolerance))
+    return Verdict(items[i], i, len(items))
+
+
+def control_verdict(measured: Measured) -> Verdict:
+    """The least-failing control case (smallest residual/tolerance; ties to the largest tolerance)."""
+    items = _cases(measured)
+    i = min(range(len(items)), key=lambda k: (items[k].ratio, -items[k].tolerance))
+    return Verdict(items[i], i, len(items))
 
 
 def _cases(measured: Measured) -> list[Measurement]:
@@ -106,17 +142,23 @@ class Claim:
     check: Check = field(repr=False)
     runs_on: str | None = None
 
+    @property
+    def area(self) -> str:
+        """The id's first component: the area the claim belongs to."""
+        return self.id.split(".", 1)[0]
+
     def run(self, backend: str = "numpy", dtype: str = "float64", seed: int = 0) -> ClaimResult:
         """Run the check and its control; exceptions become a failed result, not a crash."""
         where = backend if self.runs_on is None else (NUMPY_ONLY if self.runs_on == SYMBOLIC else self.runs_on)
         shown_dtype = "exact" if self.runs_on == SYMBOLIC else dtype
         start = time.perf_counter()
         try:
-            measured = claim_measurement(self.check(Context.create(where, dtype, seed, salt=self.id), False))
-            control = control_measurement(self.check(Context.create(where, dtype, seed, salt=self.id), True))
+            verdict = claim_verdict(self.check(Context.create(where, dtype, seed, salt=self.id), False))
+            against = control_verdict(self.check(Context.create(where, dtype, seed, salt=self.id), True))
         except Exception as exc:  # a broken check is reported, never hidden
             return ClaimResult.from_error(self, backend_label(where, self.runs_on), shown_dtype, exc, time.perf_counter() - start)
         eps = 0.0 if self.runs_on == SYMBOLIC else finfo_eps(dtype)
+        measured, control = verdict.case, against.case
         return ClaimResult(
             id=self.id,
             statement=self.statement,
@@ -131,8 +173,10 @@ class Claim:
             control_residual=control.residual,
             control_tolerance=control.tolerance,
             control_failed=_control_failed(control),
-            detail=measured.detail,
-            control_detail=control.detail,
+            detail=verdict.detail,
+            control_detail=against.detail,
+            cases=verdict.cases,
+            control_cases=against.cases,
             seconds=time.perf_counter() - start,
         )
 
@@ -156,7 +200,14 @@ def _control_failed(m: Measurement) -> bool:
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """The outcome of one claim on one backend and dtype (one row of the verify table)."""
+    """The outcome of one claim on one backend and dtype (one row of the verify table).
+
+    Every field is a plain Python value (str, float, int, bool or None),
+    coerced here at the source, so that the result writes to JSON as it is.
+    `detail` and `control_detail` name the case the verdict came from (the
+    worst case; the least-failing control case); `cases` and `control_cases`
+    count the cases measured.
+    """
 
     id: str
     statement: str
@@ -173,8 +224,26 @@ class ClaimResult:
     control_failed: bool
     detail: str = ""
     control_detail: str = ""
+    cases: int = 0
+    control_cases: int = 0
     seconds: float = 0.0
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.name in _OPTIONAL:
+                continue
+            kind = _PLAIN[f.name]
+            if kind is bool:
+                plain: object = bool(value)
+            elif kind is int:
+                plain = int(value)
+            elif kind is float:
+                plain = float(value)
+            else:
+                plain = str(value)
+            object.__setattr__(self, f.name, plain)
 
     @property
     def ok(self) -> bool:
@@ -196,46 +265,66 @@ class ClaimResult:
         )  # fmt: skip
 
 
-_REGISTRY: dict[str, Claim] = {}
+_PLAIN: dict[str, type] = {
+    "residual": float, "tolerance": float, "residual_eps": float, "passed": bool,
+    "control_residual": float, "control_tolerance": float, "control_failed": bool,
+    "cases": int, "control_cases": int, "seconds": float,
+}  # fmt: skip
+for _name in ("id", "statement", "source", "control", "backend", "dtype", "detail", "control_detail", "error"):
+    _PLAIN[_name] = str
+_OPTIONAL = frozenset({"residual_eps", "error"})
+
+#: Every claim, registered by the area modules of this package when imported.
+CLAIMS: Registry[Claim] = Registry("claim", __package__, order=AREAS)
 
 
 def claim(id: str, *, statement: str, source: str, control: str, runs_on: str | None = None) -> Callable[[Check], Check]:
-    """Decorator that registers ``check(ctx, control)`` as the claim `id`."""
+    """Decorator that registers ``check(ctx, control)`` as the claim `id`.
+
+    The id's first component must be one of :data:`AREAS`.
+    """
 
     def register(check: Check) -> Check:
-        if id in _REGISTRY:
-            raise ValueError(f"claim id {id!r} is registered twice")
+        if id.split(".", 1)[0] not in AREAS:
+            raise ValueError(f"claim id must start with an area ({', '.join(AREAS)}), got {id!r}")
         if runs_on not in (None, NUMPY_ONLY, SYMBOLIC):
             raise ValueError(f"runs_on must be None, {NUMPY_ONLY!r} or {SYMBOLIC!r}, got {runs_on!r}")
-        _REGISTRY[id] = Claim(id, statement, source, control, check, runs_on)
+        CLAIMS.register(id, Claim(id, statement, source, control, check, runs_on))
         return check
 
     return register
 
 
-def registry() -> dict[str, Claim]:
-    """Every registered claim, by id, in the order the area modules define them."""
-    from . import _load_areas
+def module_area(module: str) -> str:
+    """The area of the claim module `module` (a dotted module name).
 
-    _load_areas()
-    return dict(_REGISTRY)
+    Its ``AREA`` constant when it defines one, otherwise the first component of
+    its name below this package: ``gc_theory.claims.wn`` and
+    ``gc_theory.claims.optim.forms`` are the areas ``wn`` and ``optim``.
+    """
+    stated = getattr(importlib.import_module(module), "AREA", None)
+    if stated is not None:
+        return str(stated)
+    prefix = __package__ + "."
+    if not module.startswith(prefix):
+        raise ValueError(f"module must be inside {__package__}, got {module!r}")
+    return module[len(prefix) :].split(".", 1)[0]
+
+
+def registry() -> dict[str, Claim]:
+    """Every registered claim, by id, in area order (:data:`AREAS`), then as each module defines them."""
+    return CLAIMS.entries()
 
 
 def get_claim(id: str) -> Claim:
-    claims = registry()
-    if id not in claims:
-        raise KeyError(f"no claim {id!r}; known ids start with {sorted({i.split('.')[0] for i in claims})}")
-    return claims[id]
+    """The claim `id`; a KeyError naming the closest ids otherwise."""
+    return CLAIMS.get(id)
 
 
 def select(pattern: str | None = None) -> list[Claim]:
-    """Claims whose id matches a glob (``gc.P.*``), or starts with `pattern` when it has no wildcard."""
-    claims = list(registry().values())
-    if not pattern:
-        return claims
-    if any(ch in pattern for ch in "*?["):
-        return [c for c in claims if fnmatch.fnmatchcase(c.id, pattern)]
-    return [c for c in claims if c.id == pattern or c.id.startswith(pattern.rstrip(".") + ".")]
+    """Claims whose id matches `pattern`: a glob, an exact id or a dotted prefix (:mod:`gc_theory.registry`)."""
+    entries = CLAIMS.entries()
+    return [entries[name] for name in CLAIMS.select(pattern)]
 
 
 def run_claims(

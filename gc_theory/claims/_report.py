@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from .._io import atomic_write_text
 from ._core import CONTROL_MARGIN, ClaimResult
 
-__all__ = ["format_table", "summary_line", "write_json"]
+__all__ = ["HEADER", "format_markdown", "format_table", "rows", "summary_line", "write_json"]
+
+#: The columns of the verify table, in both of its formats.
+HEADER = ("claim", "backend", "dtype", "residual", "tolerance", "res/eps", "result", "control")
 
 
 def _num(x: float) -> str:
@@ -44,16 +47,28 @@ def _control(r: ClaimResult) -> str:
     return f"HOLDS (must fail by {CONTROL_MARGIN:g}x)"
 
 
-def format_table(results: Sequence[ClaimResult]) -> str:
-    """A fixed-width table: one row per claim, then the detail of anything not verified."""
-    header = ("claim", "backend", "dtype", "residual", "tolerance", "res/eps", "result", "control")
-    rows = [
+def rows(results: Sequence[ClaimResult]) -> list[tuple[str, ...]]:
+    """The cells of the verify table, one tuple per result, in :data:`HEADER` order."""
+    return [
         (r.id, r.backend, r.dtype, _num(r.residual), _num(r.tolerance), _eps_units(r), _outcome(r), _control(r))
         for r in results
     ]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
+
+
+def format_markdown(results: Sequence[ClaimResult]) -> str:
+    """The verify table as a Markdown pipe table (what the README's excerpt is made of)."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
+    return "\n".join(lines)
+
+
+def format_table(results: Sequence[ClaimResult]) -> str:
+    """A fixed-width table: one row per claim, then the detail of anything not verified."""
+    header = HEADER
+    rows_ = rows(results)
+    widths = [max(len(h), *(len(row[i]) for row in rows_)) if rows_ else len(h) for i, h in enumerate(header)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    out = [line(header), line(tuple("-" * w for w in widths))] + [line(row) for row in rows]
+    out = [line(header), line(tuple("-" * w for w in widths))] + [line(row) for row in rows_]
     problems = [r for r in results if not r.ok]
     if problems:
         out.append("")

@@ -9,10 +9,7 @@ which a notebook displays and ``gc-theory figures`` saves as
 
 from __future__ import annotations
 
-import fnmatch
-import importlib
 import os
-import pkgutil
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from importlib import resources
@@ -21,15 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from .._io import atomic_write
 from .._progress import progress
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["figure", "get", "names", "render", "render_all", "select", "style"]
+__all__ = ["FIGURES", "figure", "get", "names", "render", "render_all", "select", "style"]
 
 FigureFunction = Callable[[], "Figure"]
-_FIGURES: dict[str, FigureFunction] = {}
-_loaded = False
+
+#: Every figure, registered by the public modules of this package when imported.
+FIGURES: Registry[FigureFunction] = Registry("figure", __name__)
 
 
 def figure(name: str) -> Callable[[FigureFunction], FigureFunction]:
@@ -39,16 +38,12 @@ def figure(name: str) -> Callable[[FigureFunction], FigureFunction]:
     """
 
     def register(fn: FigureFunction) -> FigureFunction:
-        if name in _FIGURES:
-            raise ValueError(f"figure {name!r} is registered twice")
-
         def styled(*args: Any, **kwargs: Any) -> Figure:
             with style():
                 return fn(*args, **kwargs)
 
         styled.__name__, styled.__doc__, styled.__wrapped__ = fn.__name__, fn.__doc__, fn  # type: ignore[attr-defined]
-        _FIGURES[name] = styled
-        return styled
+        return FIGURES.register(name, styled)
 
     return register
 
@@ -63,34 +58,19 @@ def style() -> Any:
         yield
 
 
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        for m in pkgutil.iter_modules(__path__):
-            if not m.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{m.name}")
-        _loaded = True
-
-
 def names() -> list[str]:
     """Every figure name, sorted."""
-    _load()
-    return sorted(_FIGURES)
+    return sorted(FIGURES.names())
 
 
 def get(name: str) -> FigureFunction:
-    _load()
-    return _FIGURES[name]
+    """The figure function `name`; a KeyError naming the closest figures otherwise."""
+    return FIGURES.get(name)
 
 
-def select(pattern: str | None) -> list[str]:
-    """Figure names matching a glob, or starting with `pattern` when it has no wildcard."""
-    all_names = names()
-    if not pattern:
-        return all_names
-    if any(ch in pattern for ch in "*?["):
-        return [n for n in all_names if fnmatch.fnmatchcase(n, pattern)]
-    return [n for n in all_names if n.startswith(pattern)]
+def select(pattern: str | None = None) -> list[str]:
+    """Figure names matching `pattern`, sorted: a glob, an exact name or a dotted prefix (:mod:`gc_theory.registry`)."""
+    return sorted(FIGURES.select(pattern))
 
 
 def render(name: str, out_dir: str | os.PathLike[str] = "figures") -> Path:
