@@ -79,6 +79,8 @@ def _plain_float(value: object, name: str) -> float:
     """`value` as a Python float: accepts Python and NumPy reals and 0-d arrays of any backend."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a real number, got bool")
+    if isinstance(value, (str, bytes)):  # float() would parse them: a check returning text is a bug
+        raise TypeError(f"{name} must be a real number or a 0-d array, got {type(value).__name__}")
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -127,10 +127,20 @@ class Registry(Generic[T]):
         return [n for n in self.entries() if matches(n, pattern)]
 
     def closest(self, pattern: str, n: int = 5) -> list[str]:
-        """Up to `n` names closest to `pattern`: those extending it first, then similar spellings."""
+        """Up to `n` names closest to `pattern`.
+
+        First the names that share its longest leading text, trying whole
+        components from the right (``gc.P.symetric`` -> ``gc.P``), in registry
+        order; then similar spellings.
+        """
         names = self.names()
-        stem = pattern.rstrip(".*?[")
-        extending = [x for x in names if stem and x.startswith(stem)]
+        parts = pattern.rstrip(".*?[").split(".")
+        extending: list[str] = []
+        for k in range(len(parts), 0, -1):
+            stem = ".".join(parts[:k])
+            extending = [x for x in names if stem and x.startswith(stem)]
+            if extending:
+                break
         similar = difflib.get_close_matches(pattern, names, n=n, cutoff=0.5)
         return list(dict.fromkeys(extending + similar))[:n]
 
