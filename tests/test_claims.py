@@ -228,7 +228,6 @@ _PLAIN_TYPES = {
 }  # fmt: skip
 
 
-@pytest.mark.slow
 def test_the_whole_registry_writes_json_of_plain_types(backend: str, dtype: str, tmp_path: Path) -> None:
     get_namespace(backend)
     results = claims.run_claims(ALL, backend, dtype, seed=0, show_progress=False)
