@@ -2,13 +2,19 @@
 
 A *claim* is a theorem, identity or prediction of the theory, written once and
 used everywhere: by ``gc-theory verify``, by the tests, by the notebooks and
-by the figures. Its check is a function ``check(ctx, control)`` that measures a
-residual and derives the tolerance it is held to. Called with
-``control=True`` it measures the same quantity on a nearby case where the
-statement must *not* hold (plain SGD instead of GC-SGD, a gradient with a
-planted bug, a reflection instead of a projection). The claim is verified only
-when the check passes *and* the control misses its tolerance by at least
-:data:`CONTROL_MARGIN`: that shows the check can fail.
+by the figures. Its check is a function ``check(ctx, control)`` that returns
+the :class:`Measurement` of each of its cases (a residual and the tolerance
+derived for it). Called with ``control=True`` it measures the same quantity on
+nearby cases where the statement must *not* hold (plain SGD instead of GC-SGD,
+a gradient with a planted bug, a reflection instead of a projection).
+
+The rules live here and only here: the claim holds when its worst case passes
+(:func:`claim_verdict`), and its control fails when even the least-failing
+control case misses its tolerance by at least :data:`CONTROL_MARGIN`
+(:func:`control_verdict`), which shows that the check can fail. A claim is
+verified when both hold. Claims register in :data:`CLAIMS`, a
+:class:`gc_theory.registry.Registry`, whose ``select`` rule is the one every
+registry of the package shares.
 """
 
 from __future__ import annotations
@@ -29,14 +35,18 @@ from ..registry import Registry
 
 __all__ = [
     "AREAS",
+    "CLAIMS",
     "CONTROL_MARGIN",
     "Claim",
     "ClaimResult",
     "Context",
     "Measurement",
+    "Verdict",
     "claim",
     "claim_measurement",
+    "claim_verdict",
     "control_measurement",
+    "control_verdict",
     "get_claim",
     "module_area",
     "registry",
