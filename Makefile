@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 # pytest-xdist workers; "auto" uses every core.
 JOBS   ?= auto
 
-RUNTIME_STAMP := $(VENV)/.installed-runtime
-TEST_STAMP    := $(VENV)/.installed-test
+RUNTIME_STAMP  := $(VENV)/.installed-runtime
+TEST_STAMP     := $(VENV)/.installed-test
+NOTEBOOK_STAMP := $(VENV)/.installed-notebooks
 
-.PHONY: verify test test-fast figures bench notebooks clean help
+.PHONY: verify test test-fast figures bench lab notebooks clean help
 
 help:
 	@echo "make verify    run every claim (gc-theory verify)"
@@ -18,6 +19,8 @@ help:
 	@echo "make test-fast the suite without checks marked slow"
 	@echo "make figures   regenerate figures/ (gc-theory figures)"
 	@echo "make bench     run the benchmarks (gc-theory bench)"
+	@echo "make lab       open the notebooks in JupyterLab"
+	@echo "make notebooks re-execute every notebook in place (deterministic outputs)"
 	@echo "make clean     remove .venv and caches"
 
 $(BIN)/python:
@@ -40,6 +43,10 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	fi
 	@touch $@ $(RUNTIME_STAMP)
 
+$(NOTEBOOK_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[notebooks]'
+	@touch $@ $(RUNTIME_STAMP)
+
 verify: $(RUNTIME_STAMP)
 	$(BIN)/gc-theory verify
 
@@ -54,6 +61,14 @@ figures: $(RUNTIME_STAMP)
 
 bench: $(RUNTIME_STAMP)
 	$(BIN)/gc-theory bench
+
+lab: $(NOTEBOOK_STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+# Executes with this venv's own kernel; no timestamps or widget state, so an
+# unchanged notebook re-executes to the same file.
+notebooks: $(TEST_STAMP)
+	$(BIN)/python tools/notebooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

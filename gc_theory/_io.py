@@ -8,24 +8,42 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "atomic_write_text"]
+__all__ = ["atomic_write", "atomic_write_text", "default_file_mode"]
+
+
+def default_file_mode() -> int:
+    """The permission bits ``open(path, "w")`` gives a new file: ``0o666 & ~umask``."""
+    # The umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(f)`` on a temporary file beside `path`, then rename it onto `path`.
 
     The rename is atomic on POSIX and Windows (:func:`os.replace`), so readers
-    see either the old file or the complete new one.
+    see either the old file or the complete new one. The file gets the mode a
+    plain write would leave: an existing file keeps its permission bits, a new
+    one gets ``0o666 & ~umask`` (not the private 0600 of :func:`tempfile.mkstemp`,
+    which would lock others out of a shared course folder).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = default_file_mode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        else:  # pragma: no cover - Windows has no fchmod
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -37,9 +55,3 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write `text` (UTF-8) to `path` atomically."""
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
-
-def _umask() -> int:
-    """The process's umask (read by setting it, and set back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Iterable
 from typing import TypeVar
 
-# The plain text bar: tqdm.auto would look for ipywidgets in a notebook and warn
-# when it is absent, and a notebook's stderr is no terminal anyway.
+# tqdm.auto would pick the Jupyter widget and warn when ipywidgets is absent; a bar
+# is only shown on a terminal anyway, so the plain text bar is the one needed.
 from tqdm import tqdm
 
 T = TypeVar("T")

@@ -1,12 +1,19 @@
 """Command line: ``gc-theory verify | figures | bench``.
 
 Exit codes: 0 success; 1 a claim not verified (or a figure/benchmark failed);
-2 a usage error (unknown option, unusable backend, a pattern matching nothing).
+2 a usage error (a bad option value, an unusable backend, an output path that
+cannot be written, a pattern matching nothing), reported in one line before
+any work starts.
+
+``--only PATTERN`` means the same for claims, figures and benchmarks: a glob
+(``gc.P.*``), an exact name, or a dotted prefix of whole components (``gc.P``
+selects ``gc.P.symmetric``, not ``gc.Pfoo``); see :mod:`gc_theory.registry`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -15,7 +22,6 @@ from pathlib import Path
 
 from . import __version__
 from .backend import BACKENDS, DTYPES, unavailable_reason
-from .registry import closest
 
 __all__ = ["main"]
 
@@ -28,45 +34,51 @@ def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
     return EXIT_USAGE
 
 
-def _output_file_problem(path: str) -> str | None:
-    """Why `path` cannot be written as a file, checked before any work is done (None when it can)."""
+def _unwritable(path: str) -> str | None:
+    """Why an output file cannot be written at `path` (None when it can), checked before any work."""
     target = Path(path)
     if target.is_dir():
-        return f"{path} is a directory; give a file name"
-    parent = target.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"cannot create {path}: {parent} is not a directory"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot write {path}: {parent} is not writable"
+        return "is a directory"
+    # The file is written beside itself and renamed, so its nearest existing
+    # folder must accept new files (missing folders are created).
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot create files in {folder}"
     return None
 
 
-def _no_match(parser: argparse.ArgumentParser, kind: str, pattern: str, near: list[str]) -> int:
-    hint = f"; closest: {', '.join(near)}" if near else ""
-    return _usage_error(
-        parser, f"--only {pattern!r} matches no {kind}{hint} (a pattern is a glob like 'gc.P.*', an id, "
-        "or a prefix of whole dotted components like 'gc.P')"
-    )
+def _select(registry, patterns: Sequence[str] | None) -> tuple[list[str], str | None]:  # noqa: ANN001
+    """Names selected by the union of `patterns` (all when none), in registry order, or the first unmatched pattern."""
+    if not patterns:
+        return registry.select(None), None
+    chosen: set[str] = set()
+    for pattern in patterns:
+        hit = registry.select(pattern)
+        if not hit:
+            return [], pattern
+        chosen.update(hit)
+    return [n for n in registry.names() if n in chosen], None
 
 
 def _verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import claims
-    from .claims._report import format_table, summary_line, write_json, write_list_json
+    from .claims._report import format_markdown, format_table, summary_line, write_json
 
-    if args.seed < 0:
-        return _usage_error(parser, f"--seed must be >= 0, got {args.seed}")
-    if args.json and (problem := _output_file_problem(args.json)):
-        return _usage_error(parser, f"--json: {problem}")
-    selected = claims.select(args.only)
-    if not selected:
-        return _no_match(parser, "claim", args.only, claims.closest_ids(args.only))
+    ids, unmatched = _select(claims.CLAIMS, args.only)
+    if unmatched is not None:
+        return _usage_error(parser, f"--only {claims.CLAIMS.no_match_message(unmatched)}")
+    selected = [claims.get_claim(i) for i in ids]
+    if args.json and (why := _unwritable(args.json)):
+        return _usage_error(parser, f"--json {args.json}: {why}")
     if args.list:
+        if args.json:
+            _write_listing(selected, args.json)
         for c in selected:
             print(f"{c.id}\n    {c.statement}\n    source:  {c.source}\n    control: {c.control}")
-        if args.json:
-            write_list_json(selected, args.json)
         return EXIT_OK
     reason = unavailable_reason(args.backend)
     if reason is not None:
@@ -74,7 +86,7 @@ def _verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     start = time.perf_counter()
     results = claims.run_claims(selected, args.backend, args.dtype, args.seed)
     elapsed = time.perf_counter() - start
-    print(format_table(results))
+    print(format_markdown(results) if args.format == "markdown" else format_table(results))
     print()
     print(summary_line(results, elapsed))
     if args.json:
@@ -82,15 +94,26 @@ def _verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 
+def _write_listing(selected: Sequence[object], path: str) -> None:
+    from ._io import atomic_write_text
+
+    keys = ("id", "statement", "source", "control", "runs_on")
+    listing = [{k: getattr(c, k) for k in keys} for c in selected]
+    atomic_write_text(path, json.dumps(listing, indent=2) + "\n")
+
+
 def _figures(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import figures
 
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        return _usage_error(parser, f"--out {args.out} is a file; give a directory")
-    names = figures.select(args.only)
-    if not names:
-        return _no_match(parser, "figure", args.only, closest(args.only, figures.names()))
-    for path in figures.render_all(names, args.out):
+    names, unmatched = _select(figures.FIGURES, args.only)
+    if unmatched is not None:
+        return _usage_error(parser, f"--only {figures.FIGURES.no_match_message(unmatched)}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return _usage_error(parser, f"--out {args.out}: exists and is not a directory")
+    if why := _unwritable(str(out / "probe.png")):
+        return _usage_error(parser, f"--out {args.out}: {why}")
+    for path in figures.render_all(sorted(names), args.out):
         print(path)
     return EXIT_OK
 
@@ -98,15 +121,29 @@ def _figures(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import bench
 
-    if args.repeats < 1:
-        return _usage_error(parser, f"--repeats must be >= 1, got {args.repeats}")
-    if args.json and (problem := _output_file_problem(args.json)):
-        return _usage_error(parser, f"--json: {problem}")
-    names = bench.select(args.only)
-    if not names:
-        return _no_match(parser, "benchmark", args.only, closest(args.only, bench.names()))
-    ok = bench.run(names, repeats=args.repeats, quick=args.quick, json_path=args.json)
+    names, unmatched = _select(bench.BENCHMARKS, args.only)
+    if unmatched is not None:
+        return _usage_error(parser, f"--only {bench.BENCHMARKS.no_match_message(unmatched)}")
+    if args.json and (why := _unwritable(args.json)):
+        return _usage_error(parser, f"--json {args.json}: {why}")
+    ok = bench.run(sorted(names), repeats=args.repeats, quick=args.quick, json_path=args.json)
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _count(minimum: int):  # noqa: ANN202
+    """An argparse type: an integer >= `minimum`, refused at parse time (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,24 +153,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{verify,figures,bench}")
+    only_help = (
+        "select by a glob (gc.P.*), an exact {0}, or a dotted prefix of whole components "
+        "(gc.P selects gc.P.symmetric, not gc.Pfoo); repeat to select several"
+    )
 
     verify = sub.add_parser("verify", help="run every claim and its control, print the table")
     verify.add_argument("--backend", choices=BACKENDS, default="numpy", help="array backend (default numpy)")
     verify.add_argument("--dtype", choices=DTYPES, default="float64", help="floating dtype (default float64)")
-    verify.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    verify.add_argument("--only", metavar="PATTERN", help="claims to run: a glob (gc.P.*), an id, or a prefix of whole dotted components (gc.P)")
+    verify.add_argument("--seed", type=_count(0), default=0, help="seed of every random draw, >= 0 (default 0)")
+    verify.add_argument("--only", metavar="PATTERN", action="append", help=only_help.format("claim id"))
     verify.add_argument("--json", metavar="FILE", help="also write the results (with --list: the claims) as JSON")
     verify.add_argument("--list", action="store_true", help="list the selected claims and exit")
+    verify.add_argument(
+        "--format", choices=("table", "markdown"), default="table", help="table (default) or a Markdown pipe table"
+    )
     verify.set_defaults(run=_verify, parser=verify)
 
     figures = sub.add_parser("figures", help="regenerate every figure")
     figures.add_argument("--out", default="figures", metavar="DIR", help="output directory (default figures/)")
-    figures.add_argument("--only", metavar="PATTERN", help="figures to draw: a glob, a name, or a prefix of whole components (projection)")
+    figures.add_argument("--only", metavar="PATTERN", action="append", help=only_help.format("figure name"))
     figures.set_defaults(run=_figures, parser=figures)
 
     bench = sub.add_parser("bench", help="run the benchmarks, print their tables")
-    bench.add_argument("--only", metavar="PATTERN", help="benchmarks to run: a glob, a name, or a prefix of whole components")
-    bench.add_argument("--repeats", type=int, default=7, help="timed repeats per case; the median is quoted")
+    bench.add_argument("--only", metavar="PATTERN", action="append", help=only_help.format("benchmark name"))
+    bench.add_argument("--repeats", type=_count(1), default=7, help="timed repeats per case, >= 1; the median is quoted")
     bench.add_argument("--quick", action="store_true", help="small sizes only, to smoke-test the harness")
     bench.add_argument("--json", metavar="FILE", help="also save the measurements as JSON")
     bench.set_defaults(run=_bench, parser=bench)

@@ -42,15 +42,18 @@ class Measurement:
     detail: str = ""
 
     def __post_init__(self) -> None:
-        # Plain Python numbers at the source: NumPy scalars would leak into JSON and reports.
-        object.__setattr__(self, "residual", float(self.residual))
-        object.__setattr__(self, "tolerance", float(self.tolerance))
-        object.__setattr__(self, "scale", None if self.scale is None else float(self.scale))
-        object.__setattr__(self, "detail", str(self.detail))
+        # Plain Python types at the source: a NumPy or 0-d array residual would
+        # otherwise make `passed` a numpy.bool_ that JSON cannot write.
+        object.__setattr__(self, "residual", _plain_float(self.residual, "residual"))
+        object.__setattr__(self, "tolerance", _plain_float(self.tolerance, "tolerance"))
+        if self.scale is not None:
+            object.__setattr__(self, "scale", _plain_float(self.scale, "scale"))
+        if not isinstance(self.detail, str):
+            raise TypeError(f"detail must be a str, got {type(self.detail).__name__}")
 
     @property
     def passed(self) -> bool:
-        return math.isfinite(self.residual) and self.residual <= self.tolerance
+        return bool(math.isfinite(self.residual) and self.residual <= self.tolerance)
 
     @property
     def ratio(self) -> float:
@@ -70,3 +73,15 @@ class Measurement:
         if not items:
             raise ValueError("worst() needs at least one measurement")
         return max(items, key=lambda m: (m.ratio, m.tolerance))
+
+
+def _plain_float(value: object, name: str) -> float:
+    """`value` as a Python float: accepts Python and NumPy reals and 0-d arrays of any backend."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number, got bool")
+    if isinstance(value, (str, bytes)):  # float() would parse them: a check returning text is a bug
+        raise TypeError(f"{name} must be a real number or a 0-d array, got {type(value).__name__}")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number or a 0-d array, got {type(value).__name__}") from None

@@ -6,6 +6,7 @@ derandomised, so CI is reproducible; the default ``dev`` profile explores.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 
 import numpy as np
@@ -19,6 +20,28 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+#: Tests that take seconds each (measured with ``--durations``), as node-id globs;
+#: ``make test-fast`` (``-m "not slow"``) leaves them out, ``make test`` runs them.
+SLOW_TESTS = (
+    "notebooks/04_*.ipynb*",  # trains a network on the digits data
+    "tests/test_figures.py::test_figure_renders_to_identical_bytes_twice[[]gc_training[]]",
+    "tests/test_claims.py::test_claim_holds_and_control_fails[[]array_api_strict-*",  # the strict-backend sweep
+    "tests/test_claims.py::test_the_whole_registry_writes_json_of_plain_types[[]array_api_strict-*",
+    "tests/test_claims.py::test_gc_claims_hold_for_other_seeds*",
+    "tests/test_optim_torch.py::*trajector*",  # torch.optim trajectories
+)
+
+
+def is_slow(nodeid: str) -> bool:
+    """Whether the test `nodeid` is one of :data:`SLOW_TESTS`."""
+    return any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in SLOW_TESTS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_slow(item.nodeid):
+            item.add_marker(pytest.mark.slow)
 
 
 def _backend_param(name: str) -> object:

@@ -68,6 +68,6 @@ def test_an_interrupted_render_leaves_the_old_file(tmp_path: Path, monkeypatch: 
 
 
 def test_cli_figures_writes_the_selected_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["figures", "--out", str(tmp_path), "--only", "projection"]) == 0
+    assert main(["figures", "--out", str(tmp_path), "--only", "projection_geometry"]) == 0
     assert (tmp_path / "projection_geometry.png").is_file()
     assert "projection_geometry.png" in capsys.readouterr().out

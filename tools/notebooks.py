@@ -32,7 +32,7 @@ def execute(path: str | os.PathLike[str]):  # -> nbformat.NotebookNode
     os.environ.update(env)
     try:
         client = NotebookClient(
-            nb, timeout=TIMEOUT_S, kernel_name="python3", record_timing=False,
+            nb, timeout=TIMEOUT_S, kernel_name="python3", record_timing=False, store_widget_state=False,
             resources={"metadata": {"path": str(Path(path).resolve().parent)}},
         )  # fmt: skip
         client.execute()

@@ -24,7 +24,7 @@ from .._io import atomic_write_text
 from .._validation import check_int
 from ..registry import Registry
 
-__all__ = ["Report", "Timing", "benchmark", "format_table", "machine_info", "measure", "names", "run", "select"]
+__all__ = ["BENCHMARKS", "Report", "Timing", "benchmark", "format_table", "machine_info", "measure", "names", "run", "select"]
 
 
 @dataclass(frozen=True)
@@ -115,30 +115,32 @@ def _cpu_model() -> str:
 
 
 Benchmark = Callable[[int, bool], Report]
-_BENCHMARKS: Registry[Benchmark] = Registry("benchmark", __name__)
+
+#: Every benchmark, registered by the public modules of this package when imported.
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark", __name__)
 
 
 def benchmark(name: str) -> Callable[[Benchmark], Benchmark]:
     """Register ``fn(repeats, quick) -> Report`` as benchmark `name`."""
-    return _BENCHMARKS.decorator(name)
+    return BENCHMARKS.decorator(name)
 
 
 def names() -> list[str]:
     """Every benchmark name, sorted."""
-    return sorted(_BENCHMARKS.names())
+    return sorted(BENCHMARKS.names())
 
 
-def select(pattern: str | None) -> list[str]:
-    """Benchmark names matching `pattern`, sorted (the rule of :func:`gc_theory.registry.matches`)."""
-    return sorted(_BENCHMARKS.select(pattern))
+def select(pattern: str | None = None) -> list[str]:
+    """Benchmark names matching `pattern`, sorted: a glob, an exact name or a dotted prefix (:mod:`gc_theory.registry`)."""
+    return sorted(BENCHMARKS.select(pattern))
 
 
 def run(selected: Sequence[str], repeats: int = 7, quick: bool = False, json_path: str | None = None) -> bool:
     """Run, print each table as it finishes, optionally save JSON; True when every target is met."""
-    repeats = check_int(repeats, "repeats", minimum=1)
+    check_int(repeats, "repeats", minimum=1)
     reports = []
     for name in selected:
-        report = _BENCHMARKS.get(name)(repeats, quick)
+        report = BENCHMARKS.get(name)(repeats, quick)
         print(report.text(), flush=True)
         print()
         reports.append(report)

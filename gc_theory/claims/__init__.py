@@ -1,8 +1,10 @@
 """The registry of verifiable claims, one module per area.
 
-Each public module in this package (``gc``, and one per later area) registers
-its claims with the :func:`claim` decorator when imported; :func:`registry`
-imports them all. Use::
+Each public module in this package (one per area, listed once in
+:data:`AREAS`) registers its claims with the :func:`claim` decorator when
+imported; :func:`registry` imports them all. ``select`` follows the one rule of
+:mod:`gc_theory.registry` (a glob, an exact id, or a dotted prefix of whole
+components). Use::
 
     from gc_theory import claims
     result = claims.get_claim("gc.P.idempotent").run(backend="numpy", dtype="float64")
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from ._core import (
     AREAS,
+    CLAIMS,
     CONTROL_MARGIN,
     NUMPY_ONLY,
     SYMBOLIC,
@@ -23,16 +26,17 @@ from ._core import (
     Context,
     Measurement,
     claim,
-    closest_ids,
     get_claim,
+    module_area,
     registry,
     run_claims,
     select,
 )
-from ._report import format_table, write_json
+from ._report import format_markdown, format_table, write_json
 
 __all__ = [
     "AREAS",
+    "CLAIMS",
     "CONTROL_MARGIN",
     "NUMPY_ONLY",
     "SYMBOLIC",
@@ -41,11 +45,12 @@ __all__ = [
     "Context",
     "Measurement",
     "claim",
-    "closest_ids",
+    "format_markdown",
+    "format_table",
     "get_claim",
+    "module_area",
     "registry",
     "run_claims",
-    "format_table",
     "select",
     "write_json",
 ]

@@ -2,47 +2,63 @@
 
 A *claim* is a theorem, identity or prediction of the theory, written once and
 used everywhere: by ``gc-theory verify``, by the tests, by the notebooks and
-by the figures. Its check is a function ``check(ctx, control)`` that measures a
-residual and derives the tolerance it is held to. Called with
-``control=True`` it measures the same quantity on a nearby case where the
-statement must *not* hold (plain SGD instead of GC-SGD, a gradient with a
-planted bug, a reflection instead of a projection). The claim is verified only
-when the check passes *and* the control misses its tolerance by at least
-:data:`CONTROL_MARGIN`: that shows the check can fail.
+by the figures. Its check is a function ``check(ctx, control)`` that returns
+the :class:`Measurement` of each of its cases (a residual and the tolerance
+derived for it). Called with ``control=True`` it measures the same quantity on
+nearby cases where the statement must *not* hold (plain SGD instead of GC-SGD,
+a gradient with a planted bug, a reflection instead of a projection).
+
+The rules live here and only here: the claim holds when its worst case passes
+(:func:`claim_verdict`), and its control fails when even the least-failing
+control case misses its tolerance by at least :data:`CONTROL_MARGIN`
+(:func:`control_verdict`), which shows that the check can fail. A claim is
+verified when both hold. Claims register in :data:`CLAIMS`, a
+:class:`gc_theory.registry.Registry`, whose ``select`` rule is the one every
+registry of the package shares.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
-
 
 from .._progress import progress
 from ..backend import BACKENDS, DTYPES, finfo_eps, get_namespace
 from ..context import Context
 from ..measurement import Measurement
-from ..registry import Registry, closest
+from ..registry import Registry
 
 __all__ = [
+    "AREAS",
+    "CLAIMS",
     "CONTROL_MARGIN",
     "Claim",
     "ClaimResult",
     "Context",
     "Measurement",
+    "Verdict",
     "claim",
-    "AREAS",
     "claim_measurement",
-    "closest_ids",
+    "claim_verdict",
     "control_measurement",
+    "control_verdict",
     "get_claim",
+    "module_area",
     "registry",
     "run_claims",
     "select",
 ]
+
+#: The areas, in the order ``verify`` runs them: the one list of areas. A claim id's
+#: first component is its area, and the area's claims live in ``claims/<area>.py``
+#: (or the package ``claims/<area>/``), unless the defining module states its
+#: area in a module constant ``AREA`` (see :func:`module_area`).
+AREAS = ("gc", "optim", "models", "gradcheck", "wn", "igr", "descent", "vanishing", "minibatch", "saddle", "cg")
 
 #: A control counts as failed only when its residual exceeds its tolerance by this factor.
 CONTROL_MARGIN = 10.0
@@ -57,14 +73,42 @@ Measured = Measurement | Iterable[Measurement]
 Check = Callable[[Context, bool], Measured]
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The case a rule picked out of a check's cases, and how many cases there were."""
+
+    case: Measurement
+    index: int
+    cases: int
+
+    @property
+    def detail(self) -> str:
+        """The case's own detail, or its position when it gave none."""
+        return self.case.detail or f"case {self.index + 1} of {self.cases}"
+
+
 def claim_measurement(measured: Measured) -> Measurement:
     """The claim's verdict over its cases: the worst case must pass."""
-    return Measurement.worst(_cases(measured))
+    return claim_verdict(measured).case
 
 
 def control_measurement(measured: Measured) -> Measurement:
     """The control's verdict over its cases: even the least-failing one must miss by :data:`CONTROL_MARGIN`."""
-    return min(_cases(measured), key=lambda m: (m.ratio, -m.tolerance))
+    return control_verdict(measured).case
+
+
+def claim_verdict(measured: Measured) -> Verdict:
+    """The worst case (largest residual/tolerance; ties to the largest tolerance, the most informative)."""
+    items = _cases(measured)
+    i = max(range(len(items)), key=lambda k: (items[k].ratio, items[k].tolerance))
+    return Verdict(items[i], i, len(items))
+
+
+def control_verdict(measured: Measured) -> Verdict:
+    """The least-failing control case (smallest residual/tolerance; ties to the largest tolerance)."""
+    items = _cases(measured)
+    i = min(range(len(items)), key=lambda k: (items[k].ratio, -items[k].tolerance))
+    return Verdict(items[i], i, len(items))
 
 
 def _cases(measured: Measured) -> list[Measurement]:
@@ -108,17 +152,23 @@ class Claim:
     check: Check = field(repr=False)
     runs_on: str | None = None
 
+    @property
+    def area(self) -> str:
+        """The id's first component: the area the claim belongs to."""
+        return self.id.split(".", 1)[0]
+
     def run(self, backend: str = "numpy", dtype: str = "float64", seed: int = 0) -> ClaimResult:
         """Run the check and its control; exceptions become a failed result, not a crash."""
         where = backend if self.runs_on is None else (NUMPY_ONLY if self.runs_on == SYMBOLIC else self.runs_on)
         shown_dtype = "exact" if self.runs_on == SYMBOLIC else dtype
         start = time.perf_counter()
         try:
-            measured = claim_measurement(self.check(Context.create(where, dtype, seed, salt=self.id), False))
-            control = control_measurement(self.check(Context.create(where, dtype, seed, salt=self.id), True))
+            verdict = claim_verdict(self.check(Context.create(where, dtype, seed, salt=self.id), False))
+            against = control_verdict(self.check(Context.create(where, dtype, seed, salt=self.id), True))
         except Exception as exc:  # a broken check is reported, never hidden
             return ClaimResult.from_error(self, backend_label(where, self.runs_on), shown_dtype, exc, time.perf_counter() - start)
         eps = 0.0 if self.runs_on == SYMBOLIC else finfo_eps(dtype)
+        measured, control = verdict.case, against.case
         return ClaimResult(
             id=self.id,
             statement=self.statement,
@@ -133,8 +183,10 @@ class Claim:
             control_residual=control.residual,
             control_tolerance=control.tolerance,
             control_failed=_control_failed(control),
-            detail=measured.detail,
-            control_detail=control.detail,
+            detail=verdict.detail,
+            control_detail=against.detail,
+            cases=verdict.cases,
+            control_cases=against.cases,
             seconds=time.perf_counter() - start,
         )
 
@@ -158,7 +210,14 @@ def _control_failed(m: Measurement) -> bool:
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """The outcome of one claim on one backend and dtype (one row of the verify table)."""
+    """The outcome of one claim on one backend and dtype (one row of the verify table).
+
+    Every field is a plain Python value (str, float, int, bool or None),
+    coerced here at the source, so that the result writes to JSON as it is.
+    `detail` and `control_detail` name the case the verdict came from (the
+    worst case; the least-failing control case); `cases` and `control_cases`
+    count the cases measured.
+    """
 
     id: str
     statement: str
@@ -175,16 +234,26 @@ class ClaimResult:
     control_failed: bool
     detail: str = ""
     control_detail: str = ""
+    cases: int = 0
+    control_cases: int = 0
     seconds: float = 0.0
     error: str | None = None
 
     def __post_init__(self) -> None:
-        # Every field a plain Python type, whatever the check returned (NumPy bools are not JSON).
-        for name, kind in (("passed", bool), ("control_failed", bool), ("seconds", float)):
-            object.__setattr__(self, name, kind(getattr(self, name)))
-        for name in ("residual", "tolerance", "residual_eps", "control_residual", "control_tolerance"):
-            value = getattr(self, name)
-            object.__setattr__(self, name, None if value is None else float(value))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.name in _OPTIONAL:
+                continue
+            kind = _PLAIN[f.name]
+            if kind is bool:
+                plain: object = bool(value)
+            elif kind is int:
+                plain = int(value)
+            elif kind is float:
+                plain = float(value)
+            else:
+                plain = str(value)
+            object.__setattr__(self, f.name, plain)
 
     @property
     def ok(self) -> bool:
@@ -206,44 +275,66 @@ class ClaimResult:
         )  # fmt: skip
 
 
-#: The areas, in the order their claims are listed; a claim id's first component is its area,
-#: and an area's claims live in the module of that name (claims/gc.py, claims/optim/, ...).
-AREAS: tuple[str, ...] = ("gc", "optim", "models", "gradcheck", "wn", "igr", "descent", "vanishing", "minibatch",
-                          "saddle", "cg")  # fmt: skip
-_CLAIMS: Registry[Claim] = Registry("claim", "gc_theory.claims", order=AREAS)
+_PLAIN: dict[str, type] = {
+    "residual": float, "tolerance": float, "residual_eps": float, "passed": bool,
+    "control_residual": float, "control_tolerance": float, "control_failed": bool,
+    "cases": int, "control_cases": int, "seconds": float,
+}  # fmt: skip
+for _name in ("id", "statement", "source", "control", "backend", "dtype", "detail", "control_detail", "error"):
+    _PLAIN[_name] = str
+_OPTIONAL = frozenset({"residual_eps", "error"})
+
+#: Every claim, registered by the area modules of this package when imported.
+CLAIMS: Registry[Claim] = Registry("claim", __package__, order=AREAS)
 
 
 def claim(id: str, *, statement: str, source: str, control: str, runs_on: str | None = None) -> Callable[[Check], Check]:
-    """Decorator that registers ``check(ctx, control)`` as the claim `id`."""
+    """Decorator that registers ``check(ctx, control)`` as the claim `id`.
+
+    The id's first component must be one of :data:`AREAS`.
+    """
 
     def register(check: Check) -> Check:
+        if id.split(".", 1)[0] not in AREAS:
+            raise ValueError(f"claim id must start with an area ({', '.join(AREAS)}), got {id!r}")
         if runs_on not in (None, NUMPY_ONLY, SYMBOLIC):
             raise ValueError(f"runs_on must be None, {NUMPY_ONLY!r} or {SYMBOLIC!r}, got {runs_on!r}")
-        _CLAIMS.register(id, Claim(id, statement, source, control, check, runs_on))
+        CLAIMS.register(id, Claim(id, statement, source, control, check, runs_on))
         return check
 
     return register
 
 
+def module_area(module: str) -> str:
+    """The area of the claim module `module` (a dotted module name).
+
+    Its ``AREA`` constant when it defines one, otherwise the first component of
+    its name below this package: ``gc_theory.claims.wn`` and
+    ``gc_theory.claims.optim.forms`` are the areas ``wn`` and ``optim``.
+    """
+    stated = getattr(importlib.import_module(module), "AREA", None)
+    if stated is not None:
+        return str(stated)
+    prefix = __package__ + "."
+    if not module.startswith(prefix):
+        raise ValueError(f"module must be inside {__package__}, got {module!r}")
+    return module[len(prefix) :].split(".", 1)[0]
+
+
 def registry() -> dict[str, Claim]:
-    """Every registered claim, by id, in the order of :data:`AREAS`, then as each module defines them."""
-    return _CLAIMS.items()
+    """Every registered claim, by id, in area order (:data:`AREAS`), then as each module defines them."""
+    return CLAIMS.entries()
 
 
 def get_claim(id: str) -> Claim:
-    """The claim `id`; a KeyError naming the closest ids when there is none."""
-    return _CLAIMS.get(id)
+    """The claim `id`; a KeyError naming the closest ids otherwise."""
+    return CLAIMS.get(id)
 
 
 def select(pattern: str | None = None) -> list[Claim]:
-    """The claims whose ids match `pattern`: a glob (``gc.P.*``), an id, or a dotted prefix of whole
-    components (``gc.P``); see :mod:`gc_theory.registry`."""
-    return [_CLAIMS.get(i) for i in _CLAIMS.select(pattern)]
-
-
-def closest_ids(pattern: str) -> list[str]:
-    """Claim ids most like `pattern`, for "did you mean" messages."""
-    return closest(pattern, _CLAIMS.names())
+    """Claims whose id matches `pattern`: a glob, an exact id or a dotted prefix (:mod:`gc_theory.registry`)."""
+    entries = CLAIMS.entries()
+    return [entries[name] for name in CLAIMS.select(pattern)]
 
 
 def run_claims(

@@ -8,9 +8,12 @@ import os
 from collections.abc import Sequence
 
 from .._io import atomic_write_text
-from ._core import CONTROL_MARGIN, Claim, ClaimResult
+from ._core import CONTROL_MARGIN, ClaimResult
 
-__all__ = ["format_table", "summary_line", "write_json", "write_list_json"]
+__all__ = ["HEADER", "format_markdown", "format_table", "rows", "summary_line", "write_json"]
+
+#: The columns of the verify table, in both of its formats.
+HEADER = ("claim", "backend", "dtype", "residual", "tolerance", "res/eps", "result", "control")
 
 
 def _num(x: float) -> str:
@@ -44,16 +47,28 @@ def _control(r: ClaimResult) -> str:
     return f"HOLDS (must fail by {CONTROL_MARGIN:g}x)"
 
 
-def format_table(results: Sequence[ClaimResult]) -> str:
-    """A fixed-width table: one row per claim, then the detail of anything not verified."""
-    header = ("claim", "backend", "dtype", "residual", "tolerance", "res/eps", "result", "control")
-    rows = [
+def rows(results: Sequence[ClaimResult]) -> list[tuple[str, ...]]:
+    """The cells of the verify table, one tuple per result, in :data:`HEADER` order."""
+    return [
         (r.id, r.backend, r.dtype, _num(r.residual), _num(r.tolerance), _eps_units(r), _outcome(r), _control(r))
         for r in results
     ]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
+
+
+def format_markdown(results: Sequence[ClaimResult]) -> str:
+    """The verify table as a Markdown pipe table (what the README's excerpt is made of)."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
+    return "\n".join(lines)
+
+
+def format_table(results: Sequence[ClaimResult]) -> str:
+    """A fixed-width table: one row per claim, then the detail of anything not verified."""
+    header = HEADER
+    rows_ = rows(results)
+    widths = [max(len(h), *(len(row[i]) for row in rows_)) if rows_ else len(h) for i, h in enumerate(header)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    out = [line(header), line(tuple("-" * w for w in widths))] + [line(row) for row in rows]
+    out = [line(header), line(tuple("-" * w for w in widths))] + [line(row) for row in rows_]
     problems = [r for r in results if not r.ok]
     if problems:
         out.append("")
@@ -81,10 +96,3 @@ def summary_line(results: Sequence[ClaimResult], seconds: float) -> str:
 def write_json(results: Sequence[ClaimResult], path: str | os.PathLike[str]) -> None:
     """Write the results as a JSON list of objects, atomically (NaN written as null)."""
     atomic_write_text(path, json.dumps([r.to_dict() for r in results], indent=2) + "\n")
-
-
-def write_list_json(selected: Sequence[Claim], path: str | os.PathLike[str]) -> None:
-    """Write what ``verify --list`` shows (id, statement, source, control, where it runs) as JSON, atomically."""
-    rows = [{"id": c.id, "statement": c.statement, "source": c.source, "control": c.control, "runs_on": c.runs_on}
-            for c in selected]  # fmt: skip
-    atomic_write_text(path, json.dumps(rows, indent=2) + "\n")

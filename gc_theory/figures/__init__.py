@@ -24,10 +24,12 @@ from ..registry import Registry
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["figure", "get", "names", "render", "render_all", "select", "style"]
+__all__ = ["FIGURES", "figure", "get", "names", "render", "render_all", "select", "style"]
 
 FigureFunction = Callable[[], "Figure"]
-_FIGURES: Registry[FigureFunction] = Registry("figure", __name__)
+
+#: Every figure, registered by the public modules of this package when imported.
+FIGURES: Registry[FigureFunction] = Registry("figure", __name__)
 
 
 def figure(name: str) -> Callable[[FigureFunction], FigureFunction]:
@@ -36,15 +38,15 @@ def figure(name: str) -> Callable[[FigureFunction], FigureFunction]:
     The function is wrapped so that it always draws in the package style.
     """
 
-    def styled_version(fn: FigureFunction) -> FigureFunction:
+    def register(fn: FigureFunction) -> FigureFunction:
         def styled(*args: Any, **kwargs: Any) -> Figure:
             with style():
                 return fn(*args, **kwargs)
 
         styled.__name__, styled.__doc__, styled.__wrapped__ = fn.__name__, fn.__doc__, fn  # type: ignore[attr-defined]
-        return styled
+        return FIGURES.register(name, styled)
 
-    return _FIGURES.decorator(name, styled_version)
+    return register
 
 
 @contextmanager
@@ -59,17 +61,17 @@ def style() -> Any:
 
 def names() -> list[str]:
     """Every figure name, sorted."""
-    return sorted(_FIGURES.names())
+    return sorted(FIGURES.names())
 
 
 def get(name: str) -> FigureFunction:
-    """The figure function `name` (a KeyError naming the closest names otherwise)."""
-    return _FIGURES.get(name)
+    """The figure function `name`; a KeyError naming the closest figures otherwise."""
+    return FIGURES.get(name)
 
 
-def select(pattern: str | None) -> list[str]:
-    """Figure names matching `pattern`, sorted (the rule of :func:`gc_theory.registry.matches`)."""
-    return sorted(_FIGURES.select(pattern))
+def select(pattern: str | None = None) -> list[str]:
+    """Figure names matching `pattern`, sorted: a glob, an exact name or a dotted prefix (:mod:`gc_theory.registry`)."""
+    return sorted(FIGURES.select(pattern))
 
 
 def render(name: str, out_dir: str | os.PathLike[str] = "figures") -> Path:
