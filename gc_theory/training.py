@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from . import optim
 from ._progress import progress
-from ._validation import check_positive_int
+from ._validation import check_positive_int, check_seed
 from .backend import array_namespace
 from .data import Dataset, load_digits
 from .models import Network, mlp, small_cnn
@@ -93,7 +93,7 @@ def train(net: Network, data: Dataset, opt: Any, *, epochs: int, batch_size: int
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     xp = array_namespace(data.x_train)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     params = net.init(rng, xp, data.x_train.dtype)
     state = opt.init(params)
     n = data.x_train.shape[0]
@@ -176,6 +176,7 @@ def digits_experiment(
     """
     if len(seeds) < 1:
         raise ValueError("seeds must not be empty")
+    seeds = tuple(check_seed(s, f"seeds[{i}]") for i, s in enumerate(seeds))
     epochs = CONFIG["epochs"] if epochs is None else check_positive_int(epochs, "epochs")
     data = {layout: load_digits(layout=layout) for layout in set(CONFIG["models"][m] for m in models)}
     jobs = [(m, o, gc, s) for m in models for o in optimizers for gc in (False, True) for s in seeds]

@@ -334,3 +334,64 @@ def test_gc_on_the_update_leaves_the_momentum_buffer_uncentralised(form, rng) ->
         np.testing.assert_array_equal(s_gc["slots"][k]["momentum_buffer"], s_plain["slots"][k]["momentum_buffer"])
         if params[k].ndim > 1:
             np.testing.assert_allclose(new_gc[k] - params[k], centralize(new_plain[k] - params[k]), rtol=0, atol=1e-14)
+
+
+ADAPTIVE_EPS = {
+    "adam": lambda eps: optim.adam(0.01, eps=eps),
+    "adamw": lambda eps: optim.adamw(0.01, eps=eps),
+    "adagrad": lambda eps: optim.adagrad(0.1, eps=eps),
+    "rmsprop": lambda eps: optim.rmsprop(0.01, eps=eps),
+    "adadelta": lambda eps: optim.adadelta(eps=eps),
+}
+
+
+@pytest.mark.parametrize("name", list(ADAPTIVE_EPS))
+def test_eps_zero_is_refused_before_it_divides_zero_by_zero(name) -> None:
+    """With eps = 0 a zero gradient entry makes the step 0/0; the constructor must say so, not the weights."""
+    with pytest.raises(ValueError, match=r"eps must be > 0, got 0.0"):
+        ADAPTIVE_EPS[name](0.0)
+
+
+@pytest.mark.parametrize("name", list(ADAPTIVE_EPS))
+def test_eps_that_rounds_to_zero_in_the_params_dtype_is_refused(name) -> None:
+    """1e-50 is positive as a Python float but 0 in float32: the same 0/0, caught when the dtype is known."""
+    opt = ADAPTIVE_EPS[name](1e-50)
+    with pytest.raises(ValueError, match=r"eps=1e-50 rounds below .* float32.*params\['w'\]"):
+        opt.init({"w": np.zeros((2, 3), dtype=np.float32)})
+    params = {"w": np.zeros((2, 3))}  # representable in float64: a zero gradient gives a zero step
+    new, _ = opt.step(params, {"w": np.zeros((2, 3))}, opt.init(params))
+    np.testing.assert_array_equal(new["w"], 0.0)
+
+
+@pytest.mark.parametrize("lr", [np.float64(0.1), np.asarray(0.1), np.float32(0.1)])
+def test_a_schedule_returning_a_numpy_scalar_or_0d_array_is_a_number(lr, rng) -> None:
+    params = _params(np, "float64", rng)
+    grads = _grads(params, np, rng)
+    by_schedule, by_number = optim.sgd(lambda t: lr), optim.sgd(float(lr))
+    new, _ = by_schedule.step(params, grads, by_schedule.init(params))
+    ref, _ = by_number.step(params, grads, by_number.init(params))
+    for k in params:
+        np.testing.assert_array_equal(new[k], ref[k])
+
+
+@pytest.mark.parametrize("value", [np.ones(2) * 0.1, "0.1", None])
+def test_a_schedule_returning_something_else_is_refused_with_its_step(value, rng) -> None:
+    opt = optim.sgd(lambda t: value)
+    params = _params(np, "float64", rng)
+    with pytest.raises((TypeError, ValueError), match="lr schedule returned .* at step 0"):
+        opt.step(params, _grads(params, np, rng), opt.init(params))
+
+
+def test_a_state_slot_of_the_wrong_shape_names_the_slot(rng) -> None:
+    opt = optim.adam(0.01)
+    params = _params(np, "float64", rng)
+    grads = _grads(params, np, rng)
+    _, state = opt.step(params, grads, opt.init(params))
+    bad = copy.deepcopy(state)
+    _set_slot(bad, "exp_avg", "fc.weight", np.zeros((6, 5)))
+    with pytest.raises(ValueError, match=r"state.*exp_avg.*fc.weight.*shape \(6, 5\).*\(5, 6\)"):
+        opt.step(params, grads, bad)
+
+
+def _set_slot(state, slot, name, value):
+    state["slots"][name][slot] = value

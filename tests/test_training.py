@@ -58,3 +58,11 @@ def test_zero_mean_initialisation_gives_zero_response() -> None:
     x = np.random.default_rng(0).standard_normal((6, 8))
     iterates, _ = trajectory(net, params, (x, np.arange(6) % 3), optim.sgd(lr=0.1, momentum=0.9, gc="gradient"), 20)
     assert np.max(np.abs(shift_response(iterates[-1]["0.weight"], x, 5.0))) < 1e-13
+
+
+def test_a_negative_seed_is_refused_by_name() -> None:
+    data = load_digits()
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        train(make_model("MLP"), data, make_optimizer("Adam", None), epochs=1, batch_size=128, seed=-1)
+    with pytest.raises(ValueError, match=r"seeds\[1\] must be >= 0, got -1"):
+        digits_experiment(seeds=(0, -1), epochs=1, models=("MLP",), optimizers=("Adam",))

@@ -51,11 +51,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_all_finite, check_floating
+from .._validation import check_all_finite, check_bool, check_choice, check_floating, check_nonnegative, check_positive
 from ..backend import array_namespace, dtype_name
 from ..centralization import centralize, is_centralizable
 
-__all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_beta", "check_nonneg", "check_lr"]
+__all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_eps", "check_lr"]
 
 #: The accepted values of every optimiser's ``gc`` argument.
 GC_MODES: tuple[str | None, ...] = (None, "gradient", "update")
@@ -74,43 +74,20 @@ class GCSkipWarning(UserWarning):
 # --- argument checks -----------------------------------------------------------------
 
 
-def _is_real_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def check_nonneg(value: Any, name: str) -> float:
-    """A finite real >= 0 as float, or a clear error naming `name`."""
-    if not _is_real_number(value):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be finite and >= 0, got {value}")
-    return value
-
-
-def check_beta(value: Any, name: str) -> float:
-    """A decay rate in [0, 1) as float (1 would never forget, and bias correction divides by 1 - beta^t)."""
-    if not _is_real_number(value):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
-    return value
-
-
 def check_lr(lr: Any) -> LearningRate:
     """A learning rate >= 0, or a callable schedule (whose values are checked at each step)."""
     if callable(lr):
         return lr
-    return check_nonneg(lr, "lr")
+    return check_nonnegative(lr, "lr")
+
+
+def check_eps(eps: Any) -> float:
+    """A denominator guard > 0: with eps = 0 a zero gradient entry makes the step 0/0."""
+    return check_positive(eps, "eps")
 
 
 def check_gc(gc: Any, gc_conv_only: Any) -> tuple[str | None, bool]:
-    if gc not in GC_MODES:
-        raise ValueError(f"gc must be one of None, 'gradient', 'update', got {gc!r}")
-    if not isinstance(gc_conv_only, bool):
-        raise TypeError(f"gc_conv_only must be True or False, got {gc_conv_only!r}")
-    return gc, gc_conv_only
+    return check_choice(gc, "gc", GC_MODES), check_bool(gc_conv_only, "gc_conv_only")
 
 
 def lr_at(lr: LearningRate, t: int) -> float:
@@ -118,9 +95,16 @@ def lr_at(lr: LearningRate, t: int) -> float:
     if not callable(lr):
         return float(lr)
     value = lr(t)
-    if not _is_real_number(value) or not math.isfinite(float(value)) or float(value) < 0:
-        raise ValueError(f"lr schedule returned {value!r} at step {t}; a learning rate must be finite and >= 0")
-    return float(value)
+    # A 0-d array (np.asarray(0.1), a CuPy scalar result) is a number to the user: accept it as one.
+    if getattr(value, "shape", None) == () and not isinstance(value, numbers.Number):
+        try:
+            value = float(value)
+        except TypeError:
+            pass
+    try:
+        return check_nonnegative(value, "lr")
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"lr schedule returned {value!r} at step {t}; {exc}") from None
 
 
 def _check_pairs(params: Params, grads: Params, t: int) -> None:
@@ -196,7 +180,7 @@ class Optimizer:
 
     def __init__(self, *, lr: LearningRate, weight_decay: float = 0.0, gc: str | None = None, gc_conv_only: bool = False):
         self.lr = check_lr(lr)
-        self.weight_decay = check_nonneg(weight_decay, "weight_decay")
+        self.weight_decay = check_nonnegative(weight_decay, "weight_decay")
         self.gc, self.gc_conv_only = check_gc(gc, gc_conv_only)
 
     # -- what subclasses provide ------------------------------------------------------
@@ -247,6 +231,7 @@ class Optimizer:
         slots = {}
         for name, p in params.items():
             check_floating(p, f"params[{name!r}]")
+            self._check_eps_in(p, name)
             slots[name] = self._init_slot(p)
             if self.gc is not None and self._gc_eligible(p.shape) and not is_centralizable(p.shape):
                 warnings.warn(
@@ -318,6 +303,19 @@ class Optimizer:
 
     # -- internals --------------------------------------------------------------------
 
+    def _check_eps_in(self, p: Any, name: str) -> None:
+        """Refuse an `eps` that is 0 in the parameter's dtype: the same 0/0 as eps = 0."""
+        eps = getattr(self, "eps", None)
+        if eps is None:
+            return
+        xp = array_namespace(p)
+        tiny = float(xp.finfo(p.dtype).smallest_normal)
+        if float(xp.asarray(eps, dtype=p.dtype)) < tiny:
+            raise ValueError(
+                f"eps={eps!r} rounds below the smallest normal {dtype_name(p.dtype)} number ({tiny:g}), the dtype of "
+                f"params[{name!r}]: a zero gradient entry would make the step 0/0; use eps >= {tiny:g}"
+            )
+
     def _gc_eligible(self, shape: tuple[int, ...]) -> bool:
         return len(shape) >= 2 and (not self.gc_conv_only or len(shape) == 4)
 
@@ -329,4 +327,11 @@ class Optimizer:
         if isinstance(params, Mapping) and state["slots"].keys() != params.keys():
             missing, extra = sorted(set(params) - set(state["slots"])), sorted(set(state["slots"]) - set(params))
             raise ValueError(f"state does not match params: no state for {missing}, state for unknown {extra}")
+        if isinstance(params, Mapping):
+            for name, slot in state["slots"].items():
+                shape = tuple(getattr(params[name], "shape", ()))
+                for key, arr in slot.items():
+                    if tuple(arr.shape) != shape:
+                        raise ValueError(f"state slot {key!r} of params[{name!r}] has shape {tuple(arr.shape)}, "
+                                         f"but params[{name!r}] has shape {shape}")  # fmt: skip
         return int(state["step"])

@@ -30,7 +30,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..backend import array_namespace
-from ._base import LearningRate, Optimizer, check_beta, check_nonneg
+from .._validation import check_bool, check_nonnegative, check_unit_interval
+from ._base import LearningRate, Optimizer, check_eps
 
 __all__ = ["AdaGrad", "Adadelta", "Adam", "AdamW", "RMSprop", "adadelta", "adagrad", "adam", "adamw", "rmsprop"]
 
@@ -38,13 +39,7 @@ __all__ = ["AdaGrad", "Adadelta", "Adam", "AdamW", "RMSprop", "adadelta", "adagr
 def _check_betas(betas: Any) -> tuple[float, float]:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    return check_beta(betas[0], "betas[0]"), check_beta(betas[1], "betas[1]")
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
+    return check_unit_interval(betas[0], "betas[0]"), check_unit_interval(betas[1], "betas[1]")
 
 
 class AdaGrad(Optimizer):
@@ -68,9 +63,9 @@ class AdaGrad(Optimizer):
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-        self.lr_decay = check_nonneg(lr_decay, "lr_decay")
-        self.initial_accumulator_value = check_nonneg(initial_accumulator_value, "initial_accumulator_value")
-        self.eps = check_nonneg(eps, "eps")
+        self.lr_decay = check_nonnegative(lr_decay, "lr_decay")
+        self.initial_accumulator_value = check_nonnegative(initial_accumulator_value, "initial_accumulator_value")
+        self.eps = check_eps(eps)
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
@@ -105,10 +100,10 @@ class RMSprop(Optimizer):
                  momentum: float = 0.0, centered: bool = False, *,
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-        self.alpha = check_beta(alpha, "alpha")
-        self.eps = check_nonneg(eps, "eps")
-        self.momentum = check_beta(momentum, "momentum")
-        self.centered = _check_bool(centered, "centered")
+        self.alpha = check_unit_interval(alpha, "alpha")
+        self.eps = check_eps(eps)
+        self.momentum = check_unit_interval(momentum, "momentum")
+        self.centered = check_bool(centered, "centered")
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
@@ -159,8 +154,8 @@ class Adadelta(Optimizer):
     def __init__(self, lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, *,
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-        self.rho = check_beta(rho, "rho")
-        self.eps = check_nonneg(eps, "eps")
+        self.rho = check_unit_interval(rho, "rho")
+        self.eps = check_eps(eps)
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
@@ -200,8 +195,8 @@ class Adam(Optimizer):
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
         self.betas = _check_betas(betas)
-        self.eps = check_nonneg(eps, "eps")
-        self.amsgrad = _check_bool(amsgrad, "amsgrad")
+        self.eps = check_eps(eps)
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)

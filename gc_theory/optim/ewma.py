@@ -27,8 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._validation import check_floating
-from ._base import check_beta
+from .._validation import check_floating, check_unit_interval
 
 __all__ = ["EWMA", "ewma"]
 
@@ -59,7 +58,7 @@ class EWMA:
     bias_correction: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "beta", check_beta(self.beta, "beta"))
+        object.__setattr__(self, "beta", check_unit_interval(self.beta, "beta"))
         if not isinstance(self.bias_correction, bool):
             raise TypeError(f"bias_correction must be True or False, got {self.bias_correction!r}")
 

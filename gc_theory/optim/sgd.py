@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..backend import array_namespace
-from ._base import LearningRate, Optimizer, Params, State, check_beta, check_nonneg
+from .._validation import check_bool, check_choice, check_unit_interval
+from ._base import LearningRate, Optimizer, Params, State
 
 __all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "SGDW", "sgd", "sgdw"]
 
@@ -128,19 +129,14 @@ class SGD(Optimizer):
         gc_conv_only: bool = False,
     ):
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-        self.momentum = check_beta(momentum, "momentum")
-        self.dampening = check_nonneg(dampening, "dampening")
-        if self.dampening > 1:
-            raise ValueError(f"dampening must be in [0, 1], got {self.dampening}")
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
-        if nesterov_form not in NESTEROV_FORMS:
-            raise ValueError(f"nesterov_form must be one of {NESTEROV_FORMS}, got {nesterov_form!r}")
+        self.momentum = check_unit_interval(momentum, "momentum")
+        self.dampening = check_unit_interval(dampening, "dampening", closed="both")
+        nesterov = check_bool(nesterov, "nesterov")
+        nesterov_form = check_choice(nesterov_form, "nesterov_form", NESTEROV_FORMS)
         lookahead = nesterov and nesterov_form == "lookahead"
         if momentum_form is None:
             momentum_form = "velocity" if lookahead else "torch"
-        if momentum_form not in MOMENTUM_FORMS:
-            raise ValueError(f"momentum_form must be one of {MOMENTUM_FORMS}, got {momentum_form!r}")
+        momentum_form = check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
         if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)")
         if nesterov and momentum_form == "ewma":
