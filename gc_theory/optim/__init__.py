@@ -26,10 +26,13 @@ forms), :func:`sgdw` (decoupled decay), :func:`adagrad`, :func:`rmsprop`, :func:
 """
 
 from ._base import GC_MODES, GCSkipWarning, Optimizer
-from .adaptive import Adadelta, AdaGrad, Adam, AdamW, RMSprop, adadelta, adagrad, adam, adamw, rmsprop
+from .adaptive import (
+    Adadelta, AdadeltaState, AdaGrad, AdaGradState, Adam, AdamState, AdamW, RMSprop, RMSpropState,
+    adadelta, adagrad, adam, adamw, rmsprop,
+)  # fmt: skip
 from .ewma import EWMA, ewma
 from .schedules import exponential_decay, step_decay, tenfold_decay
-from .sgd import SGD, SGDW, sgd, sgdw
+from .sgd import SGD, SGDW, SGDState, sgd, sgdw
 from .trajectory import Trajectory, trajectory
 
 __all__ = [
@@ -39,12 +42,17 @@ __all__ = [
     "SGDW",
     "Trajectory",
     "AdaGrad",
+    "AdaGradState",
     "Adadelta",
+    "AdadeltaState",
     "Adam",
+    "AdamState",
     "AdamW",
     "GCSkipWarning",
     "Optimizer",
     "RMSprop",
+    "RMSpropState",
+    "SGDState",
     "adadelta",
     "adagrad",
     "adam",

@@ -5,9 +5,13 @@ An optimiser is a pair of pure functions on dicts of arrays::
     state = opt.init(params)
     params, state = opt.step(params, grads, state)
 
-``params`` and ``grads`` map names to arrays of any array-API backend. A step
-returns *new* arrays and a *new* state dict; nothing the caller passed in is
-modified, so a trajectory can be replayed from any saved state.
+``params`` and ``grads`` map names to arrays of any array-API backend. The
+state is a typed NamedTuple per optimiser (:class:`~gc_theory.optim.SGDState`,
+:class:`~gc_theory.optim.AdamState`, ...): the number of completed steps and
+one dict per buffer, keyed like the params, read by attribute
+(``state.exp_avg["fc.weight"]``). A step returns *new* arrays and a *new*
+state; nothing the caller passed in is modified, so a trajectory can be
+replayed from any saved state.
 
 Every optimiser shares the same step skeleton (:meth:`Optimizer.step`)::
 
@@ -47,7 +51,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -64,7 +68,7 @@ GC_MODES: tuple[str | None, ...] = (None, "gradient", "update")
 LearningRate = float | Callable[[int], float]
 
 Params = Mapping[str, Any]
-State = dict[str, Any]
+State = NamedTuple
 
 
 class GCSkipWarning(UserWarning):
@@ -151,10 +155,10 @@ def _centralize_owned(x: Any, owned: bool) -> Any:
 class Optimizer:
     """Base class of every optimiser: validation, coupled decay, GC placement, schedules.
 
-    A subclass sets :attr:`name` and :attr:`slot_names`, and implements
+    A subclass sets :attr:`name` and :attr:`State`, and implements
     :meth:`_init_slot` and :meth:`_rule`. Instances are immutable in spirit:
     hyperparameters are fixed at construction, all progress lives in the
-    state dict.
+    typed state (:attr:`State`).
 
     Parameters
     ----------
@@ -173,8 +177,8 @@ class Optimizer:
     """
 
     name: str = "optimizer"
-    #: Keys of the per-parameter state (torch.optim's names where they exist).
-    slot_names: tuple[str, ...] = ()
+    #: The typed state: a NamedTuple of ``step`` and one dict of arrays per buffer (torch.optim's names).
+    State: type = NamedTuple
     #: True when weight_decay enters the gradient (L2); False when the rule decays the weights itself.
     coupled_decay: bool = True
 
@@ -240,7 +244,7 @@ class Optimizer:
                     GCSkipWarning,
                     stacklevel=2,
                 )
-        return {"optimizer": self.name, "step": 0, "slots": slots}
+        return self._pack(0, slots)
 
     def gradient_point(self, params: Params, state: State) -> dict[str, Any]:
         """Where the next gradient must be evaluated: `params` itself, except for look-ahead Nesterov."""
@@ -256,15 +260,15 @@ class Optimizer:
         grads : dict of arrays
             The gradient at :meth:`gradient_point` (the parameters themselves,
             except for look-ahead Nesterov): same keys, shapes and dtypes.
-        state : dict
+        state : NamedTuple
             What :meth:`init` or the previous :meth:`step` returned.
 
         Returns
         -------
         params : dict of arrays
             New arrays, in the namespace and dtype of the inputs.
-        state : dict
-            A new state: ``{"optimizer": name, "step": t + 1, "slots": {...}}``.
+        state : NamedTuple
+            A new state of the same type, with ``step`` = t + 1.
 
         Raises
         ------
@@ -293,13 +297,14 @@ class Optimizer:
             gc_here = self.gc is not None and self.centralizes(tuple(p.shape))
             if gc_here and self.gc == "gradient":
                 g = _centralize_owned(g, owned)
-            update, new_slots[name] = self._rule(p, g, state["slots"][name], lr, t + 1)
+            slot = {key: buf[name] for key, buf in zip(state._fields[1:], state[1:]) if name in buf}
+            update, new_slots[name] = self._rule(p, g, slot, lr, t + 1)
             if gc_here and self.gc == "update":
                 # The update may be a slot array too (Ruder's velocity is both): centralise a copy then.
                 shared = any(update is a for a in new_slots[name].values())
                 update = _centralize_owned(update, not shared)
             new_params[name] = p - update
-        return new_params, {"optimizer": self.name, "step": t + 1, "slots": new_slots}
+        return new_params, self._pack(t + 1, new_slots)
 
     # -- internals --------------------------------------------------------------------
 
@@ -319,19 +324,23 @@ class Optimizer:
     def _gc_eligible(self, shape: tuple[int, ...]) -> bool:
         return len(shape) >= 2 and (not self.gc_conv_only or len(shape) == 4)
 
+    def _pack(self, step: int, slots: Mapping[str, Mapping[str, Any]]) -> Any:
+        """Per-parameter slots -> the typed state: one dict per buffer, keyed like the params."""
+        buffers = {key: {name: slot[key] for name, slot in slots.items() if key in slot} for key in self.State._fields[1:]}
+        return self.State(step, **buffers)
+
     def _check_state(self, state: Any, params: Params) -> int:
-        if not isinstance(state, Mapping) or "step" not in state or "slots" not in state:
-            raise TypeError(f"state must be the dict returned by {self.name}.init or .step, got {type(state).__name__}")
-        if state.get("optimizer") != self.name:
-            raise ValueError(f"state was made by {state.get('optimizer')!r}, not by {self.name!r}")
-        if isinstance(params, Mapping) and state["slots"].keys() != params.keys():
-            missing, extra = sorted(set(params) - set(state["slots"])), sorted(set(state["slots"]) - set(params))
-            raise ValueError(f"state does not match params: no state for {missing}, state for unknown {extra}")
-        if isinstance(params, Mapping):
-            for name, slot in state["slots"].items():
-                shape = tuple(getattr(params[name], "shape", ()))
-                for key, arr in slot.items():
-                    if tuple(arr.shape) != shape:
-                        raise ValueError(f"state slot {key!r} of params[{name!r}] has shape {tuple(arr.shape)}, "
-                                         f"but params[{name!r}] has shape {shape}")  # fmt: skip
-        return int(state["step"])
+        if not isinstance(state, self.State):
+            raise TypeError(f"state must be the {self.State.__name__} returned by {self.name}'s init or step, "
+                            f"got {type(state).__name__}")  # fmt: skip
+        if not isinstance(params, Mapping):
+            return int(state.step)
+        for key, buf in zip(state._fields[1:], state[1:]):
+            if buf and buf.keys() != params.keys():
+                missing, extra = sorted(set(params) - set(buf)), sorted(set(buf) - set(params))
+                raise ValueError(f"state.{key} does not match params: no state for {missing}, state for unknown {extra}")
+            for name, arr in buf.items():
+                if tuple(arr.shape) != tuple(params[name].shape):
+                    raise ValueError(f"state.{key}[{name!r}] has shape {tuple(arr.shape)}, "
+                                     f"but params[{name!r}] has shape {tuple(params[name].shape)}")  # fmt: skip
+        return int(state.step)

@@ -27,19 +27,55 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..backend import array_namespace
 from .._validation import check_bool, check_nonnegative, check_unit_interval
 from ._base import LearningRate, Optimizer, check_eps
 
-__all__ = ["AdaGrad", "Adadelta", "Adam", "AdamW", "RMSprop", "adadelta", "adagrad", "adam", "adamw", "rmsprop"]
+__all__ = [
+    "AdaGrad", "AdaGradState", "Adadelta", "AdadeltaState", "Adam", "AdamState", "AdamW", "RMSprop", "RMSpropState",
+    "adadelta", "adagrad", "adam", "adamw", "rmsprop",
+]  # fmt: skip
 
 
 def _check_betas(betas: Any) -> tuple[float, float]:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
     return check_unit_interval(betas[0], "betas[0]"), check_unit_interval(betas[1], "betas[1]")
+
+
+class AdaGradState(NamedTuple):
+    """State of :class:`AdaGrad`: completed steps and the sum of squared gradients :math:`G_t`."""
+
+    step: int
+    sum: dict[str, Any]
+
+
+class RMSpropState(NamedTuple):
+    """State of :class:`RMSprop`: :math:`E[g^2]`, and :math:`E[g]` (centered) and the momentum buffer when used."""
+
+    step: int
+    square_avg: dict[str, Any]
+    grad_avg: dict[str, Any]
+    momentum_buffer: dict[str, Any]
+
+
+class AdadeltaState(NamedTuple):
+    r"""State of :class:`Adadelta`: :math:`E[g^2]` and :math:`E[\Delta\theta^2]`."""
+
+    step: int
+    square_avg: dict[str, Any]
+    acc_delta: dict[str, Any]
+
+
+class AdamState(NamedTuple):
+    r"""State of :class:`Adam` and :class:`AdamW`: the moments :math:`m`, :math:`v`, and :math:`\max v` with amsgrad."""
+
+    step: int
+    exp_avg: dict[str, Any]
+    exp_avg_sq: dict[str, Any]
+    max_exp_avg_sq: dict[str, Any]
 
 
 class AdaGrad(Optimizer):
@@ -57,7 +93,7 @@ class AdaGrad(Optimizer):
     """
 
     name = "adagrad"
-    slot_names = ("sum",)
+    State = AdaGradState
 
     def __init__(self, lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
@@ -95,6 +131,7 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    State = RMSpropState
 
     def __init__(self, lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
                  momentum: float = 0.0, centered: bool = False, *,
@@ -150,6 +187,7 @@ class Adadelta(Optimizer):
     """
 
     name = "adadelta"
+    State = AdadeltaState
 
     def __init__(self, lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, *,
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
@@ -189,6 +227,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    State = AdamState
 
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *,

@@ -20,18 +20,29 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..backend import array_namespace
 from .._validation import check_bool, check_choice, check_unit_interval
 from ._base import LearningRate, Optimizer, Params, State
 
-__all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "SGDW", "sgd", "sgdw"]
+__all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "SGDState", "SGDW", "sgd", "sgdw"]
 
 #: How the momentum buffer is accumulated (see :class:`SGD`).
 MOMENTUM_FORMS = ("torch", "velocity", "ewma")
 #: Where the Nesterov gradient is evaluated (see :class:`SGD`).
 NESTEROV_FORMS = ("torch", "lookahead")
+
+
+class SGDState(NamedTuple):
+    """State of :class:`SGD` and :class:`SGDW`: completed steps and the momentum buffer (empty without momentum).
+
+    The buffer is torch's :math:`b`, Ruder's velocity :math:`v` or the average
+    :math:`m`, as `momentum_form` says.
+    """
+
+    step: int
+    momentum_buffer: dict[str, Any]
 
 
 class SGD(Optimizer):
@@ -114,6 +125,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    State = SGDState
 
     def __init__(
         self,
@@ -159,8 +171,7 @@ class SGD(Optimizer):
         if not (self.nesterov and self.nesterov_form == "lookahead"):
             return dict(params)
         self._check_state(state, params)
-        slots = state["slots"]
-        return {k: p - self.momentum * slots[k]["momentum_buffer"] for k, p in params.items()}
+        return {k: p - self.momentum * state.momentum_buffer[k] for k, p in params.items()}
 
     def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
         mu = self.momentum
