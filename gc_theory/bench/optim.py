@@ -67,8 +67,8 @@ def bench_optim_step(repeats: int = 7, quick: bool = False) -> Report:
     if quick:  # the same mix at a quarter of the width (~0.7M parameters): a smoke test, no target
         shapes = [tuple(d // 4 if i < 2 and d not in (3, 1000) else d for i, d in enumerate(s)) for s in shapes]
     optimisers = {
-        "sgd momentum=0.9 wd=5e-4": lambda gc: optim.sgd(0.1, momentum=0.9, weight_decay=5e-4, gc=gc),
-        "adam": lambda gc: optim.adam(1e-3, gc=gc),
+        "sgd momentum=0.9 wd=5e-4": lambda gc: optim.SGD(0.1, momentum=0.9, weight_decay=5e-4, gc=gc),
+        "adam": lambda gc: optim.Adam(1e-3, gc=gc),
     }
     headers = ["optimiser", "dtype", "params (M)", "no GC ms", "gc=gradient ms", "ratio", "gc=update ms", "ratio"]
     rows, data, met = [], [], []

@@ -59,7 +59,7 @@ from .._validation import check_all_finite, check_bool, check_choice, check_floa
 from ..backend import array_namespace, dtype_name
 from ..centralization import centralize, is_centralizable
 
-__all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_eps", "check_lr"]
+__all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_eps", "check_lr", "deprecated_alias"]
 
 #: The accepted values of every optimiser's ``gc`` argument.
 GC_MODES: tuple[str | None, ...] = (None, "gradient", "update")
@@ -147,6 +147,19 @@ def _centralize_owned(x: Any, owned: bool) -> Any:
     if owned and isinstance(x, np.ndarray) and x.flags.c_contiguous and x.flags.writeable:
         return centralize(x, out=x)
     return centralize(x)
+
+
+def deprecated_alias(cls: type, old: str) -> Callable[..., Any]:
+    """The former lowercase constructor `old`: calls `cls` with the same arguments and warns."""
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"optim.{old}(...) is deprecated; call optim.{cls.__name__}(...) with the same arguments",
+                      DeprecationWarning, stacklevel=2)  # fmt: skip
+        return cls(*args, **kwargs)
+
+    make.__name__ = make.__qualname__ = old
+    make.__doc__ = f"Deprecated: use :class:`{cls.__name__}` (same arguments)."
+    return make
 
 
 # --- the protocol --------------------------------------------------------------------

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from ..backend import array_namespace
 from .._validation import check_bool, check_nonnegative, check_unit_interval
-from ._base import LearningRate, Optimizer, check_eps
+from ._base import LearningRate, Optimizer, check_eps, deprecated_alias
 
 __all__ = [
     "AdaGrad", "AdaGradState", "Adadelta", "AdadeltaState", "Adam", "AdamState", "AdamW", "RMSprop", "RMSpropState",
@@ -294,35 +294,8 @@ class AdamW(Adam):
         return update, new
 
 
-def adagrad(lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-            initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
-            gc: str | None = None, gc_conv_only: bool = False) -> AdaGrad:  # fmt: skip
-    """AdaGrad (torch.optim.Adagrad's arguments, plus GC); see :class:`AdaGrad`."""
-    return AdaGrad(lr, lr_decay, weight_decay, initial_accumulator_value, eps, gc=gc, gc_conv_only=gc_conv_only)
-
-
-def rmsprop(lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-            momentum: float = 0.0, centered: bool = False, *,
-            gc: str | None = None, gc_conv_only: bool = False) -> RMSprop:  # fmt: skip
-    """RMSprop (torch.optim.RMSprop's arguments, plus GC); see :class:`RMSprop`."""
-    return RMSprop(lr, alpha, eps, weight_decay, momentum, centered, gc=gc, gc_conv_only=gc_conv_only)
-
-
-def adadelta(lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, *,
-             gc: str | None = None, gc_conv_only: bool = False) -> Adadelta:  # fmt: skip
-    """Adadelta (torch.optim.Adadelta's arguments, plus GC); see :class:`Adadelta`."""
-    return Adadelta(lr, rho, eps, weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-
-
-def adam(lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-         weight_decay: float = 0.0, amsgrad: bool = False, *,
-         gc: str | None = None, gc_conv_only: bool = False) -> Adam:  # fmt: skip
-    """Adam (torch.optim.Adam's arguments, plus GC); see :class:`Adam`."""
-    return Adam(lr, betas, eps, weight_decay, amsgrad, gc=gc, gc_conv_only=gc_conv_only)
-
-
-def adamw(lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-          weight_decay: float = 1e-2, amsgrad: bool = False, *,
-          gc: str | None = None, gc_conv_only: bool = False) -> AdamW:  # fmt: skip
-    """AdamW (torch.optim.AdamW's arguments, plus GC); see :class:`AdamW`."""
-    return AdamW(lr, betas, eps, weight_decay, amsgrad, gc=gc, gc_conv_only=gc_conv_only)
+adagrad = deprecated_alias(AdaGrad, "adagrad")
+rmsprop = deprecated_alias(RMSprop, "rmsprop")
+adadelta = deprecated_alias(Adadelta, "adadelta")
+adam = deprecated_alias(Adam, "adam")
+adamw = deprecated_alias(AdamW, "adamw")

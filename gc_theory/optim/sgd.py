@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from ..backend import array_namespace
 from .._validation import check_bool, check_choice, check_unit_interval
-from ._base import LearningRate, Optimizer, Params, State
+from ._base import LearningRate, Optimizer, Params, State, deprecated_alias
 
 __all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "SGDState", "SGDW", "sgd", "sgdw"]
 
@@ -226,35 +226,5 @@ class SGDW(SGD):
         return update, new
 
 
-def sgdw(
-    lr: LearningRate,
-    momentum: float = 0.0,
-    dampening: float = 0.0,
-    nesterov: bool = False,
-    weight_decay: float = 0.0,
-    *,
-    momentum_form: str | None = None,
-    nesterov_form: str = "torch",
-    gc: str | None = None,
-    gc_conv_only: bool = False,
-) -> SGDW:
-    """SGD with decoupled weight decay and GC; see :class:`SGDW`."""
-    return SGDW(lr, momentum, dampening, nesterov, weight_decay, momentum_form=momentum_form,
-                nesterov_form=nesterov_form, gc=gc, gc_conv_only=gc_conv_only)  # fmt: skip
-
-
-def sgd(
-    lr: LearningRate,
-    momentum: float = 0.0,
-    dampening: float = 0.0,
-    nesterov: bool = False,
-    weight_decay: float = 0.0,
-    *,
-    momentum_form: str | None = None,
-    nesterov_form: str = "torch",
-    gc: str | None = None,
-    gc_conv_only: bool = False,
-) -> SGD:
-    """SGD with optional momentum, Nesterov momentum, L2 decay and GC; see :class:`SGD`."""
-    return SGD(lr, momentum, dampening, nesterov, weight_decay, momentum_form=momentum_form,
-               nesterov_form=nesterov_form, gc=gc, gc_conv_only=gc_conv_only)  # fmt: skip
+sgd = deprecated_alias(SGD, "sgd")
+sgdw = deprecated_alias(SGDW, "sgdw")

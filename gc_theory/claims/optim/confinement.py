@@ -151,7 +151,7 @@ def confinement_measurement(opt: Optimizer, params: dict[str, Any], grad_fn: Gra
         family's recursion (GC on the gradient) or the GC-on-the-update one.
         A control is measured against the bound of the claim it controls.
     """
-    traj = optim.trajectory(opt, params, grad_fn, steps)
+    traj = optim.record_trajectory(opt, params, grad_fn, steps)
     dtype = next(iter(params.values())).dtype
     u, g1, g2, g3 = unit_roundoff(dtype), gamma(1, dtype), gamma(2, dtype), gamma(3, dtype)
     raw = opt.replace(gc=None)
@@ -219,7 +219,7 @@ def _gc_on_gradient(opt: Optimizer) -> Optimizer:
 
 
 def _decoupled(opt: Optimizer) -> Optimizer:
-    return optim.sgdw(**opt.hyperparameters())
+    return optim.SGDW(**opt.hyperparameters())
 
 
 SCHEDULE = optim.step_decay(0.3, step_size=10, gamma=0.5)
@@ -232,7 +232,7 @@ CONFINEMENT = (
         "constant lr or a schedule, FC and conv weights, up to a rounding bound growing linearly in t",
         source=f"{GC_SOURCE}, Sec. 3.3 (Eq. 6: w_t - w_0 stays orthogonal to e)",
         control="plain SGD (gc=None) drifts off the plane",
-        optimisers=lambda: [optim.sgd(0.3, gc="gradient"), optim.sgd(optim.tenfold_decay(0.5, 20), gc="gradient")],
+        optimisers=lambda: [optim.SGD(0.3, gc="gradient"), optim.SGD(optim.tenfold_decay(0.5, 20), gc="gradient")],
         control_of=_without_gc,
         bound="sgd",
     ),
@@ -243,10 +243,10 @@ CONFINEMENT = (
         source=f"{GC_SOURCE}, Sec. 3.3 and Algorithm 1 (SGDM with GC); {RUDER}, Sec. 4.1",
         control="momentum without GC drifts off the plane",
         optimisers=lambda: [
-            optim.sgd(0.1, momentum=0.9, gc="gradient"),
-            optim.sgd(SCHEDULE, momentum=0.8, dampening=0.2, gc="gradient"),
-            optim.sgd(0.1, momentum=0.9, momentum_form="velocity", gc="gradient"),
-            optim.sgd(0.5, momentum=0.9, momentum_form="ewma", gc="gradient"),
+            optim.SGD(0.1, momentum=0.9, gc="gradient"),
+            optim.SGD(SCHEDULE, momentum=0.8, dampening=0.2, gc="gradient"),
+            optim.SGD(0.1, momentum=0.9, momentum_form="velocity", gc="gradient"),
+            optim.SGD(0.5, momentum=0.9, momentum_form="ewma", gc="gradient"),
         ],
         control_of=_without_gc,
         bound="sgd",
@@ -257,9 +257,9 @@ CONFINEMENT = (
         source=f"{GC_SOURCE}, Sec. 3.3; {RUDER}, Sec. 4.2 (NAG)",
         control="Nesterov without GC drifts off the plane",
         optimisers=lambda: [
-            optim.sgd(0.1, momentum=0.9, nesterov=True, gc="gradient"),
-            optim.sgd(0.1, momentum=0.9, nesterov=True, nesterov_form="lookahead", gc="gradient"),
-            optim.sgd(SCHEDULE, momentum=0.8, nesterov=True, gc="gradient"),
+            optim.SGD(0.1, momentum=0.9, nesterov=True, gc="gradient"),
+            optim.SGD(0.1, momentum=0.9, nesterov=True, nesterov_form="lookahead", gc="gradient"),
+            optim.SGD(SCHEDULE, momentum=0.8, nesterov=True, gc="gradient"),
         ],
         control_of=_without_gc,
         bound="sgd",
@@ -271,8 +271,8 @@ CONFINEMENT = (
         source=f"{GC_SOURCE}, Algorithm 1 (decay added before GC, reference SGD_GC)",
         control="the same decay applied decoupled (SGDW) with gc='gradient': the uncentralised "
         "lr*lambda*w term moves the weights off the plane",
-        optimisers=lambda: [optim.sgd(0.2, weight_decay=0.1, gc="gradient"),
-                            optim.sgd(0.1, momentum=0.9, weight_decay=0.1, gc="gradient")],  # fmt: skip
+        optimisers=lambda: [optim.SGD(0.2, weight_decay=0.1, gc="gradient"),
+                            optim.SGD(0.1, momentum=0.9, weight_decay=0.1, gc="gradient")],  # fmt: skip
         control_of=_decoupled,
         bound="sgd",
     ),
@@ -282,8 +282,8 @@ CONFINEMENT = (
         "the whole step including lr*lambda*w",
         source=f"{GC_SOURCE}, reference code AdamW_GC2 (centralise the final update); Loshchilov & Hutter, ICLR 2019",
         control="AdamW and SGDW with gc='gradient': the decay term is not centralised and the weights leave the plane",
-        optimisers=lambda: [optim.adamw(0.05, weight_decay=0.5, gc="update"),
-                            optim.sgdw(0.1, momentum=0.9, weight_decay=0.2, gc="update")],  # fmt: skip
+        optimisers=lambda: [optim.AdamW(0.05, weight_decay=0.5, gc="update"),
+                            optim.SGDW(0.1, momentum=0.9, weight_decay=0.2, gc="update")],  # fmt: skip
         control_of=_gc_on_gradient,
         bound="update",
     ),
@@ -293,8 +293,8 @@ CONFINEMENT = (
         "gc='gradient' (element-wise scaling P g / (sqrt(v) + eps) has a nonzero mean)",
         source=f"{GC_SOURCE}, reference code Adam_GC2 (GC on the update, recommended for adaptive methods); {RUDER}, Sec. 4.3-4.6",
         control="the same optimisers with gc='gradient' (the GC paper's placement): every one of them drifts off the plane",
-        optimisers=lambda: [optim.adam(0.05, gc="update"), optim.rmsprop(0.01, momentum=0.5, gc="update"),
-                            optim.adagrad(0.1, gc="update"), optim.adadelta(1.0, gc="update")],  # fmt: skip
+        optimisers=lambda: [optim.Adam(0.05, gc="update"), optim.RMSprop(0.01, momentum=0.5, gc="update"),
+                            optim.AdaGrad(0.1, gc="update"), optim.Adadelta(1.0, gc="update")],  # fmt: skip
         control_of=_gc_on_gradient,
         bound="update",
     ),
@@ -372,5 +372,5 @@ def norm_gap_measurement(grads: Iterable[Mapping[str, Any]], operator: Callable[
 def _norm_gap(ctx: Context, control: bool) -> Measurement:
     case = ctx.spawn("trajectory")
     grad_fn = tanh_regression(case, CONFINEMENT_SHAPES)
-    traj = optim.trajectory(optim.sgd(0.1, momentum=0.9, gc="gradient"), init_params(case, CONFINEMENT_SHAPES), grad_fn, 20)
+    traj = optim.record_trajectory(optim.SGD(0.1, momentum=0.9, gc="gradient"), init_params(case, CONFINEMENT_SHAPES), grad_fn, 20)
     return norm_gap_measurement(traj.grads, layer_centralize if control else None)

@@ -181,8 +181,8 @@ def projected_gd_measurement(problem: ConvexProblem, W0: Any, steps: int, gc: st
     mu, L = problem.mu, problem.L
     eta = 2.0 / (mu + L)
     rho = (L - mu) / (L + mu)
-    opt = optim.sgd(eta, gc=gc)
-    traj = optim.trajectory(opt, {"w": W0}, lambda p, t: {"w": problem.grad(p["w"])}, steps)
+    opt = optim.SGD(eta, gc=gc)
+    traj = optim.record_trajectory(opt, {"w": W0}, lambda p, t: {"w": problem.grad(p["w"])}, steps)
     w_star, ref_err = problem.reference(W0)
     delta = delta_e = xp.zeros((W0.shape[0],), dtype=dtype)
     for p, g in zip(traj.params[1:], traj.grads):

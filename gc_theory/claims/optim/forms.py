@@ -83,9 +83,9 @@ def nesterov_forms(ctx: Context, control: bool, lr: float = 0.1, momentum: float
     r"""Torch-form iterates :math:`\phi_t` against the look-ahead form's :math:`\theta_t - \gamma v_t`."""
     h_host, h, c, grad = _quadratic(ctx)
     w0 = {"w": ctx.normal(*SHAPE) * 3.0}
-    torch_form = optim.trajectory(optim.sgd(lr, momentum, nesterov=True), w0, grad, STEPS)
-    look = optim.sgd(lr, momentum, nesterov=True, nesterov_form="lookahead")
-    ahead = optim.trajectory(look, w0, grad, STEPS)
+    torch_form = optim.record_trajectory(optim.SGD(lr, momentum, nesterov=True), w0, grad, STEPS)
+    look = optim.SGD(lr, momentum, nesterov=True, nesterov_form="lookahead")
+    ahead = optim.record_trajectory(look, w0, grad, STEPS)
     phi = [p["w"] for p in torch_form.params]
     # The change of variables phi = theta - gamma v; the control forgets it and compares theta itself.
     mapped = [p["w"] if control else look.gradient_point(p, s)["w"] for p, s in zip(ahead.params, ahead.states)]
@@ -116,11 +116,11 @@ def momentum_forms(ctx: Context, control: bool, lr: float = 0.05, momentum: floa
     results = []
     schedule = optim.step_decay(lr, step_size=10, gamma=0.5) if control else lr
     pairs = (
-        (optim.sgd(lr, g, momentum_form="velocity"), optim.sgd(lr if control else lr / (1 - g), g, momentum_form="ewma")),
-        (optim.sgd(schedule, g, momentum_form="velocity"), optim.sgd(schedule, g, momentum_form="torch")),
+        (optim.SGD(lr, g, momentum_form="velocity"), optim.SGD(lr if control else lr / (1 - g), g, momentum_form="ewma")),
+        (optim.SGD(schedule, g, momentum_form="velocity"), optim.SGD(schedule, g, momentum_form="torch")),
     )
     for a, b in pairs:
-        ta, tb = (optim.trajectory(o, w0, grad, STEPS) for o in (a, b))
+        ta, tb = (optim.record_trajectory(o, w0, grad, STEPS) for o in (a, b))
         scales = [0.0] + [
             _sup(ta.params[t]["w"], ta.states[t].momentum_buffer["w"], c)
             + b.lr_at(t - 1) / (1 - g) * _sup(tb.states[t].momentum_buffer["w"], ta.grads[t - 1]["w"])
@@ -151,7 +151,7 @@ def ewma_bias_measurement(ctx: Context, beta: float, bias_correction: bool, step
     u = unit_roundoff(ctx.dtype)
     u_conv = 0.0 if ctx.dtype_name == "float64" else u
     worst = []
-    avg = optim.ewma(beta, bias_correction=bias_correction)
+    avg = optim.EWMA(beta, bias_correction=bias_correction)
     state = avg.init(c)
     for t in range(1, steps + 1):
         state = avg.update(state, c)
@@ -186,7 +186,7 @@ def _momentum(ctx: Context, control: bool) -> list[Measurement]:
 
 
 @claim(
-    "optim.ewma.unbiased",
+    "optim.EWMA.unbiased",
     statement="on a constant sequence the bias-corrected EWMA v_t/(1 - beta^t) equals the constant at every t",
     source="Kingma & Ba, Adam, ICLR 2015, Sec. 3 (initialization bias correction)",
     control="the uncorrected average v_t = (1 - beta^t) c, biased towards its zero start",
