@@ -206,10 +206,13 @@ class Optimizer:
         """Fresh per-parameter state for a parameter shaped like `p`."""
         return {}
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         """The update u (the step applies w - u) and the new slot, at step t >= 1.
 
         u must be a new array, or one of the new slot's arrays; never `p`, `g` or an old slot array.
+        `owned` says that `g` is a temporary of the step (the decayed or centralised gradient), which
+        the rule may overwrite in place to become one of the arrays it writes anyway.
         """
         raise NotImplementedError
 
@@ -310,8 +313,9 @@ class Optimizer:
             gc_here = self.gc is not None and self.centralizes(tuple(p.shape))
             if gc_here and self.gc == "gradient":
                 g = _centralize_owned(g, owned)
+                owned = True
             slot = {key: buf[name] for key, buf in zip(state._fields[1:], state[1:]) if name in buf}
-            update, new_slots[name] = self._rule(p, g, slot, lr, t + 1)
+            update, new_slots[name] = self._rule(p, g, slot, lr, t + 1, owned=owned)
             if gc_here and self.gc == "update":
                 # The update may be a slot array too (Ruder's velocity is both): centralise a copy then.
                 shared = any(update is a for a in new_slots[name].values())

@@ -107,7 +107,8 @@ class AdaGrad(Optimizer):
         xp = array_namespace(p)
         return {"sum": xp.full(p.shape, self.initial_accumulator_value, dtype=p.dtype)}
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         xp = array_namespace(g)
         G = slot["sum"] + g * g
         clr = lr / (1.0 + (t - 1) * self.lr_decay)
@@ -151,7 +152,8 @@ class RMSprop(Optimizer):
             slot["momentum_buffer"] = xp.zeros_like(p)
         return slot
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         xp = array_namespace(g)
         a = self.alpha
         new = {"square_avg": a * slot["square_avg"] + (1.0 - a) * (g * g)}
@@ -199,7 +201,8 @@ class Adadelta(Optimizer):
         xp = array_namespace(p)
         return {"square_avg": xp.zeros_like(p), "acc_delta": xp.zeros_like(p)}
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         xp = array_namespace(g)
         r = self.rho
         sq = r * slot["square_avg"] + (1.0 - r) * (g * g)
@@ -244,13 +247,18 @@ class Adam(Optimizer):
             slot["max_exp_avg_sq"] = xp.zeros_like(p)
         return slot
 
-    def _adam_step(self, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _adam_step(self, g: Any, slot: Mapping[str, Any], lr: float, t: int, owned: bool) -> tuple[Any, dict[str, Any]]:
         xp = array_namespace(g)
         b1, b2 = self.betas
-        new = {
-            "exp_avg": b1 * slot["exp_avg"] + (1.0 - b1) * g,
-            "exp_avg_sq": b2 * slot["exp_avg_sq"] + (1.0 - b2) * (g * g),
-        }
+        exp_avg = b1 * slot["exp_avg"] + (1.0 - b1) * g
+        # GC fused into the second moment: the centralised copy of g (the one array GC adds) is squared in
+        # place into the g*g temporary the step needs anyway, so a GC step allocates no more than a plain one.
+        if owned:
+            g *= g
+            square = g
+        else:
+            square = g * g
+        new = {"exp_avg": exp_avg, "exp_avg_sq": b2 * slot["exp_avg_sq"] + (1.0 - b2) * square}
         second = new["exp_avg_sq"]
         if self.amsgrad:
             new["max_exp_avg_sq"] = second = xp.maximum(slot["max_exp_avg_sq"], second)
@@ -258,8 +266,9 @@ class Adam(Optimizer):
         denom = xp.sqrt(second) / math.sqrt(1.0 - b2**t) + self.eps
         return (lr / (1.0 - b1**t)) * new["exp_avg"] / denom, new
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
-        return self._adam_step(g, slot, lr, t)
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+        return self._adam_step(g, slot, lr, t, owned)
 
 
 class AdamW(Adam):
@@ -287,8 +296,9 @@ class AdamW(Adam):
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr, betas, eps, weight_decay, amsgrad, gc=gc, gc_conv_only=gc_conv_only)
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
-        update, new = self._adam_step(g, slot, lr, t)
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+        update, new = self._adam_step(g, slot, lr, t, owned)
         if self.weight_decay:
             update = update + (lr * self.weight_decay) * p
         return update, new

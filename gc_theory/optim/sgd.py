@@ -173,7 +173,8 @@ class SGD(Optimizer):
         self._check_state(state, params)
         return {k: p - self.momentum * state.momentum_buffer[k] for k, p in params.items()}
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         mu = self.momentum
         if mu == 0:
             return lr * g, {}
@@ -186,8 +187,15 @@ class SGD(Optimizer):
         if self.momentum_form == "ewma":
             m = mu * b + (1.0 - mu) * g
             return lr * m, {"momentum_buffer": m}
-        # torch.optim.SGD: the first buffer is the gradient itself, undamped.
-        b = array_namespace(g).asarray(g, copy=True) if t == 1 else mu * b + (1.0 - self.dampening) * g
+        # torch.optim.SGD: the first buffer is the gradient itself, undamped. GC fused into the buffer: an
+        # owned (decayed or centralised) gradient becomes the new buffer in place instead of a further copy.
+        if t == 1:
+            b = g if owned and not self.nesterov else array_namespace(g).asarray(g, copy=True)
+        elif owned and not self.nesterov and self.dampening == 0:
+            g += mu * b  # fl(mu b + g): the same rounding as the out-of-place sum
+            b = g
+        else:
+            b = mu * b + (1.0 - self.dampening) * g
         if self.nesterov:
             return lr * (g + mu * b), {"momentum_buffer": b}
         return lr * b, {"momentum_buffer": b}
@@ -219,8 +227,9 @@ class SGDW(SGD):
     name = "sgdw"
     coupled_decay = False
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
-        update, new = super()._rule(p, g, slot, lr, t)
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+        update, new = super()._rule(p, g, slot, lr, t, owned)
         if self.weight_decay:
             update = update + (lr * self.weight_decay) * p
         return update, new
