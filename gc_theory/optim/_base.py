@@ -24,6 +24,15 @@ Every optimiser shares the same step skeleton (:meth:`Optimizer.step`)::
 where :math:`P = I - e e^\top` acts on each weight vector (each output unit of
 a ``(out, in)`` or ``(out, in, kh, kw)`` weight, :func:`gc_theory.centralize`).
 
+GC costs no allocation of its own where the step makes an array anyway: a
+gradient the step owns (after coupled decay) is centralised in place, and the
+owned centralised gradient is handed to the rule, which may overwrite it into
+an array it writes anyway (torch-form momentum takes it as the new buffer,
+Adam squares it in place into its :math:`g \odot g` term); a centralised
+update is likewise written in place. Only the caller's own gradient is never
+touched, so ``gc="gradient"`` without decay makes one centralised copy, which
+then replaces a temporary of the rule.
+
 GC placement
 ------------
 ``gc="gradient"`` is the GC paper's placement (Algorithms 1-2 of [1]_ and the
@@ -228,7 +237,7 @@ class Optimizer:
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
-        return f"{self.name}({args})"
+        return f"{type(self).__name__}({args})"
 
     def lr_at(self, t: int) -> float:
         """The learning rate used by the step that starts after `t` completed steps."""
