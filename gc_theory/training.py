@@ -20,6 +20,7 @@ References
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,10 +30,11 @@ from threadpoolctl import threadpool_limits
 
 from . import optim
 from ._progress import progress
-from ._validation import check_positive_int
+from ._validation import check_int, check_positive_int, check_seed
 from .backend import array_namespace
 from .data import Dataset, load_digits
 from .models import Network, mlp, small_cnn
+from .optim import Optimizer
 
 __all__ = [
     "CONFIG",
@@ -40,6 +42,7 @@ __all__ = [
     "History",
     "digits_experiment",
     "format_summary",
+    "full_batch_trajectory",
     "make_model",
     "make_optimizer",
     "summary_table",
@@ -48,22 +51,29 @@ __all__ = [
 ]
 
 
-def trajectory(net: Network, params: dict[str, Any], batch: Any, opt: Any, steps: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def full_batch_trajectory(opt: Optimizer, params: dict[str, Any], net: Network, batch: Any,
+                          steps: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     """Full-batch training: the iterates ``[w_0, ..., w_steps]`` and the gradients ``[g_0, ..., g_{steps-1}]``.
 
-    The gradient is evaluated where the optimiser asks (``opt.gradient_point``,
-    the look-ahead point for look-ahead Nesterov), so the same loop serves every optimiser.
+    :func:`gc_theory.optim.record_trajectory` with the gradient of `net`'s
+    loss on one fixed `batch`; the arguments come in the same order
+    (optimiser, start, where gradients come from, steps). The gradient is
+    evaluated where the optimiser asks (the look-ahead point for look-ahead
+    Nesterov), so the same loop serves every optimiser.
     """
-    steps = check_positive_int(steps, "steps", minimum=0)
-    state = opt.init(params)
-    iterates, gradients = [dict(params)], []
-    for _ in range(steps):
-        point = opt.gradient_point(params, state) if hasattr(opt, "gradient_point") else params
-        _, grads = net.loss_and_grad(point, batch)
-        params, state = opt.step(params, grads, state)
-        iterates.append(params)
-        gradients.append(grads)
-    return iterates, gradients
+    steps = check_int(steps, "steps", minimum=0)
+    if steps == 0:
+        return [dict(params)], []
+    traj = optim.record_trajectory(opt, params, lambda point, t: net.loss_and_grad(point, batch)[1], steps)
+    return traj.params, traj.grads
+
+
+def trajectory(net: Network, params: dict[str, Any], batch: Any, opt: Optimizer,
+               steps: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    """Deprecated: use :func:`full_batch_trajectory` ``(opt, params, net, batch, steps)``."""
+    warnings.warn("training.trajectory(net, params, batch, opt, steps) is deprecated; call "
+                  "training.full_batch_trajectory(opt, params, net, batch, steps)", DeprecationWarning, stacklevel=2)  # fmt: skip
+    return full_batch_trajectory(opt, params, net, batch, steps)
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ def _take(x: Any, idx: np.ndarray) -> Any:
     return xp.take(x, xp.asarray(idx), axis=0)
 
 
-def train(net: Network, data: Dataset, opt: Any, *, epochs: int, batch_size: int, seed: int) -> History:
+def train(net: Network, data: Dataset, opt: Optimizer, *, epochs: int, batch_size: int, seed: int) -> History:
     """Mini-batch training with a fresh shuffle each epoch (from `seed`); parameters initialised from `seed`.
 
     Returns the training loss on the whole training set and the test accuracy,
@@ -93,7 +103,7 @@ def train(net: Network, data: Dataset, opt: Any, *, epochs: int, batch_size: int
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     xp = array_namespace(data.x_train)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     params = net.init(rng, xp, data.x_train.dtype)
     state = opt.init(params)
     n = data.x_train.shape[0]
@@ -106,7 +116,7 @@ def train(net: Network, data: Dataset, opt: Any, *, epochs: int, batch_size: int
         for begin in range(0, n, batch_size):
             idx = order[begin : begin + batch_size]
             batch = (_take(data.x_train, idx), _take(data.y_train, idx))
-            point = opt.gradient_point(params, state) if hasattr(opt, "gradient_point") else params
+            point = opt.gradient_point(params, state)
             _, grads = net.loss_and_grad(point, batch)
             params, state = opt.step(params, grads, state)
         loss, acc = _evaluate(net, params, data)
@@ -126,14 +136,14 @@ CONFIG: dict[str, Any] = {
 }
 
 
-def make_optimizer(name: str, gc: str | None) -> Any:
+def make_optimizer(name: str, gc: str | None) -> Optimizer:
     """``"SGD-momentum"`` or ``"Adam"`` with the settings of :data:`CONFIG` and GC mode `gc`."""
     if name not in CONFIG["optimizers"]:
         raise ValueError(f"optimizer must be one of {sorted(CONFIG['optimizers'])}, got {name!r}")
     settings = CONFIG["optimizers"][name]
     if name == "SGD-momentum":
-        return optim.sgd(lr=settings["lr"], momentum=settings["momentum"], gc=gc)
-    return optim.adam(lr=settings["lr"], gc=gc)
+        return optim.SGD(lr=settings["lr"], momentum=settings["momentum"], gc=gc)
+    return optim.Adam(lr=settings["lr"], gc=gc)
 
 
 def make_model(name: str) -> Network:
@@ -176,6 +186,7 @@ def digits_experiment(
     """
     if len(seeds) < 1:
         raise ValueError("seeds must not be empty")
+    seeds = tuple(check_seed(s, f"seeds[{i}]") for i, s in enumerate(seeds))
     epochs = CONFIG["epochs"] if epochs is None else check_positive_int(epochs, "epochs")
     data = {layout: load_digits(layout=layout) for layout in set(CONFIG["models"][m] for m in models)}
     jobs = [(m, o, gc, s) for m in models for o in optimizers for gc in (False, True) for s in seeds]

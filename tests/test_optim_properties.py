@@ -25,12 +25,12 @@ def _ctx(dtype: str, seed: int) -> Context:
 
 
 sgd_family = st.one_of(
-    st.builds(lambda lr: optim.sgd(lr, gc="gradient"), st.floats(0.01, 0.5)),
-    st.builds(lambda lr, mu, wd: optim.sgd(lr, mu, weight_decay=wd, gc="gradient"),
+    st.builds(lambda lr: optim.SGD(lr, gc="gradient"), st.floats(0.01, 0.5)),
+    st.builds(lambda lr, mu, wd: optim.SGD(lr, mu, weight_decay=wd, gc="gradient"),
               st.floats(0.01, 0.2), st.floats(0.0, 0.95), st.floats(0.0, 0.2)),
-    st.builds(lambda lr, mu, form: optim.sgd(lr, mu, nesterov=True, nesterov_form=form, gc="gradient"),
+    st.builds(lambda lr, mu, form: optim.SGD(lr, mu, nesterov=True, nesterov_form=form, gc="gradient"),
               st.floats(0.01, 0.2), st.floats(0.05, 0.95), st.sampled_from(["torch", "lookahead"])),
-    st.builds(lambda lr0, r: optim.sgd(optim.tenfold_decay(lr0, r), 0.9, momentum_form="velocity", gc="gradient"),
+    st.builds(lambda lr0, r: optim.SGD(optim.tenfold_decay(lr0, r), 0.9, momentum_form="velocity", gc="gradient"),
               st.floats(0.01, 0.3), st.floats(5, 50)),
 )  # fmt: skip
 
@@ -44,8 +44,8 @@ def test_gc_sgd_family_is_confined_for_any_shape_lr_and_schedule(shape, opt, dty
 
 
 adaptive = st.sampled_from([
-    optim.adam(0.05), optim.adamw(0.05, weight_decay=0.3), optim.rmsprop(0.01, momentum=0.5, centered=True),
-    optim.adagrad(0.1), optim.adadelta(), optim.sgdw(0.1, 0.9, weight_decay=0.2),
+    optim.Adam(0.05), optim.AdamW(0.05, weight_decay=0.3), optim.RMSprop(0.01, momentum=0.5, centered=True),
+    optim.AdaGrad(0.1), optim.Adadelta(), optim.SGDW(0.1, 0.9, weight_decay=0.2),
 ])  # fmt: skip
 
 
@@ -61,7 +61,7 @@ def test_gc_on_the_update_confines_every_optimiser(shape, opt, dtype, seed) -> N
 def test_norm_gap_along_a_trajectory(shape, dtype, seed) -> None:
     ctx = _ctx(dtype, seed)
     shapes = {"w": shape}
-    traj = optim.trajectory(optim.sgd(0.1, 0.9, gc="gradient"), init_params(ctx, shapes), tanh_regression(ctx, shapes), 8)
+    traj = optim.record_trajectory(optim.SGD(0.1, 0.9, gc="gradient"), init_params(ctx, shapes), tanh_regression(ctx, shapes), 8)
     assert norm_gap_measurement(traj.grads).passed
 
 
@@ -76,7 +76,7 @@ def test_one_gc_sgd_step_is_w_minus_lr_P_of_the_decayed_gradient(shape, lr, wd, 
     """With coupled decay and no momentum the two placements coincide: w - lr P(g + wd w)."""
     rng = np.random.default_rng(seed)
     w, g = rng.standard_normal(shape), rng.standard_normal(shape) + 1.0
-    opt = optim.sgd(lr, weight_decay=wd, gc=gc)
+    opt = optim.SGD(lr, weight_decay=wd, gc=gc)
     import warnings
 
     with warnings.catch_warnings():
@@ -98,7 +98,7 @@ def test_nesterov_forms_agree(lr, momentum, dtype, seed) -> None:
 
 @given(lr=st.floats(0.01, 0.2), momentum=st.floats(0.05, 0.95), dtype=dtypes, seed=seeds)
 def test_momentum_forms_agree(lr, momentum, dtype, seed) -> None:
-    assert momentum_forms(_ctx(dtype, seed), False, lr=lr, momentum=momentum).passed
+    assert all(m.passed for m in momentum_forms(_ctx(dtype, seed), False, lr=lr, momentum=momentum))
 
 
 @given(dtype=dtypes, seed=seeds)

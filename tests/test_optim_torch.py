@@ -25,24 +25,24 @@ SHAPES = {"conv.weight": (4, 3, 3, 3), "conv.bias": (4,), "fc.weight": (5, 6), "
 
 # (our factory, torch class, keyword arguments shared by both)
 CASES = {
-    "sgd": (optim.sgd, "SGD", dict(lr=0.1)),
-    "sgd_momentum": (optim.sgd, "SGD", dict(lr=0.05, momentum=0.9)),
-    "sgd_dampening": (optim.sgd, "SGD", dict(lr=0.05, momentum=0.9, dampening=0.3)),
-    "sgd_nesterov": (optim.sgd, "SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
-    "sgd_weight_decay": (optim.sgd, "SGD", dict(lr=0.05, momentum=0.8, weight_decay=0.05)),
-    "sgd_nesterov_wd": (optim.sgd, "SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.05)),
-    "adagrad": (optim.adagrad, "Adagrad", dict(lr=0.1)),
-    "adagrad_all": (optim.adagrad, "Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.02, initial_accumulator_value=0.1, eps=1e-8)),
-    "rmsprop": (optim.rmsprop, "RMSprop", dict(lr=0.01)),
-    "rmsprop_momentum": (optim.rmsprop, "RMSprop", dict(lr=0.01, momentum=0.5, alpha=0.9)),
-    "rmsprop_centered": (optim.rmsprop, "RMSprop", dict(lr=0.01, centered=True)),
-    "rmsprop_all": (optim.rmsprop, "RMSprop", dict(lr=0.01, centered=True, momentum=0.7, weight_decay=0.05, eps=1e-6)),
-    "adadelta": (optim.adadelta, "Adadelta", dict()),
-    "adadelta_wd": (optim.adadelta, "Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.05)),
-    "adam": (optim.adam, "Adam", dict(lr=0.01)),
-    "adam_wd_amsgrad": (optim.adam, "Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.05, amsgrad=True)),
-    "adamw": (optim.adamw, "AdamW", dict(lr=0.01, weight_decay=0.1)),
-    "adamw_amsgrad": (optim.adamw, "AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    "sgd": (optim.SGD, "SGD", dict(lr=0.1)),
+    "sgd_momentum": (optim.SGD, "SGD", dict(lr=0.05, momentum=0.9)),
+    "sgd_dampening": (optim.SGD, "SGD", dict(lr=0.05, momentum=0.9, dampening=0.3)),
+    "sgd_nesterov": (optim.SGD, "SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    "sgd_weight_decay": (optim.SGD, "SGD", dict(lr=0.05, momentum=0.8, weight_decay=0.05)),
+    "sgd_nesterov_wd": (optim.SGD, "SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.05)),
+    "adagrad": (optim.AdaGrad, "Adagrad", dict(lr=0.1)),
+    "adagrad_all": (optim.AdaGrad, "Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.02, initial_accumulator_value=0.1, eps=1e-8)),
+    "rmsprop": (optim.RMSprop, "RMSprop", dict(lr=0.01)),
+    "rmsprop_momentum": (optim.RMSprop, "RMSprop", dict(lr=0.01, momentum=0.5, alpha=0.9)),
+    "rmsprop_centered": (optim.RMSprop, "RMSprop", dict(lr=0.01, centered=True)),
+    "rmsprop_all": (optim.RMSprop, "RMSprop", dict(lr=0.01, centered=True, momentum=0.7, weight_decay=0.05, eps=1e-6)),
+    "adadelta": (optim.Adadelta, "Adadelta", dict()),
+    "adadelta_wd": (optim.Adadelta, "Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.05)),
+    "adam": (optim.Adam, "Adam", dict(lr=0.01)),
+    "adam_wd_amsgrad": (optim.Adam, "Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.05, amsgrad=True)),
+    "adamw": (optim.AdamW, "AdamW", dict(lr=0.01, weight_decay=0.1)),
+    "adamw_amsgrad": (optim.AdamW, "AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
 }
 
 
@@ -106,9 +106,9 @@ def test_trajectory_matches_torch_optim(case: str) -> None:
 @pytest.mark.parametrize(
     ("factory", "cls_name", "kwargs", "schedule"),
     [
-        (optim.sgd, "SGD", dict(lr=0.05, momentum=0.9), optim.step_decay(0.05, step_size=10, gamma=0.5)),
-        (optim.adam, "Adam", dict(lr=0.01), optim.exponential_decay(0.01, decay_rate=0.5, decay_steps=20)),
-        (optim.rmsprop, "RMSprop", dict(lr=0.01, momentum=0.5), optim.tenfold_decay(0.01, r=40)),
+        (optim.SGD, "SGD", dict(lr=0.05, momentum=0.9), optim.step_decay(0.05, step_size=10, gamma=0.5)),
+        (optim.Adam, "Adam", dict(lr=0.01), optim.exponential_decay(0.01, decay_rate=0.5, decay_steps=20)),
+        (optim.RMSprop, "RMSprop", dict(lr=0.01, momentum=0.5), optim.tenfold_decay(0.01, r=40)),
     ],
     ids=["sgd_step_decay", "adam_exponential", "rmsprop_tenfold"],
 )
@@ -122,10 +122,10 @@ def test_schedules_match_torch_lambda_lr(factory, cls_name, kwargs, schedule) ->
 @pytest.mark.parametrize(
     ("factory", "cls_name", "kwargs"),
     [
-        (optim.sgd, "SGD", dict(lr=0.05, momentum=0.9)),
-        (optim.sgd, "SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
-        (optim.adam, "Adam", dict(lr=0.01)),
-        (optim.rmsprop, "RMSprop", dict(lr=0.01)),
+        (optim.SGD, "SGD", dict(lr=0.05, momentum=0.9)),
+        (optim.SGD, "SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+        (optim.Adam, "Adam", dict(lr=0.01)),
+        (optim.RMSprop, "RMSprop", dict(lr=0.01)),
     ],
     ids=["sgd_momentum", "sgd_nesterov", "adam", "rmsprop"],
 )
@@ -145,17 +145,17 @@ def test_gc_gradient_placement_is_torch_on_centralised_gradients(factory, cls_na
 # not a difference of convention.
 _betas = st.tuples(st.floats(0.0, 0.99), st.floats(0.5, 0.999))
 DRAWN = {
-    "SGD": (optim.sgd, st.fixed_dictionaries({
+    "SGD": (optim.SGD, st.fixed_dictionaries({
         "lr": st.floats(1e-3, 0.2), "momentum": st.floats(0.0, 0.95), "weight_decay": st.floats(0.0, 0.1)})),
-    "Adagrad": (optim.adagrad, st.fixed_dictionaries({
+    "Adagrad": (optim.AdaGrad, st.fixed_dictionaries({
         "lr": st.floats(1e-3, 0.3), "lr_decay": st.floats(0.0, 0.1), "eps": st.floats(1e-10, 1e-3)})),
-    "RMSprop": (optim.rmsprop, st.fixed_dictionaries({
+    "RMSprop": (optim.RMSprop, st.fixed_dictionaries({
         "lr": st.floats(1e-4, 0.05), "alpha": st.floats(0.5, 0.999), "momentum": st.floats(0.0, 0.9),
         "centered": st.booleans(), "weight_decay": st.floats(0.0, 0.1)})),
-    "Adadelta": (optim.adadelta, st.fixed_dictionaries({"lr": st.floats(0.1, 2.0), "rho": st.floats(0.5, 0.99)})),
-    "Adam": (optim.adam, st.fixed_dictionaries({
+    "Adadelta": (optim.Adadelta, st.fixed_dictionaries({"lr": st.floats(0.1, 2.0), "rho": st.floats(0.5, 0.99)})),
+    "Adam": (optim.Adam, st.fixed_dictionaries({
         "lr": st.floats(1e-4, 0.05), "betas": _betas, "amsgrad": st.booleans(), "weight_decay": st.floats(0.0, 0.1)})),
-    "AdamW": (optim.adamw, st.fixed_dictionaries({
+    "AdamW": (optim.AdamW, st.fixed_dictionaries({
         "lr": st.floats(1e-4, 0.05), "betas": _betas, "weight_decay": st.floats(0.0, 0.5)})),
 }  # fmt: skip
 

@@ -11,6 +11,7 @@ from gc_theory.claims.models import invariance_measurement, shift_response
 from gc_theory.data import load_digits
 from gc_theory.models import mlp
 from gc_theory.training import digits_experiment, format_summary, make_model, make_optimizer, summary_table, train, trajectory
+from gc_theory.training import full_batch_trajectory
 
 
 def test_train_is_deterministic_and_learns() -> None:
@@ -44,10 +45,11 @@ def test_invariance_on_digits_with_a_schedule(opt_kwargs: dict) -> None:
     net = mlp([64, 16, 10])
     params = net.init(2)
     lr = optim.step_decay(0.2, 10, 0.5)  # the bound below uses the largest rate, 0.2
-    iterates, gradients = trajectory(net, params, (data.x_train[:200], data.y_train[:200]), optim.sgd(lr=lr, gc="gradient", **opt_kwargs), 30)
+    batch = (data.x_train[:200], data.y_train[:200])
+    iterates, gradients = full_batch_trajectory(optim.SGD(lr=lr, gc="gradient", **opt_kwargs), params, net, batch, 30)
     m = invariance_measurement(iterates, gradients, "0.weight", data.x_test[:5], 2.0, lr=0.2, momentum=opt_kwargs["momentum"])
     assert m.passed, m
-    plain, _ = trajectory(net, params, (data.x_train[:200], data.y_train[:200]), optim.sgd(lr=0.1, **opt_kwargs), 30)
+    plain, _ = full_batch_trajectory(optim.SGD(lr=0.1, **opt_kwargs), params, net, batch, 30)
     moved = np.max(np.abs(shift_response(plain[-1]["0.weight"], data.x_test[:5], 2.0) - 2.0 * params["0.weight"].sum(axis=1)))
     assert moved > 1e-3
 
@@ -56,5 +58,28 @@ def test_zero_mean_initialisation_gives_zero_response() -> None:
     net = mlp([8, 4, 3])
     params = {k: centralize(v) if v.ndim > 1 else v for k, v in net.init(0).items()}
     x = np.random.default_rng(0).standard_normal((6, 8))
-    iterates, _ = trajectory(net, params, (x, np.arange(6) % 3), optim.sgd(lr=0.1, momentum=0.9, gc="gradient"), 20)
+    iterates, _ = full_batch_trajectory(optim.SGD(lr=0.1, momentum=0.9, gc="gradient"), params, net, (x, np.arange(6) % 3), 20)
     assert np.max(np.abs(shift_response(iterates[-1]["0.weight"], x, 5.0))) < 1e-13
+
+
+def test_a_negative_seed_is_refused_by_name() -> None:
+    data = load_digits()
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        train(make_model("MLP"), data, make_optimizer("Adam", None), epochs=1, batch_size=128, seed=-1)
+    with pytest.raises(ValueError, match=r"seeds\[1\] must be >= 0, got -1"):
+        digits_experiment(seeds=(0, -1), epochs=1, models=("MLP",), optimizers=("Adam",))
+
+
+def test_the_former_trajectory_name_warns_and_gives_the_same_run() -> None:
+    net = mlp([8, 4, 3])
+    params = net.init(0)
+    batch = (np.random.default_rng(0).standard_normal((6, 8)), np.arange(6) % 3)
+    opt = optim.SGD(lr=0.1, momentum=0.9, nesterov=True, nesterov_form="lookahead")
+    new, grads = full_batch_trajectory(opt, params, net, batch, 5)
+    with pytest.warns(DeprecationWarning, match="full_batch_trajectory"):
+        old, _ = trajectory(net, params, batch, opt, 5)
+    assert len(new) == 6 and len(grads) == 5
+    for a, b in zip(new, old):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+    assert full_batch_trajectory(opt, params, net, batch, 0) == ([params], [])

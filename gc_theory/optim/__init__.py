@@ -4,7 +4,7 @@ r"""Optimisers as pure functions of explicit state, each with Gradient Centraliz
 
     from gc_theory import optim
 
-    opt = optim.sgd(lr=0.1, momentum=0.9, gc="gradient")
+    opt = optim.SGD(lr=0.1, momentum=0.9, gc="gradient")
     state = opt.init(params)                        # params: dict of arrays, any backend
     for batch in batches:
         grads = grad_fn(opt.gradient_point(params, state), batch)
@@ -18,19 +18,26 @@ with ``gc_conv_only`` (placement rules in :mod:`gc_theory.optim._base`). A step
 never modifies its inputs: it returns new arrays and a new state, so a run can
 be replayed from any saved state and two optimisers compared step by step.
 
-Available: :func:`sgd` (plain, momentum in three conventions, Nesterov in two
-forms), :func:`sgdw` (decoupled decay), :func:`adagrad`, :func:`rmsprop`, :func:`adadelta`, :func:`adam`,
-:func:`adamw`, the moving average :func:`ewma`, and the schedules
-:func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`;
-:func:`trajectory` runs an optimiser for a number of steps and keeps every iterate.
+Available, one constructor each, named as in torch.optim: :class:`SGD` (plain,
+momentum in three conventions, Nesterov in two forms), :class:`SGDW` (decoupled
+decay), :class:`AdaGrad`, :class:`RMSprop`, :class:`Adadelta`, :class:`Adam`,
+:class:`AdamW`, the moving average :class:`EWMA`, and the schedules
+:func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`. Each
+optimiser's state is a typed NamedTuple (:class:`SGDState`, :class:`AdamState`,
+...). :func:`record_trajectory` runs an optimiser for a number of steps and
+keeps every iterate. The lowercase names (``sgd``, ``adam``, ...) and
+``trajectory`` still work and warn (DeprecationWarning).
 """
 
 from ._base import GC_MODES, GCSkipWarning, Optimizer
-from .adaptive import Adadelta, AdaGrad, Adam, AdamW, RMSprop, adadelta, adagrad, adam, adamw, rmsprop
+from .adaptive import (
+    Adadelta, AdadeltaState, AdaGrad, AdaGradState, Adam, AdamState, AdamW, RMSprop, RMSpropState,
+    adadelta, adagrad, adam, adamw, rmsprop,
+)  # fmt: skip
 from .ewma import EWMA, ewma
 from .schedules import exponential_decay, step_decay, tenfold_decay
-from .sgd import SGD, SGDW, sgd, sgdw
-from .trajectory import Trajectory, trajectory
+from .sgd import SGD, SGDW, SGDState, sgd, sgdw
+from .trajectory import Trajectory, record_trajectory, trajectory
 
 __all__ = [
     "EWMA",
@@ -39,18 +46,24 @@ __all__ = [
     "SGDW",
     "Trajectory",
     "AdaGrad",
+    "AdaGradState",
     "Adadelta",
+    "AdadeltaState",
     "Adam",
+    "AdamState",
     "AdamW",
     "GCSkipWarning",
     "Optimizer",
     "RMSprop",
+    "RMSpropState",
+    "SGDState",
     "adadelta",
     "adagrad",
     "adam",
     "adamw",
     "ewma",
     "exponential_decay",
+    "record_trajectory",
     "rmsprop",
     "sgd",
     "sgdw",

@@ -5,9 +5,13 @@ An optimiser is a pair of pure functions on dicts of arrays::
     state = opt.init(params)
     params, state = opt.step(params, grads, state)
 
-``params`` and ``grads`` map names to arrays of any array-API backend. A step
-returns *new* arrays and a *new* state dict; nothing the caller passed in is
-modified, so a trajectory can be replayed from any saved state.
+``params`` and ``grads`` map names to arrays of any array-API backend. The
+state is a typed NamedTuple per optimiser (:class:`~gc_theory.optim.SGDState`,
+:class:`~gc_theory.optim.AdamState`, ...): the number of completed steps and
+one dict per buffer, keyed like the params, read by attribute
+(``state.exp_avg["fc.weight"]``). A step returns *new* arrays and a *new*
+state; nothing the caller passed in is modified, so a trajectory can be
+replayed from any saved state.
 
 Every optimiser shares the same step skeleton (:meth:`Optimizer.step`)::
 
@@ -19,6 +23,15 @@ Every optimiser shares the same step skeleton (:meth:`Optimizer.step`)::
 
 where :math:`P = I - e e^\top` acts on each weight vector (each output unit of
 a ``(out, in)`` or ``(out, in, kh, kw)`` weight, :func:`gc_theory.centralize`).
+
+GC costs no allocation of its own where the step makes an array anyway: a
+gradient the step owns (after coupled decay) is centralised in place, and the
+owned centralised gradient is handed to the rule, which may overwrite it into
+an array it writes anyway (torch-form momentum takes it as the new buffer,
+Adam squares it in place into its :math:`g \odot g` term); a centralised
+update is likewise written in place. Only the caller's own gradient is never
+touched, so ``gc="gradient"`` without decay makes one centralised copy, which
+then replaces a temporary of the rule.
 
 GC placement
 ------------
@@ -47,15 +60,15 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validation import check_all_finite, check_floating
-from ..backend import array_namespace, dtype_name, is_array
+from .._validation import check_all_finite, check_bool, check_choice, check_floating, check_nonnegative, check_positive
+from ..backend import array_namespace, dtype_name
 from ..centralization import centralize, is_centralizable
 
-__all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_beta", "check_nonneg", "check_lr"]
+__all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_eps", "check_lr", "deprecated_alias"]
 
 #: The accepted values of every optimiser's ``gc`` argument.
 GC_MODES: tuple[str | None, ...] = (None, "gradient", "update")
@@ -64,7 +77,7 @@ GC_MODES: tuple[str | None, ...] = (None, "gradient", "update")
 LearningRate = float | Callable[[int], float]
 
 Params = Mapping[str, Any]
-State = dict[str, Any]
+State = NamedTuple
 
 
 class GCSkipWarning(UserWarning):
@@ -74,43 +87,20 @@ class GCSkipWarning(UserWarning):
 # --- argument checks -----------------------------------------------------------------
 
 
-def _is_real_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def check_nonneg(value: Any, name: str) -> float:
-    """A finite real >= 0 as float, or a clear error naming `name`."""
-    if not _is_real_number(value):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be finite and >= 0, got {value}")
-    return value
-
-
-def check_beta(value: Any, name: str) -> float:
-    """A decay rate in [0, 1) as float (1 would never forget, and bias correction divides by 1 - beta^t)."""
-    if not _is_real_number(value):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
-    return value
-
-
 def check_lr(lr: Any) -> LearningRate:
     """A learning rate >= 0, or a callable schedule (whose values are checked at each step)."""
     if callable(lr):
         return lr
-    return check_nonneg(lr, "lr")
+    return check_nonnegative(lr, "lr")
+
+
+def check_eps(eps: Any) -> float:
+    """A denominator guard > 0: with eps = 0 a zero gradient entry makes the step 0/0."""
+    return check_positive(eps, "eps")
 
 
 def check_gc(gc: Any, gc_conv_only: Any) -> tuple[str | None, bool]:
-    if gc not in GC_MODES:
-        raise ValueError(f"gc must be one of None, 'gradient', 'update', got {gc!r}")
-    if not isinstance(gc_conv_only, bool):
-        raise TypeError(f"gc_conv_only must be True or False, got {gc_conv_only!r}")
-    return gc, gc_conv_only
+    return check_choice(gc, "gc", GC_MODES), check_bool(gc_conv_only, "gc_conv_only")
 
 
 def lr_at(lr: LearningRate, t: int) -> float:
@@ -118,11 +108,16 @@ def lr_at(lr: LearningRate, t: int) -> float:
     if not callable(lr):
         return float(lr)
     value = lr(t)
-    if is_array(value) and tuple(value.shape) == ():  # a 0-d array is a number to the user who returned it
-        value = float(value)
-    if not _is_real_number(value) or not math.isfinite(float(value)) or float(value) < 0:
-        raise ValueError(f"lr schedule returned {value!r} at step {t}; a learning rate must be finite and >= 0")
-    return float(value)
+    # A 0-d array (np.asarray(0.1), a CuPy scalar result) is a number to the user: accept it as one.
+    if getattr(value, "shape", None) == () and not isinstance(value, numbers.Number):
+        try:
+            value = float(value)
+        except TypeError:
+            pass
+    try:
+        return check_nonnegative(value, "lr")
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"lr schedule returned {value!r} at step {t}; {exc}") from None
 
 
 def _check_pairs(params: Params, grads: Params, t: int) -> None:
@@ -163,16 +158,29 @@ def _centralize_owned(x: Any, owned: bool) -> Any:
     return centralize(x)
 
 
+def deprecated_alias(cls: type, old: str) -> Callable[..., Any]:
+    """The former lowercase constructor `old`: calls `cls` with the same arguments and warns."""
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"optim.{old}(...) is deprecated; call optim.{cls.__name__}(...) with the same arguments",
+                      DeprecationWarning, stacklevel=2)  # fmt: skip
+        return cls(*args, **kwargs)
+
+    make.__name__ = make.__qualname__ = old
+    make.__doc__ = f"Deprecated: use :class:`{cls.__name__}` (same arguments)."
+    return make
+
+
 # --- the protocol --------------------------------------------------------------------
 
 
 class Optimizer:
     """Base class of every optimiser: validation, coupled decay, GC placement, schedules.
 
-    A subclass sets :attr:`name` and :attr:`slot_names`, and implements
+    A subclass sets :attr:`name` and :attr:`State`, and implements
     :meth:`_init_slot` and :meth:`_rule`. Instances are immutable in spirit:
     hyperparameters are fixed at construction, all progress lives in the
-    state dict.
+    typed state (:attr:`State`).
 
     Parameters
     ----------
@@ -191,14 +199,14 @@ class Optimizer:
     """
 
     name: str = "optimizer"
-    #: Keys of the per-parameter state (torch.optim's names where they exist).
-    slot_names: tuple[str, ...] = ()
+    #: The typed state: a NamedTuple of ``step`` and one dict of arrays per buffer (torch.optim's names).
+    State: type = NamedTuple
     #: True when weight_decay enters the gradient (L2); False when the rule decays the weights itself.
     coupled_decay: bool = True
 
     def __init__(self, *, lr: LearningRate, weight_decay: float = 0.0, gc: str | None = None, gc_conv_only: bool = False):
         self.lr = check_lr(lr)
-        self.weight_decay = check_nonneg(weight_decay, "weight_decay")
+        self.weight_decay = check_nonnegative(weight_decay, "weight_decay")
         self.gc, self.gc_conv_only = check_gc(gc, gc_conv_only)
 
     # -- what subclasses provide ------------------------------------------------------
@@ -207,10 +215,13 @@ class Optimizer:
         """Fresh per-parameter state for a parameter shaped like `p`."""
         return {}
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         """The update u (the step applies w - u) and the new slot, at step t >= 1.
 
         u must be a new array, or one of the new slot's arrays; never `p`, `g` or an old slot array.
+        `owned` says that `g` is a temporary of the step (the decayed or centralised gradient), which
+        the rule may overwrite in place to become one of the arrays it writes anyway.
         """
         raise NotImplementedError
 
@@ -226,7 +237,7 @@ class Optimizer:
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
-        return f"{self.name}({args})"
+        return f"{type(self).__name__}({args})"
 
     def lr_at(self, t: int) -> float:
         """The learning rate used by the step that starts after `t` completed steps."""
@@ -249,6 +260,7 @@ class Optimizer:
         slots = {}
         for name, p in params.items():
             check_floating(p, f"params[{name!r}]")
+            self._check_eps_in(p, name)
             slots[name] = self._init_slot(p)
             if self.gc is not None and self._gc_eligible(p.shape) and not is_centralizable(p.shape):
                 warnings.warn(
@@ -257,7 +269,7 @@ class Optimizer:
                     GCSkipWarning,
                     stacklevel=2,
                 )
-        return {"optimizer": self.name, "step": 0, "slots": slots}
+        return self._pack(0, slots)
 
     def gradient_point(self, params: Params, state: State) -> dict[str, Any]:
         """Where the next gradient must be evaluated: `params` itself, except for look-ahead Nesterov."""
@@ -273,15 +285,15 @@ class Optimizer:
         grads : dict of arrays
             The gradient at :meth:`gradient_point` (the parameters themselves,
             except for look-ahead Nesterov): same keys, shapes and dtypes.
-        state : dict
+        state : NamedTuple
             What :meth:`init` or the previous :meth:`step` returned.
 
         Returns
         -------
         params : dict of arrays
             New arrays, in the namespace and dtype of the inputs.
-        state : dict
-            A new state: ``{"optimizer": name, "step": t + 1, "slots": {...}}``.
+        state : NamedTuple
+            A new state of the same type, with ``step`` = t + 1.
 
         Raises
         ------
@@ -310,33 +322,51 @@ class Optimizer:
             gc_here = self.gc is not None and self.centralizes(tuple(p.shape))
             if gc_here and self.gc == "gradient":
                 g = _centralize_owned(g, owned)
-            update, new_slots[name] = self._rule(p, g, state["slots"][name], lr, t + 1)
+                owned = True
+            slot = {key: buf[name] for key, buf in zip(state._fields[1:], state[1:]) if name in buf}
+            update, new_slots[name] = self._rule(p, g, slot, lr, t + 1, owned=owned)
             if gc_here and self.gc == "update":
                 # The update may be a slot array too (Ruder's velocity is both): centralise a copy then.
                 shared = any(update is a for a in new_slots[name].values())
                 update = _centralize_owned(update, not shared)
             new_params[name] = p - update
-        return new_params, {"optimizer": self.name, "step": t + 1, "slots": new_slots}
+        return new_params, self._pack(t + 1, new_slots)
 
     # -- internals --------------------------------------------------------------------
+
+    def _check_eps_in(self, p: Any, name: str) -> None:
+        """Refuse an `eps` that is 0 in the parameter's dtype: the same 0/0 as eps = 0."""
+        eps = getattr(self, "eps", None)
+        if eps is None:
+            return
+        xp = array_namespace(p)
+        tiny = float(xp.finfo(p.dtype).smallest_normal)
+        if float(xp.asarray(eps, dtype=p.dtype)) < tiny:
+            raise ValueError(
+                f"eps={eps!r} rounds below the smallest normal {dtype_name(p.dtype)} number ({tiny:g}), the dtype of "
+                f"params[{name!r}]: a zero gradient entry would make the step 0/0; use eps >= {tiny:g}"
+            )
 
     def _gc_eligible(self, shape: tuple[int, ...]) -> bool:
         return len(shape) >= 2 and (not self.gc_conv_only or len(shape) == 4)
 
+    def _pack(self, step: int, slots: Mapping[str, Mapping[str, Any]]) -> Any:
+        """Per-parameter slots -> the typed state: one dict per buffer, keyed like the params."""
+        buffers = {key: {name: slot[key] for name, slot in slots.items() if key in slot} for key in self.State._fields[1:]}
+        return self.State(step, **buffers)
+
     def _check_state(self, state: Any, params: Params) -> int:
-        if not isinstance(state, Mapping) or "step" not in state or "slots" not in state:
-            raise TypeError(f"state must be the dict returned by {self.name}.init or .step, got {type(state).__name__}")
-        if state.get("optimizer") != self.name:
-            raise ValueError(f"state was made by {state.get('optimizer')!r}, not by {self.name!r}")
-        if isinstance(params, Mapping) and state["slots"].keys() != params.keys():
-            missing, extra = sorted(set(params) - set(state["slots"])), sorted(set(state["slots"]) - set(params))
-            raise ValueError(f"state does not match params: no state for {missing}, state for unknown {extra}")
-        if isinstance(params, Mapping):
-            for name, slots in state["slots"].items():
-                for slot, value in slots.items():
-                    if is_array(value) and tuple(value.shape) != tuple(params[name].shape):
-                        raise ValueError(
-                            f"state slot {slot!r} of {name!r} has shape {tuple(value.shape)} but params[{name!r}] "
-                            f"has shape {tuple(params[name].shape)}: the state belongs to other parameters"
-                        )
-        return int(state["step"])
+        if not isinstance(state, self.State):
+            raise TypeError(f"state must be the {self.State.__name__} returned by {self.name}'s init or step, "
+                            f"got {type(state).__name__}")  # fmt: skip
+        if not isinstance(params, Mapping):
+            return int(state.step)
+        for key, buf in zip(state._fields[1:], state[1:]):
+            if buf and buf.keys() != params.keys():
+                missing, extra = sorted(set(params) - set(buf)), sorted(set(buf) - set(params))
+                raise ValueError(f"state.{key} does not match params: no state for {missing}, state for unknown {extra}")
+            for name, arr in buf.items():
+                if tuple(arr.shape) != tuple(params[name].shape):
+                    raise ValueError(f"state.{key}[{name!r}] has shape {tuple(arr.shape)}, "
+                                     f"but params[{name!r}] has shape {tuple(params[name].shape)}")  # fmt: skip
+        return int(state.step)

@@ -27,25 +27,55 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..backend import array_namespace
-from .._validation import check_positive
-from ._base import LearningRate, Optimizer, check_beta, check_nonneg
+from .._validation import check_bool, check_nonnegative, check_unit_interval
+from ._base import LearningRate, Optimizer, check_eps, deprecated_alias
 
-__all__ = ["AdaGrad", "Adadelta", "Adam", "AdamW", "RMSprop", "adadelta", "adagrad", "adam", "adamw", "rmsprop"]
+__all__ = [
+    "AdaGrad", "AdaGradState", "Adadelta", "AdadeltaState", "Adam", "AdamState", "AdamW", "RMSprop", "RMSpropState",
+    "adadelta", "adagrad", "adam", "adamw", "rmsprop",
+]  # fmt: skip
 
 
 def _check_betas(betas: Any) -> tuple[float, float]:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    return check_beta(betas[0], "betas[0]"), check_beta(betas[1], "betas[1]")
+    return check_unit_interval(betas[0], "betas[0]"), check_unit_interval(betas[1], "betas[1]")
 
 
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
+class AdaGradState(NamedTuple):
+    """State of :class:`AdaGrad`: completed steps and the sum of squared gradients :math:`G_t`."""
+
+    step: int
+    sum: dict[str, Any]
+
+
+class RMSpropState(NamedTuple):
+    """State of :class:`RMSprop`: :math:`E[g^2]`, and :math:`E[g]` (centered) and the momentum buffer when used."""
+
+    step: int
+    square_avg: dict[str, Any]
+    grad_avg: dict[str, Any]
+    momentum_buffer: dict[str, Any]
+
+
+class AdadeltaState(NamedTuple):
+    r"""State of :class:`Adadelta`: :math:`E[g^2]` and :math:`E[\Delta\theta^2]`."""
+
+    step: int
+    square_avg: dict[str, Any]
+    acc_delta: dict[str, Any]
+
+
+class AdamState(NamedTuple):
+    r"""State of :class:`Adam` and :class:`AdamW`: the moments :math:`m`, :math:`v`, and :math:`\max v` with amsgrad."""
+
+    step: int
+    exp_avg: dict[str, Any]
+    exp_avg_sq: dict[str, Any]
+    max_exp_avg_sq: dict[str, Any]
 
 
 class AdaGrad(Optimizer):
@@ -63,21 +93,22 @@ class AdaGrad(Optimizer):
     """
 
     name = "adagrad"
-    slot_names = ("sum",)
+    State = AdaGradState
 
     def __init__(self, lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-        self.lr_decay = check_nonneg(lr_decay, "lr_decay")
-        self.initial_accumulator_value = check_nonneg(initial_accumulator_value, "initial_accumulator_value")
-        self.eps = check_positive(eps, "eps")
+        self.lr_decay = check_nonnegative(lr_decay, "lr_decay")
+        self.initial_accumulator_value = check_nonnegative(initial_accumulator_value, "initial_accumulator_value")
+        self.eps = check_eps(eps)
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
         return {"sum": xp.full(p.shape, self.initial_accumulator_value, dtype=p.dtype)}
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         xp = array_namespace(g)
         G = slot["sum"] + g * g
         clr = lr / (1.0 + (t - 1) * self.lr_decay)
@@ -101,15 +132,16 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    State = RMSpropState
 
     def __init__(self, lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
                  momentum: float = 0.0, centered: bool = False, *,
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-        self.alpha = check_beta(alpha, "alpha")
-        self.eps = check_positive(eps, "eps")
-        self.momentum = check_beta(momentum, "momentum")
-        self.centered = _check_bool(centered, "centered")
+        self.alpha = check_unit_interval(alpha, "alpha")
+        self.eps = check_eps(eps)
+        self.momentum = check_unit_interval(momentum, "momentum")
+        self.centered = check_bool(centered, "centered")
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
@@ -120,7 +152,8 @@ class RMSprop(Optimizer):
             slot["momentum_buffer"] = xp.zeros_like(p)
         return slot
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         xp = array_namespace(g)
         a = self.alpha
         new = {"square_avg": a * slot["square_avg"] + (1.0 - a) * (g * g)}
@@ -156,18 +189,20 @@ class Adadelta(Optimizer):
     """
 
     name = "adadelta"
+    State = AdadeltaState
 
     def __init__(self, lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, *,
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-        self.rho = check_beta(rho, "rho")
-        self.eps = check_positive(eps, "eps")
+        self.rho = check_unit_interval(rho, "rho")
+        self.eps = check_eps(eps)
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
         return {"square_avg": xp.zeros_like(p), "acc_delta": xp.zeros_like(p)}
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         xp = array_namespace(g)
         r = self.rho
         sq = r * slot["square_avg"] + (1.0 - r) * (g * g)
@@ -195,14 +230,15 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    State = AdamState
 
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *,
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
         self.betas = _check_betas(betas)
-        self.eps = check_positive(eps, "eps")
-        self.amsgrad = _check_bool(amsgrad, "amsgrad")
+        self.eps = check_eps(eps)
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
 
     def _init_slot(self, p: Any) -> dict[str, Any]:
         xp = array_namespace(p)
@@ -211,13 +247,18 @@ class Adam(Optimizer):
             slot["max_exp_avg_sq"] = xp.zeros_like(p)
         return slot
 
-    def _adam_step(self, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _adam_step(self, g: Any, slot: Mapping[str, Any], lr: float, t: int, owned: bool) -> tuple[Any, dict[str, Any]]:
         xp = array_namespace(g)
         b1, b2 = self.betas
-        new = {
-            "exp_avg": b1 * slot["exp_avg"] + (1.0 - b1) * g,
-            "exp_avg_sq": b2 * slot["exp_avg_sq"] + (1.0 - b2) * (g * g),
-        }
+        exp_avg = b1 * slot["exp_avg"] + (1.0 - b1) * g
+        # GC fused into the second moment: the centralised copy of g (the one array GC adds) is squared in
+        # place into the g*g temporary the step needs anyway, so a GC step allocates no more than a plain one.
+        if owned:
+            g *= g
+            square = g
+        else:
+            square = g * g
+        new = {"exp_avg": exp_avg, "exp_avg_sq": b2 * slot["exp_avg_sq"] + (1.0 - b2) * square}
         second = new["exp_avg_sq"]
         if self.amsgrad:
             new["max_exp_avg_sq"] = second = xp.maximum(slot["max_exp_avg_sq"], second)
@@ -225,8 +266,9 @@ class Adam(Optimizer):
         denom = xp.sqrt(second) / math.sqrt(1.0 - b2**t) + self.eps
         return (lr / (1.0 - b1**t)) * new["exp_avg"] / denom, new
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
-        return self._adam_step(g, slot, lr, t)
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+        return self._adam_step(g, slot, lr, t, owned)
 
 
 class AdamW(Adam):
@@ -254,42 +296,16 @@ class AdamW(Adam):
                  gc: str | None = None, gc_conv_only: bool = False):  # fmt: skip
         super().__init__(lr, betas, eps, weight_decay, amsgrad, gc=gc, gc_conv_only=gc_conv_only)
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
-        update, new = self._adam_step(g, slot, lr, t)
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+        update, new = self._adam_step(g, slot, lr, t, owned)
         if self.weight_decay:
             update = update + (lr * self.weight_decay) * p
         return update, new
 
 
-def adagrad(lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-            initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
-            gc: str | None = None, gc_conv_only: bool = False) -> AdaGrad:  # fmt: skip
-    """AdaGrad (torch.optim.Adagrad's arguments, plus GC); see :class:`AdaGrad`."""
-    return AdaGrad(lr, lr_decay, weight_decay, initial_accumulator_value, eps, gc=gc, gc_conv_only=gc_conv_only)
-
-
-def rmsprop(lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-            momentum: float = 0.0, centered: bool = False, *,
-            gc: str | None = None, gc_conv_only: bool = False) -> RMSprop:  # fmt: skip
-    """RMSprop (torch.optim.RMSprop's arguments, plus GC); see :class:`RMSprop`."""
-    return RMSprop(lr, alpha, eps, weight_decay, momentum, centered, gc=gc, gc_conv_only=gc_conv_only)
-
-
-def adadelta(lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, *,
-             gc: str | None = None, gc_conv_only: bool = False) -> Adadelta:  # fmt: skip
-    """Adadelta (torch.optim.Adadelta's arguments, plus GC); see :class:`Adadelta`."""
-    return Adadelta(lr, rho, eps, weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-
-
-def adam(lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-         weight_decay: float = 0.0, amsgrad: bool = False, *,
-         gc: str | None = None, gc_conv_only: bool = False) -> Adam:  # fmt: skip
-    """Adam (torch.optim.Adam's arguments, plus GC); see :class:`Adam`."""
-    return Adam(lr, betas, eps, weight_decay, amsgrad, gc=gc, gc_conv_only=gc_conv_only)
-
-
-def adamw(lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-          weight_decay: float = 1e-2, amsgrad: bool = False, *,
-          gc: str | None = None, gc_conv_only: bool = False) -> AdamW:  # fmt: skip
-    """AdamW (torch.optim.AdamW's arguments, plus GC); see :class:`AdamW`."""
-    return AdamW(lr, betas, eps, weight_decay, amsgrad, gc=gc, gc_conv_only=gc_conv_only)
+adagrad = deprecated_alias(AdaGrad, "adagrad")
+rmsprop = deprecated_alias(RMSprop, "rmsprop")
+adadelta = deprecated_alias(Adadelta, "adadelta")
+adam = deprecated_alias(Adam, "adam")
+adamw = deprecated_alias(AdamW, "adamw")

@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._validation import check_floating
-from ._base import check_beta
+from .._validation import check_bool, check_floating, check_unit_interval
+from ._base import deprecated_alias
 
 __all__ = ["EWMA", "ewma"]
 
@@ -47,7 +47,7 @@ class EWMA:
     Examples
     --------
     >>> import numpy as np
-    >>> avg = ewma(0.9)
+    >>> avg = EWMA(0.9)
     >>> s = avg.init(np.zeros(2))
     >>> for _ in range(3):
     ...     s = avg.update(s, np.array([1.0, 2.0]))
@@ -59,9 +59,8 @@ class EWMA:
     bias_correction: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "beta", check_beta(self.beta, "beta"))
-        if not isinstance(self.bias_correction, bool):
-            raise TypeError(f"bias_correction must be True or False, got {self.bias_correction!r}")
+        object.__setattr__(self, "beta", check_unit_interval(self.beta, "beta"))
+        object.__setattr__(self, "bias_correction", check_bool(self.bias_correction, "bias_correction"))
 
     def init(self, like: Any) -> dict[str, Any]:
         """State before any observation: :math:`v_0 = 0` shaped like `like`, t = 0."""
@@ -86,6 +85,4 @@ class EWMA:
         return avg / (1.0 - self.beta**t)
 
 
-def ewma(beta: float, bias_correction: bool = True) -> EWMA:
-    """An exponentially weighted moving average with decay `beta`; see :class:`EWMA`."""
-    return EWMA(beta, bias_correction)
+ewma = deprecated_alias(EWMA, "ewma")

@@ -27,16 +27,9 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from ._base import check_nonneg
+from .._validation import check_int, check_nonnegative, check_positive
 
 __all__ = ["exponential_decay", "step_decay", "tenfold_decay"]
-
-
-def _positive(value: float, name: str) -> float:
-    value = check_nonneg(value, name)
-    if value == 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
 
 
 def _step(t: int) -> int:
@@ -55,9 +48,9 @@ class ExponentialDecay:
     staircase: bool = False
 
     def __post_init__(self) -> None:
-        check_nonneg(self.lr0, "lr0")
-        _positive(self.decay_rate, "decay_rate")
-        _positive(self.decay_steps, "decay_steps")
+        check_nonnegative(self.lr0, "lr0")
+        check_positive(self.decay_rate, "decay_rate")
+        check_positive(self.decay_steps, "decay_steps")
 
     def __call__(self, t: int) -> float:
         k = _step(t) / self.decay_steps
@@ -83,7 +76,7 @@ def exponential_decay(lr0: float, decay_rate: float, decay_steps: float, stairca
 
 def tenfold_decay(lr0: float, r: float) -> ExponentialDecay:
     r""":math:`\eta_t = \eta_0\, 10^{-t/r}`: the rate falls tenfold every `r` steps."""
-    _positive(r, "r")
+    check_positive(r, "r")
     return ExponentialDecay(lr0, 0.1, r)
 
 
@@ -96,10 +89,9 @@ class StepDecay:
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
-        check_nonneg(self.lr0, "lr0")
-        if isinstance(self.step_size, bool) or not isinstance(self.step_size, int) or self.step_size < 1:
-            raise ValueError(f"step_size must be an integer >= 1, got {self.step_size!r}")
-        check_nonneg(self.gamma, "gamma")
+        check_nonnegative(self.lr0, "lr0")
+        check_int(self.step_size, "step_size", minimum=1)
+        check_nonnegative(self.gamma, "gamma")
 
     def __call__(self, t: int) -> float:
         return self.lr0 * self.gamma ** (_step(t) // self.step_size)

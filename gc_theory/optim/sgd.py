@@ -20,17 +20,29 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..backend import array_namespace
-from ._base import LearningRate, Optimizer, Params, State, check_beta, check_nonneg
+from .._validation import check_bool, check_choice, check_unit_interval
+from ._base import LearningRate, Optimizer, Params, State, deprecated_alias
 
-__all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "SGDW", "sgd", "sgdw"]
+__all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "SGDState", "SGDW", "sgd", "sgdw"]
 
 #: How the momentum buffer is accumulated (see :class:`SGD`).
 MOMENTUM_FORMS = ("torch", "velocity", "ewma")
 #: Where the Nesterov gradient is evaluated (see :class:`SGD`).
 NESTEROV_FORMS = ("torch", "lookahead")
+
+
+class SGDState(NamedTuple):
+    """State of :class:`SGD` and :class:`SGDW`: completed steps and the momentum buffer (empty without momentum).
+
+    The buffer is torch's :math:`b`, Ruder's velocity :math:`v` or the average
+    :math:`m`, as `momentum_form` says.
+    """
+
+    step: int
+    momentum_buffer: dict[str, Any]
 
 
 class SGD(Optimizer):
@@ -113,6 +125,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    State = SGDState
 
     def __init__(
         self,
@@ -128,19 +141,14 @@ class SGD(Optimizer):
         gc_conv_only: bool = False,
     ):
         super().__init__(lr=lr, weight_decay=weight_decay, gc=gc, gc_conv_only=gc_conv_only)
-        self.momentum = check_beta(momentum, "momentum")
-        self.dampening = check_nonneg(dampening, "dampening")
-        if self.dampening > 1:
-            raise ValueError(f"dampening must be in [0, 1], got {self.dampening}")
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
-        if nesterov_form not in NESTEROV_FORMS:
-            raise ValueError(f"nesterov_form must be one of {NESTEROV_FORMS}, got {nesterov_form!r}")
+        self.momentum = check_unit_interval(momentum, "momentum")
+        self.dampening = check_unit_interval(dampening, "dampening", closed="both")
+        nesterov = check_bool(nesterov, "nesterov")
+        nesterov_form = check_choice(nesterov_form, "nesterov_form", NESTEROV_FORMS)
         lookahead = nesterov and nesterov_form == "lookahead"
         if momentum_form is None:
             momentum_form = "velocity" if lookahead else "torch"
-        if momentum_form not in MOMENTUM_FORMS:
-            raise ValueError(f"momentum_form must be one of {MOMENTUM_FORMS}, got {momentum_form!r}")
+        momentum_form = check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
         if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)")
         if nesterov and momentum_form == "ewma":
@@ -163,10 +171,10 @@ class SGD(Optimizer):
         if not (self.nesterov and self.nesterov_form == "lookahead"):
             return dict(params)
         self._check_state(state, params)
-        slots = state["slots"]
-        return {k: p - self.momentum * slots[k]["momentum_buffer"] for k, p in params.items()}
+        return {k: p - self.momentum * state.momentum_buffer[k] for k, p in params.items()}
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
         mu = self.momentum
         if mu == 0:
             return lr * g, {}
@@ -179,8 +187,15 @@ class SGD(Optimizer):
         if self.momentum_form == "ewma":
             m = mu * b + (1.0 - mu) * g
             return lr * m, {"momentum_buffer": m}
-        # torch.optim.SGD: the first buffer is the gradient itself, undamped.
-        b = array_namespace(g).asarray(g, copy=True) if t == 1 else mu * b + (1.0 - self.dampening) * g
+        # torch.optim.SGD: the first buffer is the gradient itself, undamped. GC fused into the buffer: an
+        # owned (decayed or centralised) gradient becomes the new buffer in place instead of a further copy.
+        if t == 1:
+            b = g if owned and not self.nesterov else array_namespace(g).asarray(g, copy=True)
+        elif owned and not self.nesterov and self.dampening == 0:
+            g += mu * b  # fl(mu b + g): the same rounding as the out-of-place sum
+            b = g
+        else:
+            b = mu * b + (1.0 - self.dampening) * g
         if self.nesterov:
             return lr * (g + mu * b), {"momentum_buffer": b}
         return lr * b, {"momentum_buffer": b}
@@ -212,42 +227,13 @@ class SGDW(SGD):
     name = "sgdw"
     coupled_decay = False
 
-    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int) -> tuple[Any, dict[str, Any]]:
-        update, new = super()._rule(p, g, slot, lr, t)
+    def _rule(self, p: Any, g: Any, slot: Mapping[str, Any], lr: float, t: int,
+              owned: bool = False) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+        update, new = super()._rule(p, g, slot, lr, t, owned)
         if self.weight_decay:
             update = update + (lr * self.weight_decay) * p
         return update, new
 
 
-def sgdw(
-    lr: LearningRate,
-    momentum: float = 0.0,
-    dampening: float = 0.0,
-    nesterov: bool = False,
-    weight_decay: float = 0.0,
-    *,
-    momentum_form: str | None = None,
-    nesterov_form: str = "torch",
-    gc: str | None = None,
-    gc_conv_only: bool = False,
-) -> SGDW:
-    """SGD with decoupled weight decay and GC; see :class:`SGDW`."""
-    return SGDW(lr, momentum, dampening, nesterov, weight_decay, momentum_form=momentum_form,
-                nesterov_form=nesterov_form, gc=gc, gc_conv_only=gc_conv_only)  # fmt: skip
-
-
-def sgd(
-    lr: LearningRate,
-    momentum: float = 0.0,
-    dampening: float = 0.0,
-    nesterov: bool = False,
-    weight_decay: float = 0.0,
-    *,
-    momentum_form: str | None = None,
-    nesterov_form: str = "torch",
-    gc: str | None = None,
-    gc_conv_only: bool = False,
-) -> SGD:
-    """SGD with optional momentum, Nesterov momentum, L2 decay and GC; see :class:`SGD`."""
-    return SGD(lr, momentum, dampening, nesterov, weight_decay, momentum_form=momentum_form,
-               nesterov_form=nesterov_form, gc=gc, gc_conv_only=gc_conv_only)  # fmt: skip
+sgd = deprecated_alias(SGD, "sgd")
+sgdw = deprecated_alias(SGDW, "sgdw")

@@ -6,6 +6,7 @@ and notebooks replay, compare and measure them after the fact.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from .._progress import progress
 from .._validation import check_positive_int
 from ._base import Optimizer
 
-__all__ = ["Trajectory", "trajectory"]
+__all__ = ["Trajectory", "record_trajectory", "trajectory"]
 
 GradFn = Callable[[dict[str, Any], int], Mapping[str, Any]]
 
@@ -38,9 +39,14 @@ class Trajectory:
         return len(self.grads)
 
 
-def trajectory(opt: Optimizer, params: Mapping[str, Any], grad_fn: GradFn, steps: int, *,
-               show_progress: bool | None = False) -> Trajectory:  # fmt: skip
-    """Run `steps` steps of `opt` from `params`.
+def record_trajectory(opt: Optimizer, params: Mapping[str, Any], grad_fn: GradFn, steps: int, *,
+                      show_progress: bool | None = False) -> Trajectory:  # fmt: skip
+    """Run `steps` steps of `opt` from `params` and record every iterate, gradient and state.
+
+    Arguments follow the order every trajectory function of the toolkit uses:
+    the optimiser, the starting point, where gradients come from, the number
+    of steps (:func:`gc_theory.training.full_batch_trajectory` is the same
+    with a network and a batch in place of `grad_fn`).
 
     Parameters
     ----------
@@ -69,3 +75,10 @@ def trajectory(opt: Optimizer, params: Mapping[str, Any], grad_fn: GradFn, steps
         out.params.append(current)
         out.states.append(state)
     return out
+
+
+def trajectory(*args: Any, **kwargs: Any) -> Trajectory:
+    """Deprecated: use :func:`record_trajectory` (same arguments)."""
+    warnings.warn("optim.trajectory(...) is deprecated; call optim.record_trajectory(...) with the same arguments",
+                  DeprecationWarning, stacklevel=2)  # fmt: skip
+    return record_trajectory(*args, **kwargs)

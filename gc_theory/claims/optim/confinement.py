@@ -48,7 +48,9 @@ placements; S. Ruder, arXiv:1609.04747 (the optimisers' forms).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ... import optim
@@ -149,7 +151,7 @@ def confinement_measurement(opt: Optimizer, params: dict[str, Any], grad_fn: Gra
         family's recursion (GC on the gradient) or the GC-on-the-update one.
         A control is measured against the bound of the claim it controls.
     """
-    traj = optim.trajectory(opt, params, grad_fn, steps)
+    traj = optim.record_trajectory(opt, params, grad_fn, steps)
     dtype = next(iter(params.values())).dtype
     u, g1, g2, g3 = unit_roundoff(dtype), gamma(1, dtype), gamma(2, dtype), gamma(3, dtype)
     raw = opt.replace(gc=None)
@@ -174,8 +176,8 @@ def confinement_measurement(opt: Optimizer, params: dict[str, Any], grad_fn: Gra
                 a, c, d, f = (abs(v) for v in sgd_coefficients(opt, opt.lr_at(t)))
                 y = g + opt.weight_decay * w_prev if (opt.coupled_decay and opt.weight_decay) else g
                 G = _row_l1(y)
-                slot = traj.states[t + 1]["slots"][name]
-                B = _row_l1(slot["momentum_buffer"]) if "momentum_buffer" in slot else 0.0 * G
+                buffer = traj.states[t + 1].momentum_buffer
+                B = _row_l1(buffer[name]) if name in buffer else 0.0 * G
                 e = a * e + c * cP * G + g2 * (a * B_prev + 2 * c * (1 + cP) * G)
                 r = r + d * cP * G + f * e + g3 * (2 * d * (1 + cP) * G + f * B) + g1 * _row_l1(w_t)
                 B_prev = B
@@ -189,109 +191,127 @@ def confinement_measurement(opt: Optimizer, params: dict[str, Any], grad_fn: Gra
     return Measurement.worst(worst)
 
 
-def _aggregate(measurements: Iterable[Measurement], control: bool) -> Measurement:
-    """The worst case for a claim; for a control the *least* failing case, so every case must fail."""
-    items = list(measurements)
-    if control:
-        return min(items, key=lambda m: (m.ratio, -m.tolerance))
-    return Measurement.worst(items)
+@dataclass(frozen=True)
+class ConfinementRow:
+    """One ``gc.confinement.*`` claim: the optimisers it runs and the change that makes its control.
+
+    `optimisers` builds the claim's optimisers; `control_of` turns one of them
+    into its control (the same optimiser without GC, or with the placement or
+    the decay that breaks confinement); `bound` names the rounding bound of the
+    module docstring that both are held to.
+    """
+
+    id: str
+    statement: str
+    source: str
+    control: str
+    optimisers: Callable[[], list[Optimizer]]
+    control_of: Callable[[Optimizer], Optimizer]
+    bound: str
 
 
-def _confinement_cases(ctx: Context, control: bool, optimisers: Sequence[Optimizer], bound: str) -> Measurement:
-    grad_fn = tanh_regression(ctx, CONFINEMENT_SHAPES)
-    params = init_params(ctx, CONFINEMENT_SHAPES)
-    return _aggregate([confinement_measurement(o, params, grad_fn, STEPS, bound) for o in optimisers], control)
+def _without_gc(opt: Optimizer) -> Optimizer:
+    return opt.replace(gc=None)
 
 
-def _with(optimisers: Sequence[Optimizer], control: bool, **change: Any) -> list[Optimizer]:
-    return [o.replace(**change) for o in optimisers] if control else list(optimisers)
+def _gc_on_gradient(opt: Optimizer) -> Optimizer:
+    return opt.replace(gc="gradient")
+
+
+def _decoupled(opt: Optimizer) -> Optimizer:
+    return optim.SGDW(**opt.hyperparameters())
 
 
 SCHEDULE = optim.step_decay(0.3, step_size=10, gamma=0.5)
 
-
-@claim(
-    "gc.confinement.sgd",
-    statement="GC-SGD keeps every weight vector on its hyperplane: e^T(w_t - w_0) = 0 at every step, "
-    "constant lr or a schedule, FC and conv weights, up to a rounding bound growing linearly in t",
-    source=f"{GC_SOURCE}, Sec. 3.3 (Eq. 6: w_t - w_0 stays orthogonal to e)",
-    control="plain SGD (gc=None) drifts off the plane",
+#: The confinement family: one row per claim, registered in a loop below.
+CONFINEMENT = (
+    ConfinementRow(
+        "gc.confinement.sgd",
+        statement="GC-SGD keeps every weight vector on its hyperplane: e^T(w_t - w_0) = 0 at every step, "
+        "constant lr or a schedule, FC and conv weights, up to a rounding bound growing linearly in t",
+        source=f"{GC_SOURCE}, Sec. 3.3 (Eq. 6: w_t - w_0 stays orthogonal to e)",
+        control="plain SGD (gc=None) drifts off the plane",
+        optimisers=lambda: [optim.SGD(0.3, gc="gradient"), optim.SGD(optim.tenfold_decay(0.5, 20), gc="gradient")],
+        control_of=_without_gc,
+        bound="sgd",
+    ),
+    ConfinementRow(
+        "gc.confinement.momentum",
+        statement="GC-momentum (torch, velocity and EWMA forms; with a schedule) keeps e^T(w_t - w_0) = 0 "
+        "up to the rounding bound: the buffer is a sum of centralised gradients",
+        source=f"{GC_SOURCE}, Sec. 3.3 and Algorithm 1 (SGDM with GC); {RUDER}, Sec. 4.1",
+        control="momentum without GC drifts off the plane",
+        optimisers=lambda: [
+            optim.SGD(0.1, momentum=0.9, gc="gradient"),
+            optim.SGD(SCHEDULE, momentum=0.8, dampening=0.2, gc="gradient"),
+            optim.SGD(0.1, momentum=0.9, momentum_form="velocity", gc="gradient"),
+            optim.SGD(0.5, momentum=0.9, momentum_form="ewma", gc="gradient"),
+        ],
+        control_of=_without_gc,
+        bound="sgd",
+    ),
+    ConfinementRow(
+        "gc.confinement.nesterov",
+        statement="GC-Nesterov, in the look-ahead form and in torch's form, keeps e^T(w_t - w_0) = 0 up to the rounding bound",
+        source=f"{GC_SOURCE}, Sec. 3.3; {RUDER}, Sec. 4.2 (NAG)",
+        control="Nesterov without GC drifts off the plane",
+        optimisers=lambda: [
+            optim.SGD(0.1, momentum=0.9, nesterov=True, gc="gradient"),
+            optim.SGD(0.1, momentum=0.9, nesterov=True, nesterov_form="lookahead", gc="gradient"),
+            optim.SGD(SCHEDULE, momentum=0.8, nesterov=True, gc="gradient"),
+        ],
+        control_of=_without_gc,
+        bound="sgd",
+    ),
+    ConfinementRow(
+        "gc.confinement.coupled_decay",
+        statement="SGD and momentum with coupled L2 decay and gc='gradient' stay on the plane: "
+        "the decay enters the gradient before P, so P(g + lambda w) is centralised",
+        source=f"{GC_SOURCE}, Algorithm 1 (decay added before GC, reference SGD_GC)",
+        control="the same decay applied decoupled (SGDW) with gc='gradient': the uncentralised "
+        "lr*lambda*w term moves the weights off the plane",
+        optimisers=lambda: [optim.SGD(0.2, weight_decay=0.1, gc="gradient"),
+                            optim.SGD(0.1, momentum=0.9, weight_decay=0.1, gc="gradient")],  # fmt: skip
+        control_of=_decoupled,
+        bound="sgd",
+    ),
+    ConfinementRow(
+        "gc.confinement.decoupled_decay",
+        statement="decoupled decay (AdamW, SGDW) stays on the plane only with gc='update', which centralises "
+        "the whole step including lr*lambda*w",
+        source=f"{GC_SOURCE}, reference code AdamW_GC2 (centralise the final update); Loshchilov & Hutter, ICLR 2019",
+        control="AdamW and SGDW with gc='gradient': the decay term is not centralised and the weights leave the plane",
+        optimisers=lambda: [optim.AdamW(0.05, weight_decay=0.5, gc="update"),
+                            optim.SGDW(0.1, momentum=0.9, weight_decay=0.2, gc="update")],  # fmt: skip
+        control_of=_gc_on_gradient,
+        bound="update",
+    ),
+    ConfinementRow(
+        "gc.confinement.adaptive_update",
+        statement="Adam, RMSprop, AdaGrad and Adadelta stay on the plane with gc='update' and leave it with "
+        "gc='gradient' (element-wise scaling P g / (sqrt(v) + eps) has a nonzero mean)",
+        source=f"{GC_SOURCE}, reference code Adam_GC2 (GC on the update, recommended for adaptive methods); {RUDER}, Sec. 4.3-4.6",
+        control="the same optimisers with gc='gradient' (the GC paper's placement): every one of them drifts off the plane",
+        optimisers=lambda: [optim.Adam(0.05, gc="update"), optim.RMSprop(0.01, momentum=0.5, gc="update"),
+                            optim.AdaGrad(0.1, gc="update"), optim.Adadelta(1.0, gc="update")],  # fmt: skip
+        control_of=_gc_on_gradient,
+        bound="update",
+    ),
 )
-def _sgd_confinement(ctx: Context, control: bool) -> Measurement:
-    opts = [optim.sgd(0.3, gc="gradient"), optim.sgd(optim.tenfold_decay(0.5, 20), gc="gradient")]
-    return _confinement_cases(ctx, control, _with(opts, control, gc=None), "sgd")
 
 
-@claim(
-    "gc.confinement.momentum",
-    statement="GC-momentum (torch, velocity and EWMA forms; with a schedule) keeps e^T(w_t - w_0) = 0 "
-    "up to the rounding bound: the buffer is a sum of centralised gradients",
-    source=f"{GC_SOURCE}, Sec. 3.3 and Algorithm 1 (SGDM with GC); {RUDER}, Sec. 4.1",
-    control="momentum without GC drifts off the plane",
-)
-def _momentum_confinement(ctx: Context, control: bool) -> Measurement:
-    opts = [
-        optim.sgd(0.1, momentum=0.9, gc="gradient"),
-        optim.sgd(SCHEDULE, momentum=0.8, dampening=0.2, gc="gradient"),
-        optim.sgd(0.1, momentum=0.9, momentum_form="velocity", gc="gradient"),
-        optim.sgd(0.5, momentum=0.9, momentum_form="ewma", gc="gradient"),
-    ]
-    return _confinement_cases(ctx, control, _with(opts, control, gc=None), "sgd")
+def _confinement_check(row: ConfinementRow, ctx: Context, control: bool) -> Iterator[Measurement]:
+    """One case per optimiser of the row, each on its own draw of the problem (the control on the same draw)."""
+    for i, opt in enumerate(row.optimisers()):
+        case = ctx.spawn(f"{row.id}[{i}]")
+        run = row.control_of(opt) if control else opt
+        grad_fn = tanh_regression(case, CONFINEMENT_SHAPES)
+        yield confinement_measurement(run, init_params(case, CONFINEMENT_SHAPES), grad_fn, STEPS, row.bound)
 
 
-@claim(
-    "gc.confinement.nesterov",
-    statement="GC-Nesterov, in the look-ahead form and in torch's form, keeps e^T(w_t - w_0) = 0 up to the rounding bound",
-    source=f"{GC_SOURCE}, Sec. 3.3; {RUDER}, Sec. 4.2 (NAG)",
-    control="Nesterov without GC drifts off the plane",
-)
-def _nesterov_confinement(ctx: Context, control: bool) -> Measurement:
-    opts = [
-        optim.sgd(0.1, momentum=0.9, nesterov=True, gc="gradient"),
-        optim.sgd(0.1, momentum=0.9, nesterov=True, nesterov_form="lookahead", gc="gradient"),
-        optim.sgd(SCHEDULE, momentum=0.8, nesterov=True, gc="gradient"),
-    ]
-    return _confinement_cases(ctx, control, _with(opts, control, gc=None), "sgd")
-
-
-@claim(
-    "gc.confinement.coupled_decay",
-    statement="SGD and momentum with coupled L2 decay and gc='gradient' stay on the plane: "
-    "the decay enters the gradient before P, so P(g + lambda w) is centralised",
-    source=f"{GC_SOURCE}, Algorithm 1 (decay added before GC, reference SGD_GC)",
-    control="the same decay applied decoupled (SGDW) with gc='gradient': the uncentralised "
-    "lr*lambda*w term moves the weights off the plane",
-)
-def _coupled_decay(ctx: Context, control: bool) -> Measurement:
-    opts = [optim.sgd(0.2, weight_decay=0.1, gc="gradient"), optim.sgd(0.1, momentum=0.9, weight_decay=0.1, gc="gradient")]
-    if control:
-        opts = [optim.sgdw(**o.hyperparameters()) for o in opts]
-    return _confinement_cases(ctx, control, opts, "sgd")
-
-
-@claim(
-    "gc.confinement.decoupled_decay",
-    statement="decoupled decay (AdamW, SGDW) stays on the plane only with gc='update', which centralises "
-    "the whole step including lr*lambda*w",
-    source=f"{GC_SOURCE}, reference code AdamW_GC2 (centralise the final update); Loshchilov & Hutter, ICLR 2019",
-    control="AdamW and SGDW with gc='gradient': the decay term is not centralised and the weights leave the plane",
-)
-def _decoupled_decay(ctx: Context, control: bool) -> Measurement:
-    opts = [optim.adamw(0.05, weight_decay=0.5, gc="update"), optim.sgdw(0.1, momentum=0.9, weight_decay=0.2, gc="update")]
-    return _confinement_cases(ctx, control, _with(opts, control, gc="gradient"), "update")
-
-
-@claim(
-    "gc.confinement.adaptive_update",
-    statement="Adam, RMSprop, AdaGrad and Adadelta stay on the plane with gc='update' and leave it with "
-    "gc='gradient' (element-wise scaling P g / (sqrt(v) + eps) has a nonzero mean)",
-    source=f"{GC_SOURCE}, reference code Adam_GC2 (GC on the update, recommended for adaptive methods); {RUDER}, Sec. 4.3-4.6",
-    control="the same optimisers with gc='gradient' (the GC paper's placement): every one of them drifts off the plane",
-)
-def _adaptive_update(ctx: Context, control: bool) -> Measurement:
-    opts = [optim.adam(0.05, gc="update"), optim.rmsprop(0.01, momentum=0.5, gc="update"),
-            optim.adagrad(0.1, gc="update"), optim.adadelta(1.0, gc="update")]  # fmt: skip
-    return _confinement_cases(ctx, control, _with(opts, control, gc="gradient"), "update")
+for _row in CONFINEMENT:
+    claim(_row.id, statement=_row.statement, source=_row.source, control=_row.control)(partial(_confinement_check, _row))
 
 
 # --- the norm gap along a trajectory ----------------------------------------------
@@ -350,6 +370,7 @@ def norm_gap_measurement(grads: Iterable[Mapping[str, Any]], operator: Callable[
     control="centralising over the whole tensor (one mean per layer, not per weight vector): the per-vector gap is wrong",
 )
 def _norm_gap(ctx: Context, control: bool) -> Measurement:
-    grad_fn = tanh_regression(ctx, CONFINEMENT_SHAPES)
-    traj = optim.trajectory(optim.sgd(0.1, momentum=0.9, gc="gradient"), init_params(ctx, CONFINEMENT_SHAPES), grad_fn, 20)
+    case = ctx.spawn("trajectory")
+    grad_fn = tanh_regression(case, CONFINEMENT_SHAPES)
+    traj = optim.record_trajectory(optim.SGD(0.1, momentum=0.9, gc="gradient"), init_params(case, CONFINEMENT_SHAPES), grad_fn, 20)
     return norm_gap_measurement(traj.grads, layer_centralize if control else None)

@@ -43,7 +43,7 @@ from ... import optim
 from ...backend import array_namespace, to_numpy
 from ...tolerances import gamma, unit_roundoff
 from .. import Context, Measurement, claim
-from .confinement import GC_SOURCE, _aggregate
+from .confinement import GC_SOURCE
 
 STEPS_LS = 80
 STEPS_LOGISTIC = 120
@@ -181,8 +181,8 @@ def projected_gd_measurement(problem: ConvexProblem, W0: Any, steps: int, gc: st
     mu, L = problem.mu, problem.L
     eta = 2.0 / (mu + L)
     rho = (L - mu) / (L + mu)
-    opt = optim.sgd(eta, gc=gc)
-    traj = optim.trajectory(opt, {"w": W0}, lambda p, t: {"w": problem.grad(p["w"])}, steps)
+    opt = optim.SGD(eta, gc=gc)
+    traj = optim.record_trajectory(opt, {"w": W0}, lambda p, t: {"w": problem.grad(p["w"])}, steps)
     w_star, ref_err = problem.reference(W0)
     delta = delta_e = xp.zeros((W0.shape[0],), dtype=dtype)
     for p, g in zip(traj.params[1:], traj.grads):
@@ -211,8 +211,9 @@ def projected_gd_measurement(problem: ConvexProblem, W0: Any, steps: int, gc: st
     control="plain SGD converges to the unconstrained minimiser instead, far from the constrained one",
 )
 def _least_squares(ctx: Context, control: bool) -> Measurement:
-    problem = least_squares(ctx)
-    W0 = ctx.asarray(0.5 * ctx.rng.standard_normal((3, 8)))
+    case = ctx.spawn("problem")
+    problem = least_squares(case)
+    W0 = case.asarray(0.5 * case.rng.standard_normal((3, 8)))
     return projected_gd_measurement(problem, W0, STEPS_LS, None if control else "gradient")
 
 
@@ -224,6 +225,7 @@ def _least_squares(ctx: Context, control: bool) -> Measurement:
     control="plain SGD converges to the unconstrained minimiser instead, far from the constrained one",
 )
 def _logistic(ctx: Context, control: bool) -> Measurement:
-    problem = logistic_regression(ctx)
-    W0 = ctx.asarray(0.5 * ctx.rng.standard_normal((2, 6)))
-    return _aggregate([projected_gd_measurement(problem, W0, STEPS_LOGISTIC, None if control else "gradient")], control)
+    case = ctx.spawn("problem")
+    problem = logistic_regression(case)
+    W0 = case.asarray(0.5 * case.rng.standard_normal((2, 6)))
+    return projected_gd_measurement(problem, W0, STEPS_LOGISTIC, None if control else "gradient")

@@ -37,7 +37,7 @@ from ... import optim
 from ...backend import array_namespace
 from ...tolerances import gamma, unit_roundoff
 from .. import Context, Measurement, claim
-from .confinement import RUDER, _aggregate
+from .confinement import RUDER
 
 STEPS = 40
 SHAPE = (4, 5)
@@ -83,15 +83,15 @@ def nesterov_forms(ctx: Context, control: bool, lr: float = 0.1, momentum: float
     r"""Torch-form iterates :math:`\phi_t` against the look-ahead form's :math:`\theta_t - \gamma v_t`."""
     h_host, h, c, grad = _quadratic(ctx)
     w0 = {"w": ctx.normal(*SHAPE) * 3.0}
-    torch_form = optim.trajectory(optim.sgd(lr, momentum, nesterov=True), w0, grad, STEPS)
-    look = optim.sgd(lr, momentum, nesterov=True, nesterov_form="lookahead")
-    ahead = optim.trajectory(look, w0, grad, STEPS)
+    torch_form = optim.record_trajectory(optim.SGD(lr, momentum, nesterov=True), w0, grad, STEPS)
+    look = optim.SGD(lr, momentum, nesterov=True, nesterov_form="lookahead")
+    ahead = optim.record_trajectory(look, w0, grad, STEPS)
     phi = [p["w"] for p in torch_form.params]
     # The change of variables phi = theta - gamma v; the control forgets it and compares theta itself.
     mapped = [p["w"] if control else look.gradient_point(p, s)["w"] for p, s in zip(ahead.params, ahead.states)]
     scales = [0.0] + [
-        _sup(ahead.params[t]["w"], ahead.states[t]["slots"]["w"]["momentum_buffer"], phi[t], c)
-        + lr * _sup(torch_form.states[t]["slots"]["w"]["momentum_buffer"], ahead.grads[t - 1]["w"], torch_form.grads[t - 1]["w"])
+        _sup(ahead.params[t]["w"], ahead.states[t].momentum_buffer["w"], phi[t], c)
+        + lr * _sup(torch_form.states[t].momentum_buffer["w"], ahead.grads[t - 1]["w"], torch_form.grads[t - 1]["w"])
         for t in range(1, STEPS + 1)
     ]
     # (x, v) with x = phi - c, v = lr*b: x' = (1 - lr(1+g)h) x - g^2 v, v' = lr h x + g v.
@@ -101,7 +101,7 @@ def nesterov_forms(ctx: Context, control: bool, lr: float = 0.1, momentum: float
     return forms_measurement(phi, mapped, scales, _propagation(T, STEPS), ctx.dtype)
 
 
-def momentum_forms(ctx: Context, control: bool, lr: float = 0.05, momentum: float = 0.9) -> Measurement:
+def momentum_forms(ctx: Context, control: bool, lr: float = 0.05, momentum: float = 0.9) -> list[Measurement]:
     r"""The velocity form against the EWMA form with :math:`\alpha = \eta/(1-\beta)`, and against torch's form.
 
     Control: the EWMA form with the same :math:`\eta` (no rescaling), and the
@@ -116,18 +116,18 @@ def momentum_forms(ctx: Context, control: bool, lr: float = 0.05, momentum: floa
     results = []
     schedule = optim.step_decay(lr, step_size=10, gamma=0.5) if control else lr
     pairs = (
-        (optim.sgd(lr, g, momentum_form="velocity"), optim.sgd(lr if control else lr / (1 - g), g, momentum_form="ewma")),
-        (optim.sgd(schedule, g, momentum_form="velocity"), optim.sgd(schedule, g, momentum_form="torch")),
+        (optim.SGD(lr, g, momentum_form="velocity"), optim.SGD(lr if control else lr / (1 - g), g, momentum_form="ewma")),
+        (optim.SGD(schedule, g, momentum_form="velocity"), optim.SGD(schedule, g, momentum_form="torch")),
     )
     for a, b in pairs:
-        ta, tb = (optim.trajectory(o, w0, grad, STEPS) for o in (a, b))
+        ta, tb = (optim.record_trajectory(o, w0, grad, STEPS) for o in (a, b))
         scales = [0.0] + [
-            _sup(ta.params[t]["w"], ta.states[t]["slots"]["w"]["momentum_buffer"], c)
-            + b.lr_at(t - 1) / (1 - g) * _sup(tb.states[t]["slots"]["w"]["momentum_buffer"], ta.grads[t - 1]["w"])
+            _sup(ta.params[t]["w"], ta.states[t].momentum_buffer["w"], c)
+            + b.lr_at(t - 1) / (1 - g) * _sup(tb.states[t].momentum_buffer["w"], ta.grads[t - 1]["w"])
             for t in range(1, STEPS + 1)
         ]
         results.append(forms_measurement([p["w"] for p in ta.params], [p["w"] for p in tb.params], scales, K, ctx.dtype))
-    return _aggregate(results, control)
+    return results
 
 
 def ewma_bias_measurement(ctx: Context, beta: float, bias_correction: bool, steps: int = 50) -> Measurement:
@@ -151,7 +151,7 @@ def ewma_bias_measurement(ctx: Context, beta: float, bias_correction: bool, step
     u = unit_roundoff(ctx.dtype)
     u_conv = 0.0 if ctx.dtype_name == "float64" else u
     worst = []
-    avg = optim.ewma(beta, bias_correction=bias_correction)
+    avg = optim.EWMA(beta, bias_correction=bias_correction)
     state = avg.init(c)
     for t in range(1, steps + 1):
         state = avg.update(state, c)
@@ -171,7 +171,7 @@ def ewma_bias_measurement(ctx: Context, beta: float, bias_correction: bool, step
     control="comparing phi_t with theta_t itself (forgetting the change of variables)",
 )
 def _nesterov(ctx: Context, control: bool) -> Measurement:
-    return nesterov_forms(ctx, control)
+    return nesterov_forms(ctx.spawn("quadratic"), control)
 
 
 @claim(
@@ -181,15 +181,15 @@ def _nesterov(ctx: Context, control: bool) -> Measurement:
     source=f"{RUDER}, Sec. 4.1; torch.optim.SGD",
     control="the EWMA form without rescaling lr, and the torch form under a step-decay schedule (lr inside vs outside)",
 )
-def _momentum(ctx: Context, control: bool) -> Measurement:
-    return momentum_forms(ctx, control)
+def _momentum(ctx: Context, control: bool) -> list[Measurement]:
+    return momentum_forms(ctx.spawn("quadratic"), control)
 
 
 @claim(
-    "optim.ewma.unbiased",
+    "optim.EWMA.unbiased",
     statement="on a constant sequence the bias-corrected EWMA v_t/(1 - beta^t) equals the constant at every t",
     source="Kingma & Ba, Adam, ICLR 2015, Sec. 3 (initialization bias correction)",
     control="the uncorrected average v_t = (1 - beta^t) c, biased towards its zero start",
 )
-def _ewma(ctx: Context, control: bool) -> Measurement:
-    return _aggregate([ewma_bias_measurement(ctx, b, bias_correction=not control) for b in (0.5, 0.9, 0.999)], control)
+def _ewma(ctx: Context, control: bool) -> list[Measurement]:
+    return [ewma_bias_measurement(ctx.spawn(f"beta={b}"), b, bias_correction=not control) for b in (0.5, 0.9, 0.999)]
