@@ -62,7 +62,7 @@ def write(nb, path: str | os.PathLike[str]) -> None:
 def main(argv: list[str]) -> int:
     paths = [Path(a) for a in argv] or sorted(NOTEBOOKS.glob("*.ipynb"))
     for path in paths:
-        print(f"executing {path.relative_to(ROOT) if path.is_absolute() else path}", flush=True)
+        print(f"executing {path}", flush=True)
         write(execute(path), path)
     return 0
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from ... import optim
@@ -59,6 +58,9 @@ from ...centralization import centralize
 from ...optim import Optimizer
 from ...tolerances import gamma, unit_roundoff
 from .. import Context, Measurement, claim
+
+#: The statements are about GC (ids gc.*), measured with the optimisers.
+AREA = "gc"
 
 GC_SOURCE = "Yong et al., Gradient Centralization, ECCV 2020"
 RUDER = "Ruder, An overview of gradient descent optimization algorithms, arXiv:1609.04747"
@@ -310,8 +312,16 @@ def _confinement_check(row: ConfinementRow, ctx: Context, control: bool) -> Iter
         yield confinement_measurement(run, init_params(case, CONFINEMENT_SHAPES), grad_fn, STEPS, row.bound)
 
 
+def _register(row: ConfinementRow) -> None:
+    def check(ctx: Context, control: bool) -> Iterator[Measurement]:
+        return _confinement_check(row, ctx, control)
+
+    check.__name__ = check.__qualname__ = f"check_{row.id.rsplit('.', 1)[-1]}"
+    claim(row.id, statement=row.statement, source=row.source, control=row.control)(check)
+
+
 for _row in CONFINEMENT:
-    claim(_row.id, statement=_row.statement, source=_row.source, control=_row.control)(partial(_confinement_check, _row))
+    _register(_row)
 
 
 # --- the norm gap along a trajectory ----------------------------------------------

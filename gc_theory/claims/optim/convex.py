@@ -45,6 +45,9 @@ from ...tolerances import gamma, unit_roundoff
 from .. import Context, Measurement, claim
 from .confinement import GC_SOURCE
 
+#: The statements are about GC (ids gc.*), measured with the optimisers.
+AREA = "gc"
+
 STEPS_LS = 80
 STEPS_LOGISTIC = 120
 NEWTON_STEPS = 25

@@ -186,7 +186,7 @@ def _momentum(ctx: Context, control: bool) -> list[Measurement]:
 
 
 @claim(
-    "optim.EWMA.unbiased",
+    "optim.ewma.unbiased",
     statement="on a constant sequence the bias-corrected EWMA v_t/(1 - beta^t) equals the constant at every t",
     source="Kingma & Ba, Adam, ICLR 2015, Sec. 3 (initialization bias correction)",
     control="the uncorrected average v_t = (1 - beta^t) c, biased towards its zero start",
