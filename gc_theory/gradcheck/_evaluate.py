@@ -19,6 +19,7 @@ call ("all finite?") is read back.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -100,6 +101,8 @@ class CountedFunction:
         self.evaluations = 0
         self.calls = 0
         self.out_shape: tuple[int, ...] | None = None
+        #: Float dtypes of the scalar values f returned (np.float32 for f computed in single precision).
+        self.value_dtypes: set[str] = set()
 
     # -- one point ------------------------------------------------------------------
     def __call__(self, point: Any, where: str | Callable[[], str] = "x") -> Any:
@@ -113,10 +116,20 @@ class CountedFunction:
         # Fast path for the common case (a NumPy or Python real scalar): this runs once per evaluation.
         if not self.complex_values and type(value) in _REAL_SCALARS:
             number = float(value)
+            if type(value) is np.float32:
+                self.value_dtypes.add("float32")
             if math.isfinite(number):
                 return number
-        shape = getattr(value, "shape", ())
         where = where() if callable(where) else where
+        if not (is_array(value) or isinstance(value, (numbers.Number, np.generic))) or isinstance(value, (bool, np.bool_)):
+            raise TypeError(
+                f"{self.name} must return a real scalar (a 0-d array or a Python number), got "
+                f"{type(value).__name__} {value!r:.40} at {where}"
+            )
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and dtype_name(dtype) in ("float32", "float16", "bfloat16"):
+            self.value_dtypes.add(dtype_name(dtype))
+        shape = getattr(value, "shape", ())
         if shape != ():
             raise ValueError(
                 f"{self.name} must return a scalar (a 0-d array or a Python number), got an array of shape "
@@ -182,3 +195,15 @@ class CountedFunction:
                 where = where_row(bad_row)
             raise NonFiniteValueError(f"{self.name} returned NaN or Inf at {where}")
         return value
+
+    def value_note(self, x_dtype: Any) -> str | None:
+        """A sentence when f's values are less precise than x (float32 values for float64 x), else None."""
+        low = sorted(d for d in self.value_dtypes if np.finfo(d if d != "bfloat16" else "float32").eps > np.finfo(dtype_name(x_dtype)).eps)
+        if not low:
+            return None
+        return (f"f returns {low[0]} values for {dtype_name(x_dtype)} x: they are rounded to {low[0]} "
+                f"(eps {np.finfo(low[0]).eps:.2g}), which limits what the check can see; compute f in {dtype_name(x_dtype)}")
+
+    def value_eps(self, x_dtype: Any) -> float:
+        """The relative rounding of f's values: x's eps, or that of the coarser dtype f returned."""
+        return max([float(np.finfo(dtype_name(x_dtype)).eps)] + [float(np.finfo(d).eps) for d in self.value_dtypes if d != "bfloat16"])

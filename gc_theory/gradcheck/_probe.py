@@ -8,16 +8,37 @@ noise (sixth differences at a tiny spacing).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
 from ..backend import finfo_eps, to_numpy
 from ._evaluate import CountedFunction
 from ._sweep import Sweep
 from .steps import StepModel, derivative_order, estimate_derivative, model_error, optimal_step, pilot_step, stencil_offsets
 
-__all__ = ["NOISE_PROBES", "directional_derivative", "measured_noise", "probe_model"]
+__all__ = ["NOISE_PROBES", "checked_probes", "directional_derivative", "flat_indices", "measured_noise", "probe_model"]
+
+
+def checked_probes(probes: Any, n: int) -> Any:
+    """`probes` validated: a count >= 1, or a non-empty sequence of flat indices in [0, n)."""
+    if isinstance(probes, numbers.Integral) and not isinstance(probes, (bool, np.bool_)):
+        return check_int(probes, "probes", minimum=1)
+    return flat_indices(probes, n, "probes")
+
+
+def flat_indices(values: Any, n: int, name: str) -> np.ndarray:
+    """A non-empty sequence (or array) of integer flat indices in [0, n), as int64; TypeError/ValueError naming `name`."""
+    if isinstance(values, (bool, np.bool_, str, numbers.Number)) or not (hasattr(values, "__len__") or hasattr(values, "shape")):
+        raise TypeError(f"{name} must be a sequence of flat indices, got {type(values).__name__} {values!r}")
+    chosen = np.asarray(to_numpy(values) if hasattr(values, "shape") else values).reshape(-1)
+    if chosen.size and chosen.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer flat indices, got dtype {chosen.dtype}")
+    if chosen.size == 0 or chosen.min() < 0 or chosen.max() >= n:
+        raise ValueError(f"{name} must be a non-empty sequence of flat indices in [0, {n}), got {chosen.tolist()[:8]}")
+    return chosen.astype(np.int64)
 
 
 def probe_model(fc: CountedFunction, sweep: Sweep, method: str, noise: float | None, probes: int, seed: int,
@@ -50,7 +71,9 @@ def probe_model(fc: CountedFunction, sweep: Sweep, method: str, noise: float | N
     values[0.0] = np.asarray(f0) if not fc.scalar else np.full(len(chosen), float(f0))
     magnitude = max(float(np.max(np.abs(v))) for v in values.values())
     if noise is None:
-        noise = eps * magnitude if magnitude > 0 else eps
+        # f's values may be coarser than x (float32 values for float64 x): their rounding sets the level.
+        value_eps = fc.value_eps(sweep.dtype)
+        noise = value_eps * magnitude if magnitude > 0 else value_eps
         noise = max(noise, measured_noise(sweep, flat, sigma, seed, eps, values[0.0]))
     stacked = {o: _per_probe(v, len(chosen)) for o, v in values.items()}
     estimate, floor = estimate_derivative(stacked, order, s, noise)

@@ -37,7 +37,9 @@ class Sweep:
         if batch_size is None:
             batch_size = max(1, min(self.n, BATCH_ELEMENTS // self.n))
         self.batch_size = batch_size
-        if len(self.shape) == 1:
+        if len(self.shape) == 0:
+            self.index = [()]
+        elif len(self.shape) == 1:
             self.index: list[Any] = list(range(self.n))
         else:
             self.index = list(zip(*(a.tolist() for a in np.unravel_index(np.arange(self.n), self.shape))))

@@ -35,8 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_bool, check_callable, check_int, check_positive, check_seed
 from ..backend import array_namespace, finfo_eps, is_array, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
+from ._probe import checked_probes, flat_indices
 from .numerical import DEFAULT_PROBES, numerical_gradient
 from .steps import StepModel, model_error
 
@@ -105,6 +107,7 @@ class GradientReport:
     method: str
     entries: np.ndarray
     notes: list[str] = field(default_factory=list)
+    inconclusive: bool = False
 
     @property
     def max_relative_error(self) -> float:
@@ -117,7 +120,8 @@ class GradientReport:
 
     def __str__(self) -> str:
         n = self.analytic.size
-        head = f"gradient check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}"
+        outcome = "PASSED" if self.passed else ("INCONCLUSIVE" if self.inconclusive else "FAILED")
+        head = f"gradient check {outcome}: {self.verdict}"
         lines = [head, f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
         lines.append(f"  {'entry':<28}{'analytic':>12}{'numerical':>12}{'rel. error':>12}{'tolerance':>11}  diagnosis")
         position = {int(e): p for p, e in enumerate(self.entries.tolist())}
@@ -125,9 +129,11 @@ class GradientReport:
             p = position[i]
             d = self.diagnoses.get(i)
             note = d.explain() if d else ("ok" if not self.failed[p] else "fails (not diagnosed)")
+            # Both values exactly zero leave nothing to compare: no tolerance applies.
+            tol = f"{self.tolerance[p]:>11.3g}" if math.isfinite(self.tolerance[p]) else f"{'-':>11}"
             lines.append(
                 f"  {describe_entry(self.shape, i):<28}{self.analytic[p]:>12.4g}{self.numerical[p]:>12.4g}"
-                f"{self.relative_error[p]:>12.3g}{self.tolerance[p]:>11.3g}  {note}"
+                f"{self.relative_error[p]:>12.3g}{tol}  {note}"
             )
         lines += [f"  note: {t}" for t in self.notes]
         return "\n".join(lines)
@@ -225,8 +231,17 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     step is at fault. Kinks are reported, not counted as failures.
     """
     xp = validate_point(x, "x")
+    safety = check_positive(safety, "safety")
+    check_bool(diagnose, "diagnose")
+    max_diagnose = check_int(max_diagnose, "max_diagnose", minimum=0)
+    check_bool(warn_float32, "warn_float32")
+    seed = check_seed(seed)
+    if pieces is not None:
+        check_callable(pieces, "pieces")
     g = evaluate_gradient(grad_f, x)
     eps = finfo_eps(x.dtype)
+    # An analytic gradient coarser than x (float32 for float64 x) carries its own dtype's rounding.
+    eps_g = max(eps, finfo_eps(g.dtype))
     notes = []
     if eps > finfo_eps("float64") and warn_float32:
         warnings.warn(
@@ -238,8 +253,8 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     if eps > finfo_eps("float64"):
         notes.append(f"{x.dtype}: tolerances follow the dtype; check in float64 to see small bugs")
     size = math.prod(x.shape)
-    chosen = np.arange(size) if entries is None else np.unique(np.asarray(entries, dtype=np.int64).reshape(-1))
-    probes = _probe_entries(a_all := to_numpy(g).astype(np.float64).reshape(-1), probes, seed)
+    chosen = np.arange(size) if entries is None else np.unique(flat_indices(entries, size, "entries"))
+    probes = _probe_entries(a_all := to_numpy(g).astype(np.float64).reshape(-1), checked_probes(probes, size), seed)
     result = numerical_gradient(f, x, method, h, vectorized, batch_size=batch_size, noise=noise, probes=probes,
                                 seed=seed, full_output=True, entries=None if entries is None else chosen)  # fmt: skip
     evaluations = result.evaluations
@@ -254,8 +269,11 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
         probe = _model_only(f, x, method, noise, probes, seed)
         evaluations += probe.evaluations
         pred = model_error(method, steps / sigma, probe.M, probe.noise) / sigma
-        model = StepModel(method, math.nan, probe.M, probe.noise, math.nan, probe.evaluations, chosen=False)
-    rel, tol = _tolerance(pred, a, n, eps, safety)
+        best = probe.predicted_error / sigma
+        model = StepModel(method, model.h, probe.M, probe.noise, float(np.max(pred * sigma)), probe.evaluations, chosen=False)
+    else:
+        best = pred
+    rel, tol = _tolerance(pred, a, n, eps_g, safety)
     failed = rel > tol
     diagnoses: dict[int, Diagnosis] = {}
     if diagnose and failed.any() and method in ("central", "richardson"):
@@ -268,13 +286,53 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     still = np.array([i for i in chosen[failed].tolist() if i not in fixed], dtype=np.int64)
     bugs = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "bug"), dtype=np.int64)
     worst = chosen[np.argsort(-(rel / tol), kind="stable")]
-    verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape)
+    verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape, method, diagnose)
+    blind = _blind_step(pred, best, a, n, failed, safety, eps_g) if not model.chosen else None
+    if blind is not None:
+        verdict = blind + ("" if not failed.any() else f"; besides, {verdict}")
+    for why in (_dtype_note(g.dtype, x.dtype), result.value_note):
+        if why is not None:
+            verdict += f"; {why}"
     return GradientReport(
-        passed=still.size == 0, verdict=verdict, worst=worst, analytic=a, numerical=n, relative_error=rel,
+        inconclusive=blind is not None and still.size == 0,
+        passed=still.size == 0 and blind is None, verdict=verdict, worst=worst, analytic=a, numerical=n, relative_error=rel,
         tolerance=tol, failed=failed, diagnoses=diagnoses, bugs=bugs, kinks=kinks, evaluations=evaluations,
         model=model, shape=tuple(x.shape), dtype=str(x.dtype).split(".")[-1], method=method, entries=chosen,
         notes=notes,
     )  # fmt: skip
+
+
+def _blind_step(pred: np.ndarray, best: np.ndarray, a: np.ndarray, n: np.ndarray, failed: np.ndarray,
+                safety: float, eps: float) -> str | None:  # fmt: skip
+    r"""Why a check at the caller's step cannot pass, or None when it can.
+
+    A passing entry only says :math:`|a_i - n_i| \le s(E_i(h) + \epsilon|a_i|)`. At a
+    step far from :math:`h^*`, :math:`E_i(h)` exceeds the error :math:`E_i(h^*)`
+    that the best step reaches; when it does by more than the safety factor
+    s, an error between the two bounds (a 1% error at h = 0.1, a sign flip at
+    h = 1) passes although the error-model step would show it. The check is
+    then inconclusive, not passed.
+    """
+    # Entries where both values are exactly zero have nothing to compare and no bound to lose.
+    passing = ~failed & (np.maximum(np.abs(a), np.abs(n)) > 0)
+    if not passing.any():
+        return None
+    lost = pred > safety * (best + eps * np.maximum(np.abs(a), np.abs(n)))
+    if not np.any(lost & passing):
+        return None
+    denom = np.maximum(np.maximum(np.abs(a), np.abs(n)), np.finfo(np.float64).tiny)
+    seen = float(np.max(safety * pred[passing] / denom[passing]))
+    return (f"inconclusive: at this step the error of the numerical gradient is up to {float(np.max(pred)):.3g} "
+            f"(relative {seen:.3g}, with the safety factor); errors below that cannot be seen. The error-model "
+            f"step (h=None) sees errors down to {float(np.max(safety * best / denom)):.3g} relative")  # fmt: skip
+
+
+def _dtype_note(g_dtype: Any, x_dtype: Any) -> str | None:
+    if finfo_eps(g_dtype) <= finfo_eps(x_dtype):
+        return None
+    g_name, x_name = str(g_dtype).split(".")[-1], str(x_dtype).split(".")[-1]
+    return (f"grad_f returns {g_name} for {x_name} x: its entries carry {g_name} rounding "
+            f"(eps {finfo_eps(g_dtype):.2g}), which the tolerance allows for; return {x_name} to check finer")
 
 
 def _probe_entries(a: np.ndarray, probes: Any, seed: int) -> Any:
@@ -391,14 +449,14 @@ def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, mode
     return out, fc.evaluations
 
 
-def _verdict(failed, still, bugs, kinks, diagnoses, n, shape) -> str:  # noqa: ANN001
+def _verdict(failed, still, bugs, kinks, diagnoses, n, shape, method, diagnosed) -> str:  # noqa: ANN001
     if not failed.any():
         return f"all {n} entries agree with the numerical gradient within the error model's tolerance"
     parts = []
     if bugs.size:
         where = ", ".join(describe_entry(tuple(shape), int(i)) for i in bugs[:5])
         more = f" and {bugs.size - 5} more" if bugs.size > 5 else ""
-        parts.append(f"{bugs.size} entr{'y is' if bugs.size == 1 else 'ies are'} wrong (bug: the error does not "
+        parts.append(f"{_count(bugs.size, 'entry is', 'entries are')} wrong (bug: the error does not "
                      f"shrink with h): {where}{more}")  # fmt: skip
     trunc = [i for i, d in diagnoses.items() if d.kind == "truncation"]
     if trunc:
@@ -406,10 +464,26 @@ def _verdict(failed, still, bugs, kinks, diagnoses, n, shape) -> str:  # noqa: A
         parts.append(f"{len(trunc)} failed only through truncation (step too large; {ok} pass at h/10)")
     rnd = [i for i, d in diagnoses.items() if d.kind == "rounding"]
     if rnd:
-        parts.append(f"{len(rnd)} are inconclusive: rounding dominates (f is noisier than eps*|f|; pass noise= or a larger h)")
+        parts.append(f"{_count(len(rnd), 'is', 'are')} inconclusive: rounding dominates (f is noisier than eps*|f|; "
+                     "pass noise= or a larger h)")  # fmt: skip
     if kinks.size:
-        parts.append(f"{kinks.size} sit at non-differentiable points (kinks), where no derivative exists: not counted as bugs")
+        parts.append(f"{_count(kinks.size, 'sits', 'sit')} at non-differentiable points (kinks), where no derivative "
+                     "exists: not counted as bugs")  # fmt: skip
     undiagnosed = [i for i in still.tolist() if i not in diagnoses]
     if undiagnosed:
-        parts.append(f"{len(undiagnosed)} more fail without a diagnosis (raise max_diagnose to diagnose them)")
+        fail = _count(len(undiagnosed), "entry fails", "entries fail")
+        if method not in ("central", "richardson"):
+            parts.append(f"{fail} with method={method!r}, which has no diagnosis (the shrink-h and kink tests use "
+                         "central differences): rerun with method='central' to tell a bug from a step problem")  # fmt: skip
+        elif not diagnosed:
+            parts.append(f"{fail} (diagnose=False: not diagnosed)")
+        else:
+            more = "more " if diagnoses else ""
+            parts.append(f"{len(undiagnosed)} {more}{'fails' if len(undiagnosed) == 1 else 'fail'} without a "
+                         "diagnosis (raise max_diagnose to diagnose them)")  # fmt: skip
     return "; ".join(parts)
+
+
+def _count(k: int, one: str, many: str) -> str:
+    """'1 entry is' / '3 entries are': the count with the verb (and noun) it agrees with."""
+    return f"{k} {one if k == 1 else many}"

@@ -48,10 +48,12 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_callable, check_int, check_positive, check_seed
 from ..backend import finfo_eps, to_numpy
 from ..tolerances import gamma
 from ._evaluate import CountedFunction, describe_entry, validate_point
 from .check import DEFAULT_SAFETY, evaluate_gradient
+from .steps import resolved_points
 
 __all__ = ["DirectionalReport", "Localization", "directional_check", "localize"]
 
@@ -147,7 +149,7 @@ class _Prober:
     def __init__(self, f: Callable[[Any], Any], g: Any, x: Any, xp: Any, step: float, seed: int,
                  pieces: Callable[[Any], Any] | None = None):  # fmt: skip
         self.xp, self.x, self.shape = xp, x, tuple(x.shape)
-        self.pieces = pieces
+        self.pieces = None if pieces is None else check_callable(pieces, "pieces")
         self.base_piece = None if pieces is None else to_numpy(pieces(x))
         self.crossed = False
         self.n = math.prod(self.shape)
@@ -155,8 +157,10 @@ class _Prober:
         self.x64 = xp.astype(xp.reshape(x, (self.n,)), xp.float64)
         self.g64 = xp.astype(xp.reshape(g, (self.n,)), xp.float64)
         self.sigma = xp.maximum(xp.abs(self.x64), xp.asarray(1.0, dtype=xp.float64))
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
         self.s = step
+        # Every entry moves by at least s*sigma_i (weights |r_i| >= 1): the one spacing rule applies to that.
+        resolved_points(xp, xp.reshape(x, (self.n,)), step * self.sigma, (1.0, -1.0), lambda i: describe_entry(self.shape, i))
         self.eps = finfo_eps(x.dtype)
         self.gamma = gamma(math.ceil(math.log2(max(self.n, 2))) + 1, x.dtype)
         self.index = xp.arange(self.n)
@@ -213,7 +217,8 @@ class _Prober:
         return a1, d1, delta1, tau
 
     def rounding(self) -> float:
-        return self.eps * max(self.magnitude, np.finfo(np.float64).tiny) / self.s
+        # f's values may be coarser than x (float32 values for float64 x): their rounding counts.
+        return self.fc.value_eps(self.x.dtype) * max(self.magnitude, np.finfo(np.float64).tiny) / self.s
 
     def group_test(self, u: Any, lo: int, hi: int, safety: float) -> tuple[float, float]:
         """(delta, tau) for the direction restricted to [lo, hi), 2 evaluations."""
@@ -279,8 +284,8 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
     as a discrepancy :math:`|\tilde g_j - g_j|\sigma_j`, independent of n.
     """
     xp = validate_point(x, "x")
-    if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
-        raise ValueError(f"directions must be a positive integer, got {directions!r}")
+    check_int(directions, "directions", minimum=1)
+    safety = check_positive(safety, "safety")
     g = evaluate_gradient(grad_f, x)
     prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces)
     rows, crossed = [], []
@@ -302,6 +307,9 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
         bad = int(np.argmax(arr[:, 2] / arr[:, 3]))
         verdict = (f"direction {bad} disagrees: |gap| {arr[bad, 2]:.3g} > tolerance {arr[bad, 3]:.3g} "
                    f"(relative {rel[bad]:.3g}); the gradient is wrong somewhere: localize() finds where")  # fmt: skip
+    why = prober.fc.value_note(x.dtype)
+    if why is not None:
+        verdict += f"; {why}"
     return DirectionalReport(passed, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], rel, prober.fc.evaluations, prober.s, verdict,
                              np.array(crossed))  # fmt: skip
 
@@ -338,6 +346,10 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
     two measured ones.
     """
     xp = validate_point(x, "x")
+    check_int(directions, "directions", minimum=1)
+    safety = check_positive(safety, "safety")
+    if max_evaluations is not None:
+        check_int(max_evaluations, "max_evaluations", minimum=1)
     g = evaluate_gradient(grad_f, x)
     prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces)
     n = prober.n
@@ -375,6 +387,9 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
     indices = np.array(sorted(found), dtype=np.int64)
     errors = np.array([found[i] for i in indices.tolist()], dtype=np.float64)
     verdict = _verdict(failed_once, indices, unresolved, stopped, prober.fc.evaluations, directions, tuple(x.shape))
+    why = prober.fc.value_note(x.dtype)
+    if why is not None:
+        verdict += f"; {why}"
     return Localization(indices, errors, prober.fc.evaluations, tests, unresolved, verdict, tuple(x.shape))
 
 

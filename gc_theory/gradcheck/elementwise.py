@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import finfo_eps, to_numpy
 from ._evaluate import validate_point
 from .numerical import NumericalResult, check_method, complex_dtype
-from .steps import StepModel, derivative_order, estimate_derivative, model_error, optimal_step, pilot_step, stencil_offsets
+from .steps import StepModel, resolved_points, derivative_order, estimate_derivative, model_error, optimal_step, pilot_step, stencil_offsets
 
 __all__ = ["derivative"]
 
@@ -46,11 +46,9 @@ def derivative(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any 
         return f(z)
 
     def at(step: Any, sign: float) -> tuple[Any, Any]:
-        moved = xp.astype(xp.astype(x, xp.float64) + sign * step, x.dtype)
-        same = moved == x
-        if bool(xp.any(same)):
-            i = int(xp.argmax(xp.astype(xp.reshape(same, (-1,)), xp.int8)))
-            raise ValueError(f"h is below the spacing of x at point {i}: x + h rounds back to x in {x.dtype}")
+        flat = xp.reshape(x, (-1,))
+        (moved,) = resolved_points(xp, flat, xp.reshape(step, (-1,)), (sign,), lambda i: f"point {i}")
+        moved = xp.reshape(moved, x.shape)
         return moved, xp.astype(call(moved), xp.float64)
 
     f0 = xp.astype(call(x), xp.float64)

@@ -42,11 +42,12 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_bool, check_int, check_nonnegative, check_seed
 from ..backend import dtype_name, finfo_eps, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
-from ._probe import probe_model
+from ._probe import checked_probes, flat_indices, probe_model
 from ._sweep import Sweep, as_f64, broadcast_steps, scales
-from .steps import METHODS, StepModel
+from .steps import METHODS, StepModel, resolved_points
 
 __all__ = ["NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
 
@@ -87,6 +88,7 @@ class NumericalResult:
     predicted_error: Any
     f0: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    value_note: str | None = None
 
 
 def complex_dtype(xp: Any, dtype: Any) -> Any:
@@ -124,20 +126,8 @@ def _absolute_steps(xp: Any, x: Any, flat: Any, h: Any, model: StepModel | None)
 
 
 def _check_spacing(xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], signs: tuple[float, ...]) -> tuple[Any, ...]:
-    """The perturbed values x_i + s*h_i in x's dtype; ValueError where one rounds back to x_i."""
-    out = []
-    for sign in signs:
-        moved = xp.astype(xp.astype(flat, xp.float64) + sign * steps, flat.dtype)
-        same = moved == flat
-        if bool(xp.any(same)):
-            i = int(xp.argmax(xp.astype(same, xp.int8)))
-            host_x, host_h = float(to_numpy(flat)[i]), float(to_numpy(steps)[i])
-            raise ValueError(
-                f"h is below the spacing of x at {describe_entry(shape, i)}: x = {host_x!r}, h = {host_h:.3g}, and "
-                f"x {'+' if sign > 0 else '-'} h rounds back to x in {flat.dtype}; use a larger h (or h=None)"
-            )
-        out.append(moved)
-    return tuple(out)
+    """The perturbed values x_i + s*h_i in x's dtype, by the one spacing rule of :func:`~.steps.resolved_points`."""
+    return resolved_points(xp, flat, steps, signs, lambda i: describe_entry(shape, i))
 
 
 def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectorized: bool, *, scalar: bool,
@@ -148,17 +138,21 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     if entries is not None:
         if not scalar:
             raise ValueError("entries= is supported for scalar f (gradients) only")
-        entries = [int(i) for i in np.asarray(entries).reshape(-1)]
-        if not entries or min(entries) < 0 or max(entries) >= n_all:
-            raise ValueError(f"entries must be flat indices in [0, {n_all}), got {entries[:5]}...")
+        entries = flat_indices(entries, n_all, "entries").tolist()
     sel = None if entries is None else xp.asarray(np.asarray(entries, dtype=np.int64))
 
     def take(a: Any) -> Any:
         return a if sel is None else xp.take(a, sel, axis=0)
 
     check_method(method)
-    if not isinstance(vectorized, bool):
-        raise TypeError(f"vectorized must be True or False, got {vectorized!r}")
+    check_bool(vectorized, "vectorized")
+    check_bool(check_analytic, "check_analytic")
+    if batch_size is not None:
+        check_int(batch_size, "batch_size", minimum=1)
+    if noise is not None:
+        noise = check_nonnegative(noise, "noise")
+    probes = checked_probes(probes, n_all)
+    seed = check_seed(seed)
     shape = tuple(x.shape)
     fc = CountedFunction(f, shape, scalar=scalar, name="f")
     sweep = Sweep(fc, x, xp, vectorized=vectorized, batch_size=batch_size)
@@ -183,13 +177,15 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     else:
         value, raw = _central_like(sweep, xp, flat, steps, shape, method, entries, take)
     if model is None:
-        model = StepModel(method, math.nan, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False)
+        given = float(xp.max(steps))
+        model = StepModel(method, given, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False)
         predicted = xp.full((sweep.n,), math.nan, dtype=xp.float64)
     else:
         predicted = model.predicted_error / scales(xp, flat)
     f0_out = float(f0) if (f0 is not None and scalar) else None
     out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
-    return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw)
+    return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw,
+                           fc.value_note(x.dtype))  # fmt: skip
 
 
 def _central_like(sweep: Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str,
@@ -230,7 +226,7 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
         model = StepModel("complex", eps**2, math.nan, math.nan, math.nan, 0)
     else:
         steps = _absolute_steps(xp, x, flat, h, None)
-        model = StepModel("complex", math.nan, math.nan, math.nan, math.nan, 0, chosen=False)
+        model = StepModel("complex", float(xp.max(steps)), math.nan, math.nan, math.nan, 0, chosen=False)
     cfc = CountedFunction(f, tuple(x.shape), scalar=scalar, complex_values=True, name="f")
     sweep = Sweep(cfc, x, xp, vectorized=vectorized, batch_size=batch_size, dtype=ctype)
     if check_analytic:

@@ -49,6 +49,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..backend import to_numpy
+
 __all__ = [
     "METHODS",
     "StepModel",
@@ -57,6 +59,7 @@ __all__ = [
     "model_error",
     "optimal_step",
     "pilot_step",
+    "resolved_points",
     "stencil_offsets",
 ]
 
@@ -156,8 +159,8 @@ class StepModel:
     method : str
         'forward', 'central', 'richardson' or 'complex'.
     h : float
-        The relative step (entry i moves by ``h * max(|x_i|, 1)``), or NaN when
-        the caller gave absolute steps.
+        The relative step (entry i moves by ``h * max(|x_i|, 1)``) when chosen by
+        the model; the absolute step the caller gave (the largest, for an array) otherwise.
     M : float
         Estimated size of the derivative that sets the truncation error (in the
         scaled coordinate), floored at the probe's rounding level; NaN when not
@@ -183,5 +186,51 @@ class StepModel:
 
     def __str__(self) -> str:
         how = "error-model step" if self.chosen else "step given"
-        return (f"{self.method}, {how} h = {self.h:.3g} (relative), M = {self.M:.3g}, "
+        unit = "relative" if self.chosen else "absolute"
+        return (f"{self.method}, {how} h = {self.h:.3g} ({unit}), M = {self.M:.3g}, "
                 f"noise = {self.noise:.3g}, predicted error {self.predicted_error:.3g}")  # fmt: skip
+
+
+def resolved_points(xp: Any, flat: Any, steps: Any, signs: tuple[float, ...] = (1.0, -1.0),
+                    describe: Any = None) -> tuple[Any, ...]:  # fmt: skip
+    r"""The points :math:`\mathrm{fl}(x_i \pm h_i)` in x's dtype, refusing a step below the spacing of x.
+
+    The one spacing rule of every entry point: where :math:`h_i \ne 0` and
+    :math:`\mathrm{fl}(x_i + s h_i) = x_i` the difference quotient divides
+    0 by 0 (or, with the displacement taken as :math:`h_i`, measures nothing),
+    and a check built on it would pass any gradient. Entries with
+    :math:`h_i = 0` (a direction restricted to a group) are not moved and not
+    checked.
+
+    Parameters
+    ----------
+    xp : namespace
+    flat : array
+        x, flat, in its own dtype.
+    steps : array
+        Absolute steps, float64, broadcastable to `flat`.
+    signs : tuple of float
+        The multiples of the step to take (+1, -1, or +2 for a wider stencil).
+    describe : callable, optional
+        ``describe(i) -> str`` names flat index i in the error message.
+
+    Raises
+    ------
+    ValueError
+        Naming the entry, x_i and h_i, where a nonzero step rounds back to x.
+    """
+    out = []
+    x64 = xp.astype(flat, xp.float64)
+    for sign in signs:
+        moved = xp.astype(x64 + sign * steps, flat.dtype)
+        same = (moved == flat) & (steps != 0)
+        if bool(xp.any(same)):
+            i = int(xp.argmax(xp.astype(same, xp.int8)))
+            host_h = to_numpy(xp.broadcast_to(steps, flat.shape))
+            where = describe(i) if describe is not None else f"entry {i}"
+            raise ValueError(
+                f"h is below the spacing of x at {where}: x = {float(to_numpy(flat)[i])!r}, h = {abs(sign) * float(host_h[i]):.3g}, "
+                f"and x {'+' if sign > 0 else '-'} h rounds back to x in {flat.dtype}; use a larger h (or h=None)"
+            )
+        out.append(moved)
+    return tuple(out)
