@@ -375,3 +375,11 @@ def test_directional_arguments_are_validated_by_name(call):
         call(f, grad, x, safety=0.0)
     with pytest.raises(TypeError, match="pieces"):
         call(f, grad, x, pieces="relu")
+
+
+def test_a_function_the_spacing_of_x_cannot_resolve_is_not_called_a_bug():
+    """At |x| ~ 1e20 one unit in the last place exceeds sin's period: no step can see sin's derivative there."""
+    x = np.array([1e20, 2e20 + 1e6, 3e20])
+    report = check_gradient(lambda w: float(np.sum(np.sin(w))), np.cos, x)
+    assert report.bugs.size == 0 and report.inconclusive and not report.passed, str(report)
+    assert "cannot resolve f" in report.verdict
