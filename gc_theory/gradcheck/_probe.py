@@ -79,7 +79,8 @@ def probe_model(fc: CountedFunction, sweep: Sweep, method: str, noise: float | N
     estimate, floor = estimate_derivative(stacked, order, s, noise)
     M = max(float(np.max(estimate)), float(floor), directional_derivative(fc, sweep, flat, sigma, order, s, noise, seed, f0))
     h = float(optimal_step(method, M, noise))
-    model = StepModel(method, h, M, float(noise), float(model_error(method, h, M, noise)), fc.evaluations - before)
+    model = StepModel(method, h, M, float(noise), float(model_error(method, h, M, noise)), fc.evaluations - before,
+                      magnitude=magnitude)  # fmt: skip
     return model, f0
 
 

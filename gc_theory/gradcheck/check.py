@@ -270,7 +270,8 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
         evaluations += probe.evaluations
         pred = model_error(method, steps / sigma, probe.M, probe.noise) / sigma
         best = probe.predicted_error / sigma
-        model = StepModel(method, model.h, probe.M, probe.noise, float(np.max(pred * sigma)), probe.evaluations, chosen=False)
+        model = StepModel(method, model.h, probe.M, probe.noise, float(np.max(pred * sigma)), probe.evaluations,
+                          chosen=False, magnitude=probe.magnitude)  # fmt: skip
     else:
         best = pred
     rel, tol = _tolerance(pred, a, n, eps_g, safety)
@@ -281,6 +282,10 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
         to_check = [int(i) for i in order[: int(failed.sum())][:max_diagnose]]
         diagnoses, extra = _diagnose(f, x, xp, to_check, a, n, steps, result, eps, safety, sigma, model, chosen, pieces)
         evaluations += extra
+    unresolved = _unresolved(model)
+    if unresolved is not None:
+        # No step resolves f at x: entries that failed are not evidence of a bug.
+        diagnoses = {i: d for i, d in diagnoses.items() if d.kind != "bug"}
     kinks = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "kink"), dtype=np.int64)
     fixed = {i for i, d in diagnoses.items() if d.kind == "kink" or (d.kind == "truncation" and d.passes_at_h10)}
     still = np.array([i for i in chosen[failed].tolist() if i not in fixed], dtype=np.int64)
@@ -288,8 +293,11 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     worst = chosen[np.argsort(-(rel / tol), kind="stable")]
     verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape, method, diagnose)
     blind = _blind_step(pred, best, a, n, failed, safety, eps_g) if not model.chosen else None
+    if unresolved is not None:
+        blind, verdict = unresolved, ""
+        still = np.zeros(0, dtype=np.int64)
     if blind is not None:
-        verdict = blind + ("" if not failed.any() else f"; besides, {verdict}")
+        verdict = blind + ("" if not (failed.any() and verdict) else f"; besides, {verdict}")
     for why in (_dtype_note(g.dtype, x.dtype), result.value_note):
         if why is not None:
             verdict += f"; {why}"
@@ -325,6 +333,15 @@ def _blind_step(pred: np.ndarray, best: np.ndarray, a: np.ndarray, n: np.ndarray
     return (f"inconclusive: at this step the error of the numerical gradient is up to {float(np.max(pred)):.3g} "
             f"(relative {seen:.3g}, with the safety factor); errors below that cannot be seen. The error-model "
             f"step (h=None) sees errors down to {float(np.max(safety * best / denom)):.3g} relative")  # fmt: skip
+
+
+def _unresolved(model: StepModel) -> str | None:
+    """The verdict when the spacing of x cannot resolve f (see :attr:`StepModel.resolved`), else None."""
+    if model.resolved:
+        return None
+    return (f"inconclusive: the step cannot resolve f at x: f's values at neighbouring representable points of x "
+            f"differ by about {model.noise:.3g}, as much as |f| ({model.magnitude:.3g}) itself, so f varies on a scale "
+            "below the spacing of x and no finite difference can see its derivative there")  # fmt: skip
 
 
 def _dtype_note(g_dtype: Any, x_dtype: Any) -> str | None:
@@ -383,7 +400,8 @@ def _model_only(f: Callable[[Any], Any], x: Any, method: str, noise: float | Non
     fc = CountedFunction(f, tuple(x.shape), scalar=True)
     sweep = Sweep(fc, x, array_namespace(x), vectorized=False, batch_size=None)
     model, _ = probe_model(fc, sweep, method, noise, probes, seed, None)
-    return StepModel(model.method, model.h, model.M, model.noise, model.predicted_error, fc.evaluations)
+    return StepModel(model.method, model.h, model.M, model.noise, model.predicted_error, fc.evaluations,
+                     magnitude=model.magnitude)  # fmt: skip
 
 
 def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, model, flat_index, pieces=None):  # noqa: ANN001, ANN202

@@ -46,6 +46,7 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +175,8 @@ class StepModel:
         Evaluations of f spent choosing the step.
     chosen : bool
         True when h came from the error model, False when the caller gave it.
+    magnitude : float
+        The largest :math:`|f|` seen while probing (NaN when not probed).
     """
 
     method: str
@@ -183,6 +186,19 @@ class StepModel:
     predicted_error: float
     evaluations: int = 0
     chosen: bool = True
+    magnitude: float = math.nan
+
+    @property
+    def resolved(self) -> bool:
+        r"""False when f's values at neighbouring representable points of x differ as much as f itself.
+
+        The noise is measured at a spacing of a few dozen units in the last
+        place of x; smooth f changes there by :math:`O(\epsilon|f|)`. A noise
+        level of the size of :math:`|f|` means f oscillates on a scale below the
+        spacing of x (sin at :math:`|x| \sim 10^{20}`, where one unit in the
+        last place exceeds its period): no step can see its derivative.
+        """
+        return not (self.noise >= self.magnitude > 0)
 
     def __str__(self) -> str:
         how = "error-model step" if self.chosen else "step given"
