@@ -46,7 +46,8 @@ from .._validation import check_bool, check_int, check_nonnegative, check_seed
 from ..backend import dtype_name, finfo_eps, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
 from ._probe import checked_probes, flat_indices, probe_model
-from ._sweep import Sweep, as_f64, broadcast_steps, scales
+from ._sweep import Sweep, as_f64, scales
+from .stencils import complex_step, finite_difference
 from .steps import METHODS, StepModel, resolved_points
 
 __all__ = ["NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
@@ -165,17 +166,26 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
         model, f0 = probe_model(fc, sweep, method, noise, probes, seed, None)
     steps = _absolute_steps(xp, x, flat, h, model)
     raw: dict[str, Any] = {}
-    if method == "forward":
-        (plus,) = _check_spacing(xp, flat, steps, shape, (1.0,))
-        if f0 is None:
-            f0 = sweep.single(sweep.base, "x (unperturbed)")
-        vp = as_f64(xp, sweep.run(plus, "+h", entries))
-        f0_arr = as_f64(xp, np.asarray(f0)) if scalar else as_f64(xp, f0)
-        dp = xp.astype(take(plus), xp.float64) - xp.astype(take(flat), xp.float64)
-        value = (vp - f0_arr) / broadcast_steps(dp, vp)
-        raw = {"plus": vp}
-    else:
-        value, raw = _central_like(sweep, xp, flat, steps, shape, method, entries, take)
+    # Both signs are checked against the spacing of x before f is evaluated at all.
+    _check_spacing(xp, flat, steps, shape, (1.0,) if method == "forward" else (1.0, -1.0))
+
+    def at(c: float) -> tuple[Any, Any]:
+        nonlocal f0
+        if c == 0.0:
+            if f0 is None:
+                f0 = sweep.single(sweep.base, "x (unperturbed)")
+            values = as_f64(xp, np.asarray(float(f0))) if scalar else as_f64(xp, f0)
+            return xp.astype(take(flat), xp.float64), values
+        (moved,) = _check_spacing(xp, flat, abs(c) * steps, shape, (math.copysign(1.0, c),))
+        values = as_f64(xp, sweep.run(moved, f"{'+' if c > 0 else '-'}h{'/2' if abs(c) == 0.5 else ''}", entries))
+        coordinate = xp.astype(take(moved), xp.float64)
+        if abs(c) == 1.0:
+            # The checker's diagnosis reuses the values at x +- h (one-sided differences, shrink-h).
+            side = "plus" if c > 0 else "minus"
+            raw[side], raw[f"{side}_x"] = values, coordinate
+        return coordinate, values
+
+    value = finite_difference(method, at)
     if model is None:
         given = float(xp.max(steps))
         model = StepModel(method, given, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False)
@@ -186,25 +196,6 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
     return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw,
                            fc.value_note(x.dtype))  # fmt: skip
-
-
-def _central_like(sweep: Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str,
-                  entries: list[int] | None, take: Callable[[Any], Any]) -> tuple[Any, dict[str, Any]]:  # fmt: skip
-    plus, minus = _check_spacing(xp, flat, steps, shape, (1.0, -1.0))
-    vp = as_f64(xp, sweep.run(plus, "+h", entries))
-    vm = as_f64(xp, sweep.run(minus, "-h", entries))
-    plus, minus = take(plus), take(minus)
-    d = xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64)
-    value = (vp - vm) / broadcast_steps(d, vp)
-    raw = {"plus": vp, "minus": vm, "plus_x": plus, "minus_x": minus}
-    if method == "richardson":
-        plus2, minus2 = _check_spacing(xp, flat, steps / 2, shape, (1.0, -1.0))
-        vp2 = as_f64(xp, sweep.run(plus2, "+h/2", entries))
-        vm2 = as_f64(xp, sweep.run(minus2, "-h/2", entries))
-        d2 = xp.astype(take(plus2), xp.float64) - xp.astype(take(minus2), xp.float64)
-        half = (vp2 - vm2) / broadcast_steps(d2, vp2)
-        value = (4.0 * half - value) / 3.0
-    return value, raw
 
 
 def _finish(xp: Any, value: Any, x: Any, scalar: bool) -> Any:
@@ -242,7 +233,7 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
     values = as_f64(xp, values)
     steps = take(steps)
     h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
-    value = xp.imag(values) / broadcast_steps(h_exact, values)
+    value = complex_step(values, h_exact)
     total = fc.evaluations + cfc.evaluations
     # No subtraction of f values, but the derivative is still computed in floating point inside f:
     # its rounding is normwise, eps times the largest entry, not eps times each (small) entry.
