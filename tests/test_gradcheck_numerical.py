@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from gc_theory.backend import finfo_eps, get_namespace, to_numpy
 from gc_theory.gradcheck import derivative, numerical_gradient, numerical_jacobian
 from gc_theory.gradcheck.stencils import reference_gradient
-from gc_theory.gradcheck.steps import model_error, optimal_step
+from gc_theory.gradcheck.error_model import model_error, optimal_step
 
 METHODS = ("forward", "central", "richardson", "complex")
 

@@ -11,7 +11,9 @@ r"""Finite-difference gradient checking that explains its verdicts, localises bu
 =============================  =================================================================
 
 Every result counts the evaluations of f it cost. The error model behind the
-steps and tolerances is in :mod:`gc_theory.gradcheck.steps`.
+steps and tolerances is in :mod:`gc_theory.gradcheck.error_model`; the difference
+formulas, with a plain central difference to read first, in
+:mod:`gc_theory.gradcheck.stencils`.
 
 >>> import numpy as np
 >>> from gc_theory.gradcheck import check_gradient
@@ -27,7 +29,7 @@ from .directional import DirectionalReport, Localization, directional_check, loc
 from .hessian import HVPReport, check_hvp
 from .elementwise import derivative
 from .numerical import NumericalResult, numerical_gradient, numerical_jacobian
-from .steps import StepModel
+from .error_model import StepModel
 
 __all__ = [
     "Diagnosis",

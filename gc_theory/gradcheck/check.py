@@ -38,9 +38,8 @@ import numpy as np
 from .._validation import check_bool, check_callable, check_int, check_positive, check_seed
 from ..backend import array_namespace, finfo_eps, is_array, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
-from ._probe import checked_probes, flat_indices
+from .error_model import StepModel, checked_probes, flat_indices, model_error, probe_model
 from .numerical import DEFAULT_PROBES, numerical_gradient
-from .steps import StepModel, model_error
 
 __all__ = ["Diagnosis", "GradientReport", "PrecisionWarning", "check_gradient", "diagnose", "evaluate_gradient"]
 
@@ -224,7 +223,7 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
 
     .. math:: |a_i - n_i| \le s\,\big(E_i(h) + \epsilon\max(|a_i|, |n_i|)\big),
 
-    with :math:`E_i(h)` the bound of :mod:`gc_theory.gradcheck.steps` at the
+    with :math:`E_i(h)` the bound of :mod:`gc_theory.gradcheck.error_model` at the
     step used (for an explicit h, the model's bound at that h, with M
     estimated), and s = `safety`. A gradient that is wrong by more than that
     fails; the diagnosis (module docstring) then says whether the code or the
@@ -394,7 +393,6 @@ def diagnose(f: Callable[[Any], Any], grad_f: Any, x: Any, h: Any, entries: Any 
 
 def _model_only(f: Callable[[Any], Any], x: Any, method: str, noise: float | None, probes: int, seed: int) -> StepModel:
     """The error model (M and noise) at x, without the full sweep."""
-    from ._probe import probe_model
     from ._sweep import Sweep
 
     fc = CountedFunction(f, tuple(x.shape), scalar=True)

@@ -53,7 +53,7 @@ from ..backend import finfo_eps, to_numpy
 from ..tolerances import gamma
 from ._evaluate import CountedFunction, describe_entry, validate_point
 from .check import DEFAULT_SAFETY, evaluate_gradient
-from .steps import resolved_points
+from .error_model import resolved_points
 
 __all__ = ["DirectionalReport", "Localization", "directional_check", "localize"]
 

@@ -12,7 +12,16 @@ from ..backend import finfo_eps, to_numpy
 from ._evaluate import validate_point
 from .numerical import NumericalResult, check_method, complex_dtype
 from .stencils import complex_step, finite_difference
-from .steps import StepModel, resolved_points, derivative_order, estimate_derivative, model_error, optimal_step, pilot_step, stencil_offsets
+from .error_model import (
+    StepModel,
+    derivative_order,
+    estimate_derivative,
+    model_error,
+    optimal_step,
+    pilot_step,
+    resolved_points,
+    stencil_offsets,
+)
 
 __all__ = ["derivative"]
 

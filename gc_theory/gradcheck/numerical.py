@@ -13,7 +13,7 @@ For a scalar f of an array x (any array-API namespace),
 The denominators are the steps actually taken, :math:`\mathrm{fl}(x_i+h_i) -
 \mathrm{fl}(x_i-h_i)`, not 2h: this removes the error of representing
 :math:`x_i \pm h_i` (Gill, Murray & Wright, Sec. 8.6). With ``h=None`` the
-step comes from the error model of :mod:`gc_theory.gradcheck.steps`, with the
+step comes from the error model of :mod:`gc_theory.gradcheck.error_model`, with the
 derivative size M estimated numerically; an explicit h (a number, or an array
 of x's shape) is used as given, in x's units.
 
@@ -45,10 +45,9 @@ import numpy as np
 from .._validation import check_bool, check_int, check_nonnegative, check_seed
 from ..backend import dtype_name, finfo_eps, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
-from ._probe import checked_probes, flat_indices, probe_model
-from ._sweep import Sweep, as_f64, scales
+from ._sweep import Sweep, as_f64
+from .error_model import METHODS, StepModel, checked_probes, flat_indices, probe_model, resolved_points, scales
 from .stencils import complex_step, finite_difference
-from .steps import METHODS, StepModel, resolved_points
 
 __all__ = ["NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
 
@@ -349,7 +348,7 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central",
 
     Notes
     -----
-    The error model and the step are in :mod:`gc_theory.gradcheck.steps`:
+    The error model and the step are in :mod:`gc_theory.gradcheck.error_model`:
     for the central difference :math:`E(h) = M_3h^2/6 + \epsilon_f/h`, minimised
     by :math:`h^* = (3\epsilon_f/M_3)^{1/3}`.
 

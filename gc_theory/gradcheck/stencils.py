@@ -6,7 +6,7 @@ Read this first: the whole idea of a gradient check is the central difference
 
 which :func:`reference_gradient` computes in five lines, as a student would.
 Everything else in :mod:`gc_theory.gradcheck` is engineering around it: the
-step (:mod:`~gc_theory.gradcheck.steps`), the cost (batches, any array
+step (:mod:`~gc_theory.gradcheck.error_model`), the cost (batches, any array
 namespace) and the verdict (a derived tolerance and a diagnosis).
 
 :func:`finite_difference` is the one implementation of the formulas, shared by
