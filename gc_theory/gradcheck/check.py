@@ -31,13 +31,14 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._validation import check_bool, check_callable, check_int, check_positive, check_seed
 from ..backend import array_namespace, finfo_eps, is_array, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
+from ._report import CheckReport
 from .error_model import StepModel, checked_probes, flat_indices, model_error, probe_model
 from .numerical import DEFAULT_PROBES, numerical_gradient
 
@@ -79,7 +80,7 @@ class Diagnosis:
 
 
 @dataclass
-class GradientReport:
+class GradientReport(CheckReport):
     """What check_gradient found.
 
     Per-entry arrays are host NumPy copies (a report is for reading), flat in
@@ -88,13 +89,7 @@ class GradientReport:
     first (by error over tolerance).
     """
 
-    passed: bool
-    verdict: str
     worst: np.ndarray
-    analytic: np.ndarray
-    numerical: np.ndarray
-    relative_error: np.ndarray
-    tolerance: np.ndarray
     failed: np.ndarray
     diagnoses: dict[int, Diagnosis]
     bugs: np.ndarray
@@ -108,9 +103,7 @@ class GradientReport:
     notes: list[str] = field(default_factory=list)
     inconclusive: bool = False
 
-    @property
-    def max_relative_error(self) -> float:
-        return float(np.max(self.relative_error))
+    title: ClassVar[str] = "gradient check"
 
     @property
     def max_ratio(self) -> float:
@@ -119,9 +112,7 @@ class GradientReport:
 
     def __str__(self) -> str:
         n = self.analytic.size
-        outcome = "PASSED" if self.passed else ("INCONCLUSIVE" if self.inconclusive else "FAILED")
-        head = f"gradient check {outcome}: {self.verdict}"
-        lines = [head, f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
+        lines = [self.headline(), f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
         lines.append(f"  {'entry':<28}{'analytic':>12}{'numerical':>12}{'rel. error':>12}{'tolerance':>11}  diagnosis")
         position = {int(e): p for p, e in enumerate(self.entries.tolist())}
         for i in self.worst[:8].tolist():

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,6 +52,7 @@ from .._validation import check_callable, check_int, check_positive, check_seed
 from ..backend import finfo_eps, to_numpy
 from ..tolerances import gamma
 from ._evaluate import CountedFunction, describe_entry, validate_point
+from ._report import CheckReport
 from .check import DEFAULT_SAFETY, evaluate_gradient
 from .error_model import resolved_points
 
@@ -59,7 +60,7 @@ __all__ = ["DirectionalReport", "Localization", "directional_check", "localize"]
 
 
 @dataclass
-class DirectionalReport:
+class DirectionalReport(CheckReport):
     """Outcome of a directional check: one row per random direction.
 
     Attributes
@@ -77,19 +78,15 @@ class DirectionalReport:
         Plain text.
     """
 
-    passed: bool
-    analytic: np.ndarray
-    numerical: np.ndarray
     discrepancy: np.ndarray
-    tolerance: np.ndarray
-    relative_error: np.ndarray
     evaluations: int
     step: float
-    verdict: str
     crossed_kink: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
+    title: ClassVar[str] = "directional check"
+
     def __str__(self) -> str:
-        lines = [f"directional check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}",
+        lines = [self.headline(),
                  f"  {self.evaluations} evaluations of f, relative step {self.step:.3g}",
                  f"  {'direction':>9}{'u^T grad':>14}{'difference':>14}{'|gap|':>11}{'tolerance':>11}"]  # fmt: skip
         for k in range(self.analytic.size):
@@ -310,8 +307,9 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
     why = prober.fc.value_note(x.dtype)
     if why is not None:
         verdict += f"; {why}"
-    return DirectionalReport(passed, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], rel, prober.fc.evaluations, prober.s, verdict,
-                             np.array(crossed))  # fmt: skip
+    return DirectionalReport(passed=passed, verdict=verdict, analytic=arr[:, 0], numerical=arr[:, 1], relative_error=rel,
+                             tolerance=arr[:, 3], discrepancy=arr[:, 2], evaluations=prober.fc.evaluations,
+                             step=prober.s, crossed_kink=np.array(crossed))  # fmt: skip
 
 
 def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = None, safety: float = DEFAULT_SAFETY,
