@@ -39,6 +39,7 @@ from .._validation import check_bool, check_callable, check_int, check_positive,
 from ..backend import array_namespace, finfo_eps, is_array, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
 from ._report import CheckReport
+from ._sweep import Sweep
 from .error_model import StepModel, checked_probes, flat_indices, model_error, probe_model
 from .numerical import DEFAULT_PROBES, numerical_gradient
 
@@ -220,7 +221,7 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     fails; the diagnosis (module docstring) then says whether the code or the
     step is at fault. Kinks are reported, not counted as failures.
     """
-    xp = validate_point(x, "x")
+    validate_point(x, "x")
     safety = check_positive(safety, "safety")
     check_bool(diagnose, "diagnose")
     max_diagnose = check_int(max_diagnose, "max_diagnose", minimum=0)
@@ -270,7 +271,8 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     if diagnose and failed.any() and method in ("central", "richardson"):
         order = np.argsort(-(rel / tol))
         to_check = [int(i) for i in order[: int(failed.sum())][:max_diagnose]]
-        diagnoses, extra = _diagnose(f, x, xp, to_check, a, n, steps, result, eps, safety, sigma, model, chosen, pieces)
+        compared = Comparison(a, n, steps, sigma, chosen, result, model, eps_g, safety)
+        diagnoses, extra = _diagnose(f, x, compared, to_check, pieces)
         evaluations += extra
     unresolved = _unresolved(model)
     if unresolved is not None:
@@ -367,25 +369,26 @@ def diagnose(f: Callable[[Any], Any], grad_f: Any, x: Any, h: Any, entries: Any 
     runs it on any entries, e.g. to watch a correct gradient's error fall 100x
     at a step that is too large. Returns ``({entry: Diagnosis}, evaluations of f)``.
     """
-    xp = validate_point(x, "x")
+    validate_point(x, "x")
+    safety = check_positive(safety, "safety")
     g = evaluate_gradient(grad_f, x)
     size = math.prod(x.shape)
-    chosen = np.arange(size) if entries is None else np.unique(np.asarray(entries, dtype=np.int64).reshape(-1))
-    result = numerical_gradient(f, x, "central", h, full_output=True, entries=chosen)
+    chosen = np.arange(size) if entries is None else np.unique(flat_indices(entries, size, "entries"))
+    probes = checked_probes(probes, size)
+    result = numerical_gradient(f, x, "central", h, full_output=True, entries=chosen, seed=seed)
     model = _model_only(f, x, "central", noise, probes, seed)
     a = to_numpy(g).astype(np.float64).reshape(-1)[chosen]
     n = to_numpy(result.value).astype(np.float64).reshape(-1)
     sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)[chosen]
     eps = finfo_eps(x.dtype)
     positions = list(range(chosen.size))
-    out, extra = _diagnose(f, x, xp, positions, a, n, to_numpy(result.steps), result, eps, safety, sigma, model, chosen)
+    compared = Comparison(a, n, to_numpy(result.steps), sigma, chosen, result, model, eps, safety)
+    out, extra = _diagnose(f, x, compared, positions)
     return out, result.evaluations + model.evaluations + extra
 
 
 def _model_only(f: Callable[[Any], Any], x: Any, method: str, noise: float | None, probes: int, seed: int) -> StepModel:
     """The error model (M and noise) at x, without the full sweep."""
-    from ._sweep import Sweep
-
     fc = CountedFunction(f, tuple(x.shape), scalar=True)
     sweep = Sweep(fc, x, array_namespace(x), vectorized=False, batch_size=None)
     model, _ = probe_model(fc, sweep, method, noise, probes, seed, None)
@@ -393,8 +396,43 @@ def _model_only(f: Callable[[Any], Any], x: Any, method: str, noise: float | Non
                      magnitude=model.magnitude)  # fmt: skip
 
 
-def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, model, flat_index, pieces=None):  # noqa: ANN001, ANN202
+@dataclass(frozen=True)
+class Comparison:
+    """The checked entries side by side: what the diagnosis starts from (flat host arrays, one value per checked entry).
+
+    Attributes
+    ----------
+    analytic, numerical : numpy.ndarray
+        a_i and n_i.
+    steps, sigma : numpy.ndarray
+        The absolute step of each entry and its scale max(|x_i|, 1).
+    flat_index : numpy.ndarray
+        The flat index in x of each checked entry.
+    result : NumericalResult
+        The numerical gradient, with f's values at x +- h (``raw``).
+    model : StepModel
+        The error model (M, noise) at x.
+    eps, safety : float
+        The unit roundoff that the tolerance uses and the safety factor.
+    """
+
+    analytic: np.ndarray
+    numerical: np.ndarray
+    steps: np.ndarray
+    sigma: np.ndarray
+    flat_index: np.ndarray
+    result: Any
+    model: StepModel
+    eps: float
+    safety: float
+
+
+def _diagnose(f: Callable[[Any], Any], x: Any, compared: Comparison, positions: list[int],
+              pieces: Callable[[Any], Any] | None = None) -> tuple[dict[int, Diagnosis], int]:  # fmt: skip
     """Shrink-h and kink diagnosis of the checked entries at `positions`; returns {flat index: Diagnosis}, evaluations."""
+    xp = array_namespace(x)
+    a, n, steps, sigma, flat_index = compared.analytic, compared.numerical, compared.steps, compared.sigma, compared.flat_index
+    result, model, eps, safety = compared.result, compared.model, compared.eps, compared.safety
     fc = CountedFunction(f, tuple(x.shape), scalar=True)
     f0 = result.f0 if result.f0 is not None else fc(x, "x (unperturbed)")
     flat = to_numpy(x).reshape(-1)

@@ -49,7 +49,7 @@ from ._sweep import Sweep, as_f64
 from .error_model import METHODS, StepModel, checked_probes, flat_indices, probe_model, resolved_points, scales
 from .stencils import complex_step, finite_difference
 
-__all__ = ["NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
+__all__ = ["DifferenceOptions", "NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
 
 #: Probe coordinates used to estimate the derivative size M.
 DEFAULT_PROBES = 4
@@ -130,10 +130,34 @@ def _check_spacing(xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], signs
     return resolved_points(xp, flat, steps, signs, lambda i: describe_entry(shape, i))
 
 
-def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectorized: bool, *, scalar: bool,
-                   batch_size: int | None, noise: float | None, probes: int, seed: int,
-                   check_analytic: bool, entries: Any = None) -> NumericalResult:  # fmt: skip
+@dataclass(frozen=True)
+class DifferenceOptions:
+    """How a numerical derivative is taken: the options of :func:`numerical_gradient`, validated on creation."""
+
+    method: str = "central"
+    h: Any = None
+    vectorized: bool = False
+    batch_size: int | None = None
+    noise: float | None = None
+    probes: Any = DEFAULT_PROBES
+    seed: int = 0
+    check_analytic: bool = True
+
+    def __post_init__(self) -> None:
+        check_method(self.method)
+        check_bool(self.vectorized, "vectorized")
+        check_bool(self.check_analytic, "check_analytic")
+        if self.batch_size is not None:
+            check_int(self.batch_size, "batch_size", minimum=1)
+        if self.noise is not None:
+            object.__setattr__(self, "noise", check_nonnegative(self.noise, "noise"))
+        object.__setattr__(self, "seed", check_seed(self.seed))
+
+
+def _differentiate(f: Callable[[Any], Any], x: Any, options: DifferenceOptions, *, scalar: bool,
+                   entries: Any = None) -> NumericalResult:  # fmt: skip
     xp = validate_point(x, "x")
+    method, h, noise, seed = options.method, options.h, options.noise, options.seed
     n_all = math.prod(x.shape)
     if entries is not None:
         if not scalar:
@@ -144,21 +168,13 @@ def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectori
     def take(a: Any) -> Any:
         return a if sel is None else xp.take(a, sel, axis=0)
 
-    check_method(method)
-    check_bool(vectorized, "vectorized")
-    check_bool(check_analytic, "check_analytic")
-    if batch_size is not None:
-        check_int(batch_size, "batch_size", minimum=1)
-    if noise is not None:
-        noise = check_nonnegative(noise, "noise")
-    probes = checked_probes(probes, n_all)
-    seed = check_seed(seed)
+    probes = checked_probes(options.probes, n_all)
     shape = tuple(x.shape)
     fc = CountedFunction(f, shape, scalar=scalar, name="f")
-    sweep = Sweep(fc, x, xp, vectorized=vectorized, batch_size=batch_size)
+    sweep = Sweep(fc, x, xp, vectorized=options.vectorized, batch_size=options.batch_size)
     flat = sweep.flat
     if method == "complex":
-        return _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take, sweep)
+        return _complex_step(f, x, options, real=sweep, scalar=scalar, entries=entries, take=take)
     f0 = None
     model = None
     if h is None:
@@ -207,7 +223,9 @@ def _finish(xp: Any, value: Any, x: Any, scalar: bool) -> Any:
     return xp.astype(xp.reshape(moved, out_shape + tuple(x.shape)), x.dtype)
 
 
-def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take, real) -> NumericalResult:  # noqa: ANN001
+def _complex_step(f: Callable[[Any], Any], x: Any, options: DifferenceOptions, *, real: Sweep, scalar: bool,
+                  entries: list[int] | None, take: Callable[[Any], Any]) -> NumericalResult:  # fmt: skip
+    xp, fc, h = real.xp, real.fc, options.h
     ctype = complex_dtype(xp, x.dtype)
     eps = finfo_eps(x.dtype)
     flat = xp.reshape(x, (-1,))
@@ -218,9 +236,9 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
         steps = _absolute_steps(xp, x, flat, h, None)
         model = StepModel("complex", float(xp.max(steps)), math.nan, math.nan, math.nan, 0, chosen=False)
     cfc = CountedFunction(f, tuple(x.shape), scalar=scalar, complex_values=True, name="f")
-    sweep = Sweep(cfc, x, xp, vectorized=vectorized, batch_size=batch_size, dtype=ctype)
-    if check_analytic:
-        _check_analytic(real.single, sweep.single, x, xp, ctype, seed, scalar)
+    sweep = Sweep(cfc, x, xp, vectorized=options.vectorized, batch_size=options.batch_size, dtype=ctype)
+    if options.check_analytic:
+        _check_analytic(real.single, sweep.single, x, xp, ctype, options.seed, scalar)
     tiny = float(np.finfo(dtype_name(x.dtype)).tiny)
     if bool(xp.any(xp.astype(steps, x.dtype) < tiny)):
         raise ValueError(f"h is too small for the complex step in {x.dtype}: it underflows (h < {tiny:.3g})")
@@ -357,8 +375,8 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central",
     .. [1] CS231n notes, "Gradient checks"; Gill, Murray & Wright, *Practical
        Optimization*, Sec. 8.6; Squire & Trapp, SIAM Review 40 (1998) (complex step).
     """
-    result = _differentiate(f, x, method, h, vectorized, scalar=True, batch_size=batch_size, noise=noise,
-                            probes=probes, seed=seed, check_analytic=check_analytic, entries=entries)  # fmt: skip
+    options = DifferenceOptions(method, h, vectorized, batch_size, noise, probes, seed, check_analytic)
+    result = _differentiate(f, x, options, scalar=True, entries=entries)
     return result if full_output else result.value
 
 
@@ -375,6 +393,6 @@ def numerical_jacobian(f: Callable[[Any], Any], x: Any, method: str = "central",
     model uses :math:`\epsilon_f = \epsilon\max|f|` and the largest derivative
     over all outputs.
     """
-    result = _differentiate(f, x, method, h, vectorized, scalar=False, batch_size=batch_size, noise=noise,
-                            probes=probes, seed=seed, check_analytic=check_analytic)  # fmt: skip
+    options = DifferenceOptions(method, h, vectorized, batch_size, noise, probes, seed, check_analytic)
+    result = _differentiate(f, x, options, scalar=False)
     return result if full_output else result.value
