@@ -220,3 +220,16 @@ def test_the_reference_central_difference_agrees_with_the_engineered_one():
     # The fixed step 1e-6 errs by about eps/h ~ 1e-10; the error-model step reaches about eps^(2/3) ~ 1e-11.
     assert np.max(np.abs(plain - exact)) < 1e-8
     assert np.max(np.abs(engineered - exact)) <= np.max(np.abs(plain - exact))
+
+
+def test_the_error_curve_shows_the_model_slopes_on_both_sides_of_h_star():
+    from gc_theory.gradcheck.curves import model_step, rms_error_curve
+
+    x = np.linspace(0.5, 1.5, 64)
+    h_star = model_step(x, "central")
+    right = np.geomspace(10 * h_star, 100 * h_star, 5)
+    left = np.geomspace(h_star / 1000, h_star / 10, 5)
+    slope = lambda hs: np.polyfit(np.log10(hs), np.log10(rms_error_curve(x, "central", hs)), 1)[0]  # noqa: E731
+    # Truncation M h^2/6 to the right of h*, rounding eps|f|/h to the left (error model table).
+    assert abs(slope(right) - 2.0) < 0.1
+    assert abs(slope(left) + 1.0) < 0.25
