@@ -87,7 +87,10 @@ class GradientReport(CheckReport):
     Per-entry arrays are host NumPy copies (a report is for reading), flat in
     x's C order, one value per checked entry: ``entries`` (all of x's by
     default) gives their flat indices. ``worst`` holds flat indices, worst
-    first (by error over tolerance).
+    first (by error over tolerance). ``inconclusive`` is True when nothing
+    failed but the check could not have seen an error of the size that
+    matters (a step far above :math:`h^*`, or f unresolved at the spacing of
+    x); ``passed`` is then False.
     """
 
     worst: np.ndarray
@@ -220,6 +223,17 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     estimated), and s = `safety`. A gradient that is wrong by more than that
     fails; the diagnosis (module docstring) then says whether the code or the
     step is at fault. Kinks are reported, not counted as failures.
+
+    A pass is only as strong as its tolerance. With an explicit h the bound
+    :math:`E_i(h)` is compared with :math:`E_i(h^*)` at the error-model step;
+    where it is more than s times larger, errors between the two pass unseen
+    (a sign flip at h = 1, a 1% error at h = 0.1), so the report is
+    *inconclusive* and says how large an error can hide. When the noise
+    measured at a few units in the last place of x is as large as
+    :math:`|f|`, f varies below the spacing of x and no step resolves its
+    derivative: inconclusive too, not a bug. The tolerance uses the unit
+    roundoff of the coarser of x's and grad_f(x)'s dtypes, and the noise
+    that of f's values, and the verdict names either mismatch.
     """
     validate_point(x, "x")
     safety = check_positive(safety, "safety")
