@@ -48,4 +48,6 @@ class CheckReport:
         return float(np.max(self.relative_error))
 
     def headline(self) -> str:
-        return f"{self.title} {self.outcome}: {self.verdict}"
+        outcome = self.outcome
+        verdict = self.verdict.removeprefix(f"{outcome.lower()}: ")
+        return f"{self.title} {outcome}: {verdict}"

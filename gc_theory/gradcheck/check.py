@@ -303,7 +303,8 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
         blind, verdict = unresolved, ""
         still = np.zeros(0, dtype=np.int64)
     if blind is not None:
-        verdict = blind + ("" if not (failed.any() and verdict) else f"; besides, {verdict}")
+        # Failures found come first; the blind step then qualifies only the entries that passed.
+        verdict = blind if not (still.size and verdict) else f"{verdict}; the entries that passed are {blind}"
     for why in (_dtype_note(g.dtype, x.dtype), result.value_note):
         if why is not None:
             verdict += f"; {why}"
