@@ -88,13 +88,14 @@ def test_shrink_h_diagnosis_separates_truncation_from_bugs():
     assert found[4].kind == "bug" and abs(math.log10(found[4].ratio)) < 0.1
 
 
-def test_a_too_large_step_is_diagnosed_and_forgiven():
-    """An explicit h far too large for f = sum(sin(10 x)): entries fail at h, pass at h/10, report passes."""
+def test_a_too_large_step_is_diagnosed_as_truncation_and_called_inconclusive():
+    """An explicit h far too large for f = sum(sin(10 x)): failures are truncation, not bugs, and no pass is claimed."""
     x = np.linspace(0.1, 0.9, 4)
     f = lambda z: np.sum(np.sin(10 * z))  # noqa: E731
     report = check_gradient(f, lambda z: 10 * np.cos(10 * z), x, h=3e-3, safety=1.0)
     kinds = {d.kind for d in report.diagnoses.values()}
-    assert kinds <= {"truncation"} and report.passed, str(report)
+    assert kinds <= {"truncation"} and report.bugs.size == 0, str(report)
+    assert report.inconclusive and not report.passed and "cannot be seen" in report.verdict
 
 
 def test_entries_checks_only_those():
@@ -254,3 +255,131 @@ def test_other_methods_pass_right_and_fail_wrong_gradients(method):
     for case in gradient_cases(xp, xp.float64, np.random.default_rng(9))[1:4]:  # complex-ready f (no centralize)
         assert check_gradient(case.f, case.grad, case.x, method=method).passed, (method, case.name)
         assert not check_gradient(case.f, plant("sign_flip", case.grad, case.x), case.x, method=method).passed
+
+
+# --- verdicts that must not be silently wrong ------------------------------------------
+
+
+def _sin_problem(n=6):
+    x = np.linspace(0.3, 1.7, n)
+    return (lambda w: float(np.sum(np.sin(w))), lambda w: np.cos(w), x)
+
+
+@pytest.mark.parametrize(("h", "factor"), [(1.0, -1.0), (0.1, 1.01)])
+def test_a_step_too_large_to_see_the_error_is_inconclusive_not_passed(h, factor):
+    f, grad, x = _sin_problem()
+    report = check_gradient(f, lambda w: factor * grad(w), x, h=h)
+    # Entries the shrink-h diagnosis convicts make it a failure; none may hide behind the blind step.
+    assert not report.passed and (report.inconclusive or report.bugs.size), str(report)
+    assert "inconclusive" in report.verdict and "cannot be seen" in report.verdict
+    assert "nan" not in str(report).splitlines()[1]
+    assert f"{h:.3g}" in str(report).splitlines()[1]
+
+
+def test_a_small_explicit_step_still_gives_a_conclusive_pass():
+    f, grad, x = _sin_problem()
+    report = check_gradient(f, grad, x, h=1e-5)
+    assert report.passed and not report.inconclusive, str(report)
+
+
+@pytest.mark.parametrize("h", [1e-300, 1e-17])
+def test_every_entry_point_refuses_a_step_below_the_spacing_of_x(h):
+    f, grad, x = _sin_problem()
+    wrong = lambda w: -grad(w)  # noqa: E731
+    for call in (
+        lambda: directional_check(f, wrong, x, h=h),
+        lambda: localize(f, wrong, x, h=h),
+        lambda: check_gradient(f, wrong, x, h=h),
+    ):
+        with pytest.raises(ValueError, match="spacing of x"):
+            call()
+
+
+def test_a_float32_gradient_for_float64_x_is_named_as_a_dtype_mismatch():
+    f, grad, x = _sin_problem(8)
+    report = check_gradient(f, lambda w: grad(w).astype(np.float32), x)
+    assert "float32" in report.verdict and "float64" in report.verdict, str(report)
+
+
+def test_f_returning_float32_for_float64_x_is_explained_the_same_way_everywhere():
+    x = np.linspace(0.3, 1.7, 6)
+    f = lambda w: np.float32(np.sum(np.sin(w)))  # noqa: E731
+    grad = np.cos
+    for report in (check_gradient(f, grad, x), directional_check(f, grad, x), localize(f, grad, x)):
+        assert "float32" in report.verdict, str(report)
+        assert getattr(report, "passed", None) is not False or "inconclusive" in report.verdict
+
+
+@pytest.mark.parametrize("method", ["forward", "complex"])
+def test_methods_without_a_diagnosis_do_not_promise_one(method):
+    _, grad, x = _sin_problem(8)
+    f = lambda w: np.sum(np.sin(w))  # noqa: E731  (complex-analytic: keeps the imaginary part)
+    report = check_gradient(f, lambda w: -grad(w), x, method=method)
+    assert not report.passed
+    assert "max_diagnose" not in report.verdict, report.verdict
+    assert method in report.verdict
+
+
+def test_verdict_grammar_for_one_entry():
+    x = np.array([-1.0, 0.0, 0.7])
+    f = lambda w: float(np.sum(np.maximum(w, 0.0)))  # noqa: E731
+    report = check_gradient(f, lambda w: (w > 0).astype(float), x)
+    assert "1 sit at" not in report.verdict and "1 sits at" in report.verdict, report.verdict
+    for line in str(report).splitlines():
+        assert " inf " not in line, str(report)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"batch_size": 0, "vectorized": True}, ValueError, "batch_size"),
+        ({"noise": -1.0}, ValueError, "noise"),
+        ({"probes": 0}, ValueError, "probes"),
+        ({"probes": -3}, ValueError, "probes"),
+        ({"probes": [0, 99]}, ValueError, "probes"),
+        ({"probes": [0.5, 1]}, TypeError, "probes"),
+        ({"safety": 0.0}, ValueError, "safety"),
+        ({"max_diagnose": -1}, ValueError, "max_diagnose"),
+        ({"pieces": 3}, TypeError, "pieces"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_checker_arguments_are_validated_by_name(kwargs, error, name):
+    f, grad, x = _sin_problem()
+    with pytest.raises(error, match=name):
+        check_gradient(f, grad, x, **kwargs)
+
+
+@pytest.mark.parametrize("value", [None, "1.0"])
+def test_f_returning_something_that_is_not_a_number_is_refused(value):
+    x = np.linspace(0.3, 1.7, 4)
+    for call in (check_gradient, directional_check):
+        with pytest.raises(TypeError, match="f must return"):
+            call(lambda w: value, np.cos, x)
+
+
+def test_a_0d_point_is_accepted_everywhere():
+    x = np.asarray(0.4)
+    f = lambda w: float(np.sin(w))  # noqa: E731
+    assert check_gradient(f, np.cos, x).passed
+    assert directional_check(f, np.cos, x).passed
+    assert localize(f, np.cos, x).indices.size == 0
+
+
+@pytest.mark.parametrize("call", [directional_check, localize])
+def test_directional_arguments_are_validated_by_name(call):
+    f, grad, x = _sin_problem()
+    with pytest.raises(ValueError, match="seed"):
+        call(f, grad, x, seed=-1)
+    with pytest.raises(ValueError, match="safety"):
+        call(f, grad, x, safety=0.0)
+    with pytest.raises(TypeError, match="pieces"):
+        call(f, grad, x, pieces="relu")
+
+
+def test_a_function_the_spacing_of_x_cannot_resolve_is_not_called_a_bug():
+    """At |x| ~ 1e20 one unit in the last place exceeds sin's period: no step can see sin's derivative there."""
+    x = np.array([1e20, 2e20 + 1e6, 3e20])
+    report = check_gradient(lambda w: float(np.sum(np.sin(w))), np.cos, x)
+    assert report.bugs.size == 0 and report.inconclusive and not report.passed, str(report)
+    assert "cannot resolve f" in report.verdict

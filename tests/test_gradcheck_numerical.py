@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from gc_theory.backend import finfo_eps, get_namespace, to_numpy
 from gc_theory.gradcheck import derivative, numerical_gradient, numerical_jacobian
-from gc_theory.gradcheck.steps import model_error, optimal_step
+from gc_theory.gradcheck.stencils import reference_gradient
+from gc_theory.gradcheck.error_model import model_error, optimal_step
 
 METHODS = ("forward", "central", "richardson", "complex")
 
@@ -208,3 +209,27 @@ def test_vectorized_jacobian():
     x = rng.standard_normal(4)
     J = numerical_jacobian(lambda X: np.tanh(X) @ A.T, x, vectorized=True, batch_size=3)
     np.testing.assert_allclose(J, A * (1 - np.tanh(x) ** 2), atol=1e-9)
+
+
+def test_the_reference_central_difference_agrees_with_the_engineered_one():
+    x = np.linspace(-1.0, 2.0, 7)
+    f = lambda w: float(np.sum(np.exp(np.sin(w))))  # noqa: E731
+    exact = np.cos(x) * np.exp(np.sin(x))
+    plain = reference_gradient(f, x)
+    engineered = numerical_gradient(f, x)
+    # The fixed step 1e-6 errs by about eps/h ~ 1e-10; the error-model step reaches about eps^(2/3) ~ 1e-11.
+    assert np.max(np.abs(plain - exact)) < 1e-8
+    assert np.max(np.abs(engineered - exact)) <= np.max(np.abs(plain - exact))
+
+
+def test_the_error_curve_shows_the_model_slopes_on_both_sides_of_h_star():
+    from gc_theory.gradcheck.curves import model_step, rms_error_curve
+
+    x = np.linspace(0.5, 1.5, 64)
+    h_star = model_step(x, "central")
+    right = np.geomspace(10 * h_star, 100 * h_star, 5)
+    left = np.geomspace(h_star / 1000, h_star / 10, 5)
+    slope = lambda hs: np.polyfit(np.log10(hs), np.log10(rms_error_curve(x, "central", hs)), 1)[0]  # noqa: E731
+    # Truncation M h^2/6 to the right of h*, rounding eps|f|/h to the left (error model table).
+    assert abs(slope(right) - 2.0) < 0.1
+    assert abs(slope(left) + 1.0) < 0.25

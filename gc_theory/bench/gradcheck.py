@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..claims import Context
-from ..claims.gradcheck import error_curve
+from ..context import Context
 from ..gradcheck import directional_check, localize, numerical_gradient, ravel_params
+from ..gradcheck.curves import rms_error_curve
 from . import Report, benchmark, measure
 
 METHODS = ("forward", "central", "richardson", "complex")
@@ -173,7 +173,7 @@ def _floors(rows: list, data: list) -> None:
         for method in METHODS:
             # Steps from 4 eps upward (below, x + h rounds to x); the complex step has no such limit.
             hs = np.geomspace(1e-30 if method == "complex" else 4 * ctx.eps, 0.5, 90)
-            curve = error_curve(ctx, method, hs)
+            curve = rms_error_curve(ctx.asarray(np.linspace(0.5, 1.5, 256)), method, hs)
             k = int(np.argmin(curve))
             rows.append([f"accuracy floor {method} ({dtype})", 256, "", "", float(curve[k]), f"at h = {hs[k]:.2g}"])
             data.append({"case": "floor", "dtype": dtype, "method": method, "best_rms_rel_error": float(curve[k]), "best_h": float(hs[k])})

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..claims import Context
-from ..claims.gradcheck import error_curve, model_step
+from ..context import Context
 from ..gradcheck import derivative
+from ..gradcheck.curves import model_step, rms_error_curve
 from . import figure
 
 METHODS = (("forward", "C0", 1.0), ("central", "C1", 2.0), ("richardson", "C2", 4.0), ("complex", "C3", None))
@@ -28,21 +28,24 @@ def gradcheck_error_vs_h() -> Figure:
     step h, for four methods; dotted lines mark the slopes of the error model, triangles its h*.
     Middle: the shrink-h test on a correct and a wrong derivative. Right: one-sided differences at a kink."""
     ctx = Context.create("numpy", "float64", 0, "figure.gradcheck")
+    points = ctx.asarray(np.linspace(0.5, 1.5, 256))
     hs = np.geomspace(1e-13, 0.5, 75)
     fig = Figure(figsize=(13.0, 4.3), layout="constrained")
     ax = fig.add_subplot(1, 3, 1)
     for method, color, slope in METHODS:
-        curve = np.maximum(error_curve(ctx, method, hs), 1e-17)
-        ax.loglog(hs, curve, color=color, label=method)
+        curve = np.maximum(rms_error_curve(points, method, hs), 1e-17)
+        # Complex step and central difference coincide to the right of h*: dash the complex step, draw it below.
+        dashed = {"linestyle": (0, (4, 3)), "zorder": 1} if method == "complex" else {"zorder": 2}
+        ax.loglog(hs, curve, color=color, label=method, **dashed)
         if method != "complex":
-            h_star = model_step(ctx, method)
+            h_star = model_step(points, method)
             e_star = float(np.interp(np.log(h_star), np.log(hs), curve))
             ax.plot([h_star], [e_star], marker="v", color=color, markersize=9, markeredgecolor="k")
             trunc = hs[(hs > 10 * h_star) & (hs < 0.3)]
             if trunc.size > 3:
                 _slope_mark(ax, trunc, np.interp(trunc, hs, curve), slope, color, 0.3)
     rounding = hs[(hs > 1e-12) & (hs < 1e-9)]
-    _slope_mark(ax, rounding, np.interp(rounding, hs, error_curve(ctx, "central", hs)), -1.0, "0.3", 0.5)
+    _slope_mark(ax, rounding, np.interp(rounding, hs, rms_error_curve(points, "central", hs)), -1.0, "0.3", 0.5)
     ax.axhline(np.finfo(float).eps, color="0.5", linewidth=0.8, linestyle="--")
     ax.text(hs[0], np.finfo(float).eps * 1.5, "machine eps", fontsize=8, color="0.4")
     ax.set(xlabel="relative step h", ylabel="RMS relative error of f'", ylim=(1e-17, 10))

@@ -10,8 +10,15 @@ r"""Finite-difference gradient checking that explains its verdicts, localises bu
 ``diagnose``                   the shrink-h / kink diagnosis of chosen entries at a given step
 =============================  =================================================================
 
-Every result counts the evaluations of f it cost. The error model behind the
-steps and tolerances is in :mod:`gc_theory.gradcheck.steps`.
+Every result counts the evaluations of f it cost, and every verdict is one of
+passed, failed (with a diagnosis) or inconclusive (with the reason: a step too
+large to see the error, f unresolved at the spacing of x).
+
+Modules, one idea each: :mod:`~gc_theory.gradcheck.stencils` (the difference
+formulas, after a five-line central difference to read first),
+:mod:`~gc_theory.gradcheck.error_model` (the bounds, the step, the probes that
+estimate M and the noise, the spacing rule), :mod:`~gc_theory.gradcheck.curves`
+(error against step), then the checkers built on them.
 
 >>> import numpy as np
 >>> from gc_theory.gradcheck import check_gradient
@@ -27,7 +34,7 @@ from .directional import DirectionalReport, Localization, directional_check, loc
 from .hessian import HVPReport, check_hvp
 from .elementwise import derivative
 from .numerical import NumericalResult, numerical_gradient, numerical_jacobian
-from .steps import StepModel
+from .error_model import StepModel
 
 __all__ = [
     "Diagnosis",

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_floating
-from ..backend import array_namespace, dtype_name, finfo_eps, is_array
+from ..backend import array_namespace, dtype_name, is_array
 
 __all__ = ["CountedFunction", "NonFiniteValueError", "describe_entry", "validate_point"]
 
@@ -101,21 +101,8 @@ class CountedFunction:
         self.evaluations = 0
         self.calls = 0
         self.out_shape: tuple[int, ...] | None = None
-        #: Machine epsilon of the least precise floating values f has returned (0 until one is seen):
-        #: an f computing in float32 for float64 x rounds at float32's level, and the error model must know.
-        self.value_eps = 0.0
-        self.value_dtype: str | None = None
-
-    def _note_precision(self, value: Any) -> None:
-        dtype = getattr(value, "dtype", None)
-        if dtype is None:
-            return
-        try:
-            eps = finfo_eps(dtype)
-        except (TypeError, ValueError):
-            return
-        if eps > self.value_eps:
-            self.value_eps, self.value_dtype = eps, dtype_name(dtype)
+        #: Float dtypes of the scalar values f returned (np.float32 for f computed in single precision).
+        self.value_dtypes: set[str] = set()
 
     # -- one point ------------------------------------------------------------------
     def __call__(self, point: Any, where: str | Callable[[], str] = "x") -> Any:
@@ -128,18 +115,20 @@ class CountedFunction:
     def _read_scalar(self, value: Any, where: str | Callable[[], str]) -> float | complex:
         # Fast path for the common case (a NumPy or Python real scalar): this runs once per evaluation.
         if not self.complex_values and type(value) in _REAL_SCALARS:
-            if type(value) is np.float32:
-                self._note_precision(value)
             number = float(value)
+            if type(value) is np.float32:
+                self.value_dtypes.add("float32")
             if math.isfinite(number):
                 return number
         where = where() if callable(where) else where
-        if not (isinstance(value, numbers.Number) or is_array(value)) or isinstance(value, (bool, np.bool_)):
+        if not (is_array(value) or isinstance(value, (numbers.Number, np.generic))) or isinstance(value, (bool, np.bool_)):
             raise TypeError(
-                f"{self.name} must return a real scalar (a Python number or a 0-d array), got "
-                f"{type(value).__name__} {value!r:.60} at {where}"
+                f"{self.name} must return a real scalar (a 0-d array or a Python number), got "
+                f"{type(value).__name__} {value!r:.40} at {where}"
             )
-        self._note_precision(value)
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and dtype_name(dtype) in ("float32", "float16", "bfloat16"):
+            self.value_dtypes.add(dtype_name(dtype))
         shape = getattr(value, "shape", ())
         if shape != ():
             raise ValueError(
@@ -197,7 +186,6 @@ class CountedFunction:
                 self.out_shape = shape
             elif shape != self.out_shape:
                 raise ValueError(f"{self.name} returned shape {shape} at {where or 'a batched call'}, but {self.out_shape} before")
-        self._note_precision(value)
         xp = array_namespace(value)
         finite = xp.isfinite(value)
         if not bool(xp.all(finite)):
@@ -207,3 +195,15 @@ class CountedFunction:
                 where = where_row(bad_row)
             raise NonFiniteValueError(f"{self.name} returned NaN or Inf at {where}")
         return value
+
+    def value_note(self, x_dtype: Any) -> str | None:
+        """A sentence when f's values are less precise than x (float32 values for float64 x), else None."""
+        low = sorted(d for d in self.value_dtypes if np.finfo(d if d != "bfloat16" else "float32").eps > np.finfo(dtype_name(x_dtype)).eps)
+        if not low:
+            return None
+        return (f"f returns {low[0]} values for {dtype_name(x_dtype)} x: they are rounded to {low[0]} "
+                f"(eps {np.finfo(low[0]).eps:.2g}), which limits what the check can see; compute f in {dtype_name(x_dtype)}")
+
+    def value_eps(self, x_dtype: Any) -> float:
+        """The relative rounding of f's values: x's eps, or that of the coarser dtype f returned."""
+        return max([float(np.finfo(dtype_name(x_dtype)).eps)] + [float(np.finfo(d).eps) for d in self.value_dtypes if d != "bfloat16"])

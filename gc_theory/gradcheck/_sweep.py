@@ -18,7 +18,7 @@ import numpy as np
 from ..backend import array_namespace, to_numpy
 from ._evaluate import CountedFunction, describe_entry
 
-__all__ = ["BATCH_ELEMENTS", "Sweep", "as_f64", "broadcast_steps", "scales"]
+__all__ = ["BATCH_ELEMENTS", "Sweep", "as_f64"]
 
 #: Elements of x per batched call when vectorized=True and no batch_size is given.
 BATCH_ELEMENTS = 2**22
@@ -37,7 +37,9 @@ class Sweep:
         if batch_size is None:
             batch_size = max(1, min(self.n, BATCH_ELEMENTS // self.n))
         self.batch_size = batch_size
-        if len(self.shape) == 1:
+        if len(self.shape) == 0:
+            self.index = [()]
+        elif len(self.shape) == 1:
             self.index: list[Any] = list(range(self.n))
         elif not self.shape:  # a 0-d x: its one entry is indexed by the empty tuple
             self.index = [()]
@@ -95,21 +97,8 @@ class Sweep:
         return xp.concat(pieces, axis=0)
 
 
-def scales(xp: Any, flat: Any) -> Any:
-    """sigma_i = max(|x_i|, 1): steps and derivative sizes are relative to it."""
-    return xp.maximum(xp.abs(xp.astype(flat, xp.float64)), xp.asarray(1.0, dtype=xp.float64))
-
-
 def as_f64(xp: Any, values: Any) -> Any:
     if isinstance(values, np.ndarray):
         return xp.asarray(values.astype(np.float64 if values.dtype.kind != "c" else np.complex128))
     kind = xp.complex128 if xp.isdtype(values.dtype, "complex floating") else xp.float64
     return xp.astype(values, kind)
-
-
-def broadcast_steps(steps: Any, values: Any) -> Any:
-    """Reshape flat (n,) steps to broadcast against values of shape (n, *out)."""
-    if values.ndim == 1:
-        return steps
-    xp = array_namespace(steps)
-    return xp.reshape(steps, (steps.shape[0],) + (1,) * (values.ndim - 1))

@@ -31,15 +31,17 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..backend import array_namespace, dtype_name, finfo_eps, is_array, to_numpy
+from .._validation import check_bool, check_callable, check_int, check_positive, check_seed
+from ..backend import array_namespace, finfo_eps, is_array, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
-from ._options import check_entries, check_options, check_probes
+from ._report import CheckReport
+from ._sweep import Sweep
+from .error_model import StepModel, checked_probes, flat_indices, model_error, probe_model
 from .numerical import DEFAULT_PROBES, numerical_gradient
-from .steps import RESOLUTION, StepModel, error_parts, optimal_step
 
 __all__ = ["Diagnosis", "GradientReport", "PrecisionWarning", "check_gradient", "diagnose", "evaluate_gradient"]
 
@@ -68,8 +70,8 @@ class Diagnosis:
 
     def explain(self) -> str:
         if self.kind == "unresolved":
-            return ("cannot be checked here: the smallest step x can take moves f by more than its size, "
-                    "so no finite difference resolves f at this point")  # fmt: skip
+            return ("cannot be checked here: one spacing of x moves f by more than its size, so no finite "
+                    "difference resolves f at this entry")  # fmt: skip
         if self.kind == "kink":
             return (f"non-differentiable point: one-sided differences disagree by {self.jump_h10:.3g} at h/10 "
                     f"(and {self.jump_h:.3g} at h); the gap does not shrink with h")  # fmt: skip
@@ -82,28 +84,19 @@ class Diagnosis:
 
 
 @dataclass
-class GradientReport:
+class GradientReport(CheckReport):
     """What check_gradient found.
 
     Per-entry arrays are host NumPy copies (a report is for reading), flat in
     x's C order, one value per checked entry: ``entries`` (all of x's by
     default) gives their flat indices. ``worst`` holds flat indices, worst
-    first (by error over tolerance).
-
-    ``status`` is ``"passed"``, ``"failed"`` or ``"inconclusive"`` (the check
-    could not have seen an error of the size that matters, or every failure is
-    explained by the step or by rounding); ``passed`` is True for "passed" only.
-    ``resolution`` is the smallest error the check is sure to catch, as a
-    fraction of the gradient's largest entry.
+    first (by error over tolerance). ``inconclusive`` is True when nothing
+    failed but the check could not have seen an error of the size that
+    matters (a step far above :math:`h^*`, or f unresolved at the spacing of
+    x); ``passed`` is then False.
     """
 
-    passed: bool
-    verdict: str
     worst: np.ndarray
-    analytic: np.ndarray
-    numerical: np.ndarray
-    relative_error: np.ndarray
-    tolerance: np.ndarray
     failed: np.ndarray
     diagnoses: dict[int, Diagnosis]
     bugs: np.ndarray
@@ -115,12 +108,9 @@ class GradientReport:
     method: str
     entries: np.ndarray
     notes: list[str] = field(default_factory=list)
-    status: str = "passed"
-    resolution: float = 0.0
+    inconclusive: bool = False
 
-    @property
-    def max_relative_error(self) -> float:
-        return float(np.max(self.relative_error))
+    title: ClassVar[str] = "gradient check"
 
     @property
     def max_ratio(self) -> float:
@@ -129,27 +119,23 @@ class GradientReport:
 
     def __str__(self) -> str:
         n = self.analytic.size
-        head = f"gradient check {self.status.upper()}: {self.verdict}"
-        lines = [head, f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
+        lines = [self.headline(), f"  {n} entries, dtype {self.dtype}, {self.evaluations} evaluations of f; {self.model}"]
         lines.append(f"  {'entry':<28}{'analytic':>12}{'numerical':>12}{'rel. error':>12}{'tolerance':>11}  diagnosis")
         position = {int(e): p for p, e in enumerate(self.entries.tolist())}
         for i in self.worst[:8].tolist():
             p = position[i]
             d = self.diagnoses.get(i)
             note = d.explain() if d else ("ok" if not self.failed[p] else "fails (not diagnosed)")
+            # Both values exactly zero leave nothing to compare: no tolerance applies.
+            tol = f"{self.tolerance[p]:>11.3g}" if math.isfinite(self.tolerance[p]) else f"{'-':>11}"
             lines.append(
                 f"  {describe_entry(self.shape, i):<28}{self.analytic[p]:>12.4g}{self.numerical[p]:>12.4g}"
-                f"{self.relative_error[p]:>12.3g}{_shown(self.tolerance[p]):>11}  {note}"
+                f"{self.relative_error[p]:>12.3g}{tol}  {note}"
             )
         lines += [f"  note: {t}" for t in self.notes]
         return "\n".join(lines)
 
     __repr__ = __str__
-
-
-def _shown(tolerance: float) -> str:
-    """A tolerance as printed: '-' where there is none (both values exactly zero)."""
-    return f"{tolerance:.3g}" if math.isfinite(tolerance) else "-"
 
 
 def evaluate_gradient(grad_f: Any, x: Any, name: str = "grad_f") -> Any:
@@ -235,20 +221,35 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
 
     .. math:: |a_i - n_i| \le s\,\big(E_i(h) + \epsilon\max(|a_i|, |n_i|)\big),
 
-    with :math:`E_i(h)` the bound of :mod:`gc_theory.gradcheck.steps` at the
+    with :math:`E_i(h)` the bound of :mod:`gc_theory.gradcheck.error_model` at the
     step used (for an explicit h, the model's bound at that h, with M
     estimated), and s = `safety`. A gradient that is wrong by more than that
     fails; the diagnosis (module docstring) then says whether the code or the
     step is at fault. Kinks are reported, not counted as failures.
+
+    A pass is only as strong as its tolerance. With an explicit h the bound
+    :math:`E_i(h)` is compared with :math:`E_i(h^*)` at the error-model step;
+    where it is more than s times larger, errors between the two pass unseen
+    (a sign flip at h = 1, a 1% error at h = 0.1), so the report is
+    *inconclusive* and says how large an error can hide. When the noise
+    measured at a few units in the last place of x is as large as
+    :math:`|f|`, f varies below the spacing of x and no step resolves its
+    derivative: inconclusive too, not a bug. The tolerance uses the unit
+    roundoff of the coarser of x's and grad_f(x)'s dtypes, and the noise
+    that of f's values, and the verdict names either mismatch.
     """
-    xp = validate_point(x, "x")
-    check_options(safety=safety, seed=seed, pieces=pieces, batch_size=batch_size, noise=noise,
-                  max_diagnose=max_diagnose, diagnose=diagnose, vectorized=vectorized, warn_float32=warn_float32)  # fmt: skip
-    size = math.prod(x.shape)
-    probes = check_probes(probes, size)
-    chosen = check_entries(entries, size)
+    validate_point(x, "x")
+    safety = check_positive(safety, "safety")
+    check_bool(diagnose, "diagnose")
+    max_diagnose = check_int(max_diagnose, "max_diagnose", minimum=0)
+    check_bool(warn_float32, "warn_float32")
+    seed = check_seed(seed)
+    if pieces is not None:
+        check_callable(pieces, "pieces")
     g = evaluate_gradient(grad_f, x)
     eps = finfo_eps(x.dtype)
+    # An analytic gradient coarser than x (float32 for float64 x) carries its own dtype's rounding.
+    eps_g = max(eps, finfo_eps(g.dtype))
     notes = []
     if eps > finfo_eps("float64") and warn_float32:
         warnings.warn(
@@ -259,18 +260,11 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
         )
     if eps > finfo_eps("float64"):
         notes.append(f"{x.dtype}: tolerances follow the dtype; check in float64 to see small bugs")
-    # An analytic gradient computed in a coarser dtype than x is correct only to its own precision.
-    eps_tol = max(eps, finfo_eps(g.dtype))
-    if eps_tol > eps:
-        notes.append(f"grad_f returns {dtype_name(g.dtype)} for {dtype_name(x.dtype)} x: entries are compared to "
-                     f"{dtype_name(g.dtype)} precision; compute the gradient in x's dtype to check it fully")  # fmt: skip
-    chosen = np.arange(size) if chosen is None else chosen
-    probes = _probe_entries(a_all := to_numpy(g).astype(np.float64).reshape(-1), probes, seed)
+    size = math.prod(x.shape)
+    chosen = np.arange(size) if entries is None else np.unique(flat_indices(entries, size, "entries"))
+    probes = _probe_entries(a_all := to_numpy(g).astype(np.float64).reshape(-1), checked_probes(probes, size), seed)
     result = numerical_gradient(f, x, method, h, vectorized, batch_size=batch_size, noise=noise, probes=probes,
                                 seed=seed, full_output=True, entries=None if entries is None else chosen)  # fmt: skip
-    if result.value_dtype is not None:
-        notes.append(f"f returns {result.value_dtype} values for {dtype_name(x.dtype)} x: their rounding sets the "
-                     "noise level of the numerical gradient, and the tolerances follow it")  # fmt: skip
     evaluations = result.evaluations
     a = a_all[chosen]
     n = to_numpy(result.value).astype(np.float64).reshape(-1)
@@ -278,67 +272,99 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)[chosen]
     model = result.model
     pred = to_numpy(result.predicted_error).astype(np.float64).reshape(-1)
-    dominant = "rounding"
     if not model.chosen and method != "complex":
         # An explicit h: bound its error with M and the noise estimated at the model step.
         probe = _model_only(f, x, method, noise, probes, seed)
         evaluations += probe.evaluations
-        truncation, rounding = error_parts(method, steps / sigma, probe.M, probe.noise)
-        pred = (truncation + rounding) / sigma
-        dominant = "truncation" if float(np.max(truncation)) > float(np.max(rounding)) else "rounding"
-        model = StepModel(method, model.h, probe.M, probe.noise, float(np.max(pred)), probe.evaluations,
-                          chosen=False, relative=False)  # fmt: skip
-    rel, tol = _tolerance(pred, a, n, eps_tol, safety)
+        pred = model_error(method, steps / sigma, probe.M, probe.noise) / sigma
+        best = probe.predicted_error / sigma
+        model = StepModel(method, model.h, probe.M, probe.noise, float(np.max(pred * sigma)), probe.evaluations,
+                          chosen=False, magnitude=probe.magnitude)  # fmt: skip
+    else:
+        best = pred
+    rel, tol = _tolerance(pred, a, n, eps_g, safety)
     failed = rel > tol
     diagnoses: dict[int, Diagnosis] = {}
     if diagnose and failed.any() and method in ("central", "richardson"):
         order = np.argsort(-(rel / tol))
         to_check = [int(i) for i in order[: int(failed.sum())][:max_diagnose]]
-        diagnoses, extra = _diagnose(f, x, xp, to_check, a, n, steps, result, eps_tol, safety, sigma, model, chosen, pieces)
+        compared = Comparison(a, n, steps, sigma, chosen, result, model, eps_g, safety)
+        diagnoses, extra = _diagnose(f, x, compared, to_check, pieces)
         evaluations += extra
+    unresolved = _unresolved(model)
+    if unresolved is None and diagnoses and all(d.kind in ("unresolved", "kink") for d in diagnoses.values()) \
+            and any(d.kind == "unresolved" for d in diagnoses.values()):
+        unresolved = ("inconclusive: the step cannot resolve f at x: one spacing of x there moves f, to first "
+                      "order, by more than f's own size (|x| is too large for its dtype), so no finite difference "
+                      "can check these entries")  # fmt: skip
+    if unresolved is not None:
+        # No step resolves f at x: entries that failed are not evidence of a bug.
+        diagnoses = {i: d for i, d in diagnoses.items() if d.kind != "bug"}
     kinks = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "kink"), dtype=np.int64)
     fixed = {i for i, d in diagnoses.items() if d.kind == "kink" or (d.kind == "truncation" and d.passes_at_h10)}
     still = np.array([i for i in chosen[failed].tolist() if i not in fixed], dtype=np.int64)
     bugs = np.array(sorted(i for i, d in diagnoses.items() if d.kind == "bug"), dtype=np.int64)
     worst = chosen[np.argsort(-(rel / tol), kind="stable")]
-    resolution = _resolution(pred, a, n, eps_tol, safety)
-    undiagnosed = [i for i in still.tolist() if i not in diagnoses]
-    if bugs.size or undiagnosed:
-        status = "failed"
-    elif still.size or resolution > RESOLUTION:
-        status = "inconclusive"
-    else:
-        status = "passed"
-    verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape, method, max_diagnose)
-    if status == "inconclusive" and not still.size:
-        verdict = _blind_verdict(resolution, pred, a, n, eps_tol, safety, dominant, model, method)
+    verdict = _verdict(failed, still, bugs, kinks, diagnoses, rel.size, x.shape, method, diagnose)
+    blind = _blind_step(pred, best, a, n, failed, safety, eps_g) if not model.chosen else None
+    if unresolved is not None:
+        blind, verdict = unresolved, ""
+        still = np.zeros(0, dtype=np.int64)
+    if blind is not None:
+        # Failures found come first; the blind step then qualifies only the entries that passed.
+        verdict = blind if not (still.size and verdict) else f"{verdict}; the entries that passed are {blind}"
+    for why in (_dtype_note(g.dtype, x.dtype), result.value_note):
+        if why is not None:
+            verdict += f"; {why}"
     return GradientReport(
-        passed=status == "passed", verdict=verdict, worst=worst, analytic=a, numerical=n, relative_error=rel,
+        inconclusive=blind is not None and still.size == 0,
+        passed=still.size == 0 and blind is None, verdict=verdict, worst=worst, analytic=a, numerical=n, relative_error=rel,
         tolerance=tol, failed=failed, diagnoses=diagnoses, bugs=bugs, kinks=kinks, evaluations=evaluations,
         model=model, shape=tuple(x.shape), dtype=str(x.dtype).split(".")[-1], method=method, entries=chosen,
-        notes=notes, status=status, resolution=resolution,
+        notes=notes,
     )  # fmt: skip
 
 
-def _resolution(pred: np.ndarray, a: np.ndarray, n: np.ndarray, eps: float, safety: float) -> float:
-    """The largest error that could pass unseen, as a fraction of the gradient's largest entry."""
-    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))))
-    if scale == 0.0:
-        return 0.0
-    allowed = safety * (pred + eps * np.maximum(np.abs(a), np.abs(n)))
-    return float(np.max(allowed)) / scale
+def _blind_step(pred: np.ndarray, best: np.ndarray, a: np.ndarray, n: np.ndarray, failed: np.ndarray,
+                safety: float, eps: float) -> str | None:  # fmt: skip
+    r"""Why a check at the caller's step cannot pass, or None when it can.
+
+    A passing entry only says :math:`|a_i - n_i| \le s(E_i(h) + \epsilon|a_i|)`. At a
+    step far from :math:`h^*`, :math:`E_i(h)` exceeds the error :math:`E_i(h^*)`
+    that the best step reaches; when it does by more than the safety factor
+    s, an error between the two bounds (a 1% error at h = 0.1, a sign flip at
+    h = 1) passes although the error-model step would show it. The check is
+    then inconclusive, not passed.
+    """
+    # Entries where both values are exactly zero have nothing to compare and no bound to lose.
+    passing = ~failed & (np.maximum(np.abs(a), np.abs(n)) > 0)
+    if not passing.any():
+        return None
+    lost = pred > safety * (best + eps * np.maximum(np.abs(a), np.abs(n)))
+    if not np.any(lost & passing):
+        return None
+    denom = np.maximum(np.maximum(np.abs(a), np.abs(n)), np.finfo(np.float64).tiny)
+    seen = float(np.max(safety * pred[passing] / denom[passing]))
+    return (f"inconclusive: at this step the error of the numerical gradient is up to {float(np.max(pred)):.3g} "
+            f"(relative {seen:.3g}, with the safety factor); errors below that cannot be seen. The error-model "
+            f"step (h=None) sees errors down to {float(np.max(safety * best / denom)):.3g} relative")  # fmt: skip
 
 
-def _blind_verdict(resolution: float, pred: np.ndarray, a: np.ndarray, n: np.ndarray, eps: float, safety: float,
-                   dominant: str, model: StepModel, method: str) -> str:  # fmt: skip
-    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))))
-    blind = resolution * scale
-    cause = "the step is too large" if dominant == "truncation" else "f's rounding is too large at this step"
-    advice = "use h=None (the error-model step)"
-    if not model.chosen and method in ("forward", "central", "richardson") and math.isfinite(model.M) and model.M > 0:
-        advice += f", about {optimal_step(method, model.M, model.noise):.2g} x max(|x_i|, 1)"
-    return (f"inconclusive: at this step the {dominant} error of the numerical gradient is up to {blind:.3g} "
-            f"({resolution:.2g} of the largest entry; {cause}); errors below {blind:.3g} cannot be seen: {advice}")
+def _unresolved(model: StepModel) -> str | None:
+    """The verdict when the spacing of x cannot resolve f (see :attr:`StepModel.resolved`), else None."""
+    if model.resolved:
+        return None
+    return (f"inconclusive: the step cannot resolve f at x: f's values at neighbouring representable points of x "
+            f"differ by about {model.noise:.3g}, as much as |f| ({model.magnitude:.3g}) itself, so f varies on a scale "
+            "below the spacing of x and no finite difference can see its derivative there")  # fmt: skip
+
+
+def _dtype_note(g_dtype: Any, x_dtype: Any) -> str | None:
+    if finfo_eps(g_dtype) <= finfo_eps(x_dtype):
+        return None
+    g_name, x_name = str(g_dtype).split(".")[-1], str(x_dtype).split(".")[-1]
+    return (f"grad_f returns {g_name} for {x_name} x: its entries carry {g_name} rounding "
+            f"(eps {finfo_eps(g_dtype):.2g}), which the tolerance allows for; return {x_name} to check finer")
 
 
 def _probe_entries(a: np.ndarray, probes: Any, seed: int) -> Any:
@@ -366,34 +392,70 @@ def diagnose(f: Callable[[Any], Any], grad_f: Any, x: Any, h: Any, entries: Any 
     runs it on any entries, e.g. to watch a correct gradient's error fall 100x
     at a step that is too large. Returns ``({entry: Diagnosis}, evaluations of f)``.
     """
-    xp = validate_point(x, "x")
+    validate_point(x, "x")
+    safety = check_positive(safety, "safety")
     g = evaluate_gradient(grad_f, x)
     size = math.prod(x.shape)
-    chosen = np.arange(size) if entries is None else np.unique(np.asarray(entries, dtype=np.int64).reshape(-1))
-    result = numerical_gradient(f, x, "central", h, full_output=True, entries=chosen)
+    chosen = np.arange(size) if entries is None else np.unique(flat_indices(entries, size, "entries"))
+    probes = checked_probes(probes, size)
+    result = numerical_gradient(f, x, "central", h, full_output=True, entries=chosen, seed=seed)
     model = _model_only(f, x, "central", noise, probes, seed)
     a = to_numpy(g).astype(np.float64).reshape(-1)[chosen]
     n = to_numpy(result.value).astype(np.float64).reshape(-1)
     sigma = np.maximum(np.abs(to_numpy(x).astype(np.float64).reshape(-1)), 1.0)[chosen]
     eps = finfo_eps(x.dtype)
     positions = list(range(chosen.size))
-    out, extra = _diagnose(f, x, xp, positions, a, n, to_numpy(result.steps), result, eps, safety, sigma, model, chosen)
+    compared = Comparison(a, n, to_numpy(result.steps), sigma, chosen, result, model, eps, safety)
+    out, extra = _diagnose(f, x, compared, positions)
     return out, result.evaluations + model.evaluations + extra
 
 
 def _model_only(f: Callable[[Any], Any], x: Any, method: str, noise: float | None, probes: int, seed: int) -> StepModel:
     """The error model (M and noise) at x, without the full sweep."""
-    from ._probe import probe_model
-    from ._sweep import Sweep
-
     fc = CountedFunction(f, tuple(x.shape), scalar=True)
     sweep = Sweep(fc, x, array_namespace(x), vectorized=False, batch_size=None)
     model, _ = probe_model(fc, sweep, method, noise, probes, seed, None)
-    return StepModel(model.method, model.h, model.M, model.noise, model.predicted_error, fc.evaluations)
+    return StepModel(model.method, model.h, model.M, model.noise, model.predicted_error, fc.evaluations,
+                     magnitude=model.magnitude)  # fmt: skip
 
 
-def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, model, flat_index, pieces=None):  # noqa: ANN001, ANN202
+@dataclass(frozen=True)
+class Comparison:
+    """The checked entries side by side: what the diagnosis starts from (flat host arrays, one value per checked entry).
+
+    Attributes
+    ----------
+    analytic, numerical : numpy.ndarray
+        a_i and n_i.
+    steps, sigma : numpy.ndarray
+        The absolute step of each entry and its scale max(|x_i|, 1).
+    flat_index : numpy.ndarray
+        The flat index in x of each checked entry.
+    result : NumericalResult
+        The numerical gradient, with f's values at x +- h (``raw``).
+    model : StepModel
+        The error model (M, noise) at x.
+    eps, safety : float
+        The unit roundoff that the tolerance uses and the safety factor.
+    """
+
+    analytic: np.ndarray
+    numerical: np.ndarray
+    steps: np.ndarray
+    sigma: np.ndarray
+    flat_index: np.ndarray
+    result: Any
+    model: StepModel
+    eps: float
+    safety: float
+
+
+def _diagnose(f: Callable[[Any], Any], x: Any, compared: Comparison, positions: list[int],
+              pieces: Callable[[Any], Any] | None = None) -> tuple[dict[int, Diagnosis], int]:  # fmt: skip
     """Shrink-h and kink diagnosis of the checked entries at `positions`; returns {flat index: Diagnosis}, evaluations."""
+    xp = array_namespace(x)
+    a, n, steps, sigma, flat_index = compared.analytic, compared.numerical, compared.steps, compared.sigma, compared.flat_index
+    result, model, eps, safety = compared.result, compared.model, compared.eps, compared.safety
     fc = CountedFunction(f, tuple(x.shape), scalar=True)
     f0 = result.f0 if result.f0 is not None else fc(x, "x (unperturbed)")
     flat = to_numpy(x).reshape(-1)
@@ -410,7 +472,7 @@ def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, mode
         h10 = steps[i] / 10.0
         xi = float(flat[j])
         # Even the smallest move x_i can make (one spacing of its dtype) changes f, to first order, by
-        # more than f's own size: no finite difference resolves f here, whatever the code does.
+        # more than f's own size: no finite difference resolves f at this entry, whatever the code does.
         spacing = float(np.spacing(np.abs(np.asarray(xi, dtype=flat.dtype))))
         f_size = max(abs(f0), abs(float(vp[i])), abs(float(vm[i])), np.finfo(np.float64).tiny)
         if abs(a[i]) * spacing > 0.1 * f_size:
@@ -462,18 +524,14 @@ def _diagnose(f, x, xp, positions, a, n, steps, result, eps, safety, sigma, mode
     return out, fc.evaluations
 
 
-def _entries(count: int, singular: str, plural: str) -> str:
-    return f"{count} {singular if count == 1 else plural}"
-
-
-def _verdict(failed, still, bugs, kinks, diagnoses, n, shape, method, max_diagnose) -> str:  # noqa: ANN001
+def _verdict(failed, still, bugs, kinks, diagnoses, n, shape, method, diagnosed) -> str:  # noqa: ANN001
     if not failed.any():
         return f"all {n} entries agree with the numerical gradient within the error model's tolerance"
     parts = []
     if bugs.size:
         where = ", ".join(describe_entry(tuple(shape), int(i)) for i in bugs[:5])
         more = f" and {bugs.size - 5} more" if bugs.size > 5 else ""
-        parts.append(f"{_entries(bugs.size, 'entry is', 'entries are')} wrong (bug: the error does not "
+        parts.append(f"{_count(bugs.size, 'entry is', 'entries are')} wrong (bug: the error does not "
                      f"shrink with h): {where}{more}")  # fmt: skip
     trunc = [i for i, d in diagnoses.items() if d.kind == "truncation"]
     if trunc:
@@ -481,22 +539,26 @@ def _verdict(failed, still, bugs, kinks, diagnoses, n, shape, method, max_diagno
         parts.append(f"{len(trunc)} failed only through truncation (step too large; {ok} pass at h/10)")
     rnd = [i for i, d in diagnoses.items() if d.kind == "rounding"]
     if rnd:
-        parts.append(f"{_entries(len(rnd), 'is', 'are')} inconclusive: rounding dominates (f is noisier than "
-                     "eps*|f|; pass noise= or a larger h)")  # fmt: skip
-    unresolved = [i for i, d in diagnoses.items() if d.kind == "unresolved"]
-    if unresolved:
-        parts.append(f"{_entries(len(unresolved), 'entry', 'entries')} cannot be checked: the smallest step x can "
-                     "take there moves f by more than its size, so no finite difference can resolve f (|x| is "
-                     "too large for its dtype)")  # fmt: skip
+        parts.append(f"{_count(len(rnd), 'is', 'are')} inconclusive: rounding dominates (f is noisier than eps*|f|; "
+                     "pass noise= or a larger h)")  # fmt: skip
     if kinks.size:
-        parts.append(f"{_entries(kinks.size, 'sits', 'sit')} at non-differentiable points (kinks), where no "
-                     "derivative exists: not counted as bugs")  # fmt: skip
+        parts.append(f"{_count(kinks.size, 'sits', 'sit')} at non-differentiable points (kinks), where no derivative "
+                     "exists: not counted as bugs")  # fmt: skip
     undiagnosed = [i for i in still.tolist() if i not in diagnoses]
-    if undiagnosed and method not in ("central", "richardson"):
-        parts.append(f"{_entries(len(undiagnosed), 'entry fails', 'entries fail')} beyond the error model's "
-                     f"tolerance (method={method!r} has no shrink-h diagnosis: run method='central' to tell a bug "
-                     "from a step problem)")  # fmt: skip
-    elif undiagnosed:
-        parts.append(f"{len(undiagnosed)} more fail without a diagnosis (max_diagnose={max_diagnose}; raise it to "
-                     "diagnose them)")  # fmt: skip
+    if undiagnosed:
+        fail = _count(len(undiagnosed), "entry fails", "entries fail")
+        if method not in ("central", "richardson"):
+            parts.append(f"{fail} with method={method!r}, which has no diagnosis (the shrink-h and kink tests use "
+                         "central differences): rerun with method='central' to tell a bug from a step problem")  # fmt: skip
+        elif not diagnosed:
+            parts.append(f"{fail} (diagnose=False: not diagnosed)")
+        else:
+            more = "more " if diagnoses else ""
+            parts.append(f"{len(undiagnosed)} {more}{'fails' if len(undiagnosed) == 1 else 'fail'} without a "
+                         "diagnosis (raise max_diagnose to diagnose them)")  # fmt: skip
     return "; ".join(parts)
+
+
+def _count(k: int, one: str, many: str) -> str:
+    """'1 entry is' / '3 entries are': the count with the verb (and noun) it agrees with."""
+    return f"{k} {one if k == 1 else many}"

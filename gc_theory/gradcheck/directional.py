@@ -44,22 +44,23 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..backend import dtype_name, finfo_eps, to_numpy
+from .._validation import check_callable, check_int, check_positive, check_seed
+from ..backend import finfo_eps, to_numpy
 from ..tolerances import gamma
 from ._evaluate import CountedFunction, describe_entry, validate_point
-from ._options import check_options
+from ._report import CheckReport
 from .check import DEFAULT_SAFETY, evaluate_gradient
-from .steps import RESOLUTION, displaced
+from .error_model import resolved_points
 
 __all__ = ["DirectionalReport", "Localization", "directional_check", "localize"]
 
 
 @dataclass
-class DirectionalReport:
+class DirectionalReport(CheckReport):
     """Outcome of a directional check: one row per random direction.
 
     Attributes
@@ -75,26 +76,17 @@ class DirectionalReport:
         The relative step s.
     verdict : str
         Plain text.
-    status : str
-        ``"passed"``, ``"failed"`` or ``"inconclusive"`` (every direction
-        crossed a kink, or an explicit step's own error hides a 1% error of the
-        directional derivative); ``passed`` is True for "passed" only.
     """
 
-    passed: bool
-    analytic: np.ndarray
-    numerical: np.ndarray
     discrepancy: np.ndarray
-    tolerance: np.ndarray
-    relative_error: np.ndarray
     evaluations: int
     step: float
-    verdict: str
     crossed_kink: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    status: str = "passed"
+
+    title: ClassVar[str] = "directional check"
 
     def __str__(self) -> str:
-        lines = [f"directional check {self.status.upper()}: {self.verdict}",
+        lines = [self.headline(),
                  f"  {self.evaluations} evaluations of f, relative step {self.step:.3g}",
                  f"  {'direction':>9}{'u^T grad':>14}{'difference':>14}{'|gap|':>11}{'tolerance':>11}"]  # fmt: skip
         for k in range(self.analytic.size):
@@ -154,7 +146,7 @@ class _Prober:
     def __init__(self, f: Callable[[Any], Any], g: Any, x: Any, xp: Any, step: float, seed: int,
                  pieces: Callable[[Any], Any] | None = None):  # fmt: skip
         self.xp, self.x, self.shape = xp, x, tuple(x.shape)
-        self.pieces = pieces
+        self.pieces = None if pieces is None else check_callable(pieces, "pieces")
         self.base_piece = None if pieces is None else to_numpy(pieces(x))
         self.crossed = False
         self.n = math.prod(self.shape)
@@ -162,16 +154,14 @@ class _Prober:
         self.x64 = xp.astype(xp.reshape(x, (self.n,)), xp.float64)
         self.g64 = xp.astype(xp.reshape(g, (self.n,)), xp.float64)
         self.sigma = xp.maximum(xp.abs(self.x64), xp.asarray(1.0, dtype=xp.float64))
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
         self.s = step
+        # Every entry moves by at least s*sigma_i (weights |r_i| >= 1): the one spacing rule applies to that.
+        resolved_points(xp, xp.reshape(x, (self.n,)), step * self.sigma, (1.0, -1.0), lambda i: describe_entry(self.shape, i))
         self.eps = finfo_eps(x.dtype)
-        # Every entry moves by at least s*sigma_i (|u_i| >= sigma_i): the one spacing rule of the checkers.
-        displaced(xp, xp.reshape(x, (self.n,)), step * self.sigma, self.shape, (1.0, -1.0))
-        # Rounding of the inner product, plus the analytic gradient's own when it is coarser than x.
-        self.gamma = gamma(math.ceil(math.log2(max(self.n, 2))) + 1, x.dtype) + max(finfo_eps(g.dtype) - self.eps, 0.0)
+        self.gamma = gamma(math.ceil(math.log2(max(self.n, 2))) + 1, x.dtype)
         self.index = xp.arange(self.n)
         self.magnitude = 0.0
-        self.adaptive = False  # set when the step is the default one, which may follow f's precision
 
     def direction(self) -> Any:
         # Random signs and magnitudes in [1, 2): equal errors in two entries cannot cancel exactly.
@@ -210,11 +200,6 @@ class _Prober:
         for _ in range(3):
             self.crossed = False
             result = self._full_test(u, safety)
-            if self.adaptive and self.fc.value_eps > self.eps and self.s < _step(None, self.eps_f):
-                # f's values are coarser than x: the default step was made for x's precision. Measure
-                # again at the step made for f's (once: later directions start from it).
-                self.s = _step(None, self.eps_f)
-                result = self._full_test(u, safety)
             if not self.crossed:
                 break
             self.s /= 16.0
@@ -228,13 +213,9 @@ class _Prober:
         tau = safety * (self.truncation + self.rounding() + self.gamma * size1)
         return a1, d1, delta1, tau
 
-    @property
-    def eps_f(self) -> float:
-        """The rounding unit of f's values: x's, or coarser when f computes in a lower precision."""
-        return max(self.eps, self.fc.value_eps)
-
     def rounding(self) -> float:
-        return self.eps_f * max(self.magnitude, np.finfo(np.float64).tiny) / self.s
+        # f's values may be coarser than x (float32 values for float64 x): their rounding counts.
+        return self.fc.value_eps(self.x.dtype) * max(self.magnitude, np.finfo(np.float64).tiny) / self.s
 
     def group_test(self, u: Any, lo: int, hi: int, safety: float) -> tuple[float, float]:
         """(delta, tau) for the direction restricted to [lo, hi), 2 evaluations."""
@@ -300,9 +281,10 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
     as a discrepancy :math:`|\tilde g_j - g_j|\sigma_j`, independent of n.
     """
     xp = validate_point(x, "x")
-    check_options(directions=directions, safety=safety, seed=seed, pieces=pieces)
+    check_int(directions, "directions", minimum=1)
+    safety = check_positive(safety, "safety")
     g = evaluate_gradient(grad_f, x)
-    prober = _prober(f, g, x, xp, h, seed, pieces)
+    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces)
     rows, crossed = [], []
     for _ in range(directions):
         a, d, delta, tau = prober.full_test(prober.direction(), safety)
@@ -311,51 +293,23 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
     arr = np.array(rows, dtype=np.float64)
     rel = arr[:, 2] / np.maximum(np.maximum(np.abs(arr[:, 0]), np.abs(arr[:, 1])), np.finfo(np.float64).tiny)
     counted = ~np.array(crossed)
-    agree = bool(np.all(arr[counted, 2] <= arr[counted, 3]))
-    size = np.maximum(np.abs(arr[:, 0]), np.abs(arr[:, 1]))
-    # An explicit step whose tolerance exceeds 1% of the directional derivative hides a 1% error
-    # (at a coarse enough step, a sign flip): passing there says nothing.
-    blind = h is not None and bool(np.any(arr[counted, 3] > RESOLUTION * size[counted]))
-    if agree and not counted.any():
-        status = "inconclusive"
+    passed = bool(np.all(arr[counted, 2] <= arr[counted, 3]))
+    if passed and not counted.any():
         verdict = "every direction crossed a non-differentiable point: inconclusive (check entries with check_gradient)"
-    elif agree and blind:
-        status = "inconclusive"
-        k = int(np.argmax(arr[:, 3] / np.maximum(size, np.finfo(np.float64).tiny)))
-        verdict = (f"inconclusive: at h = {prober.s:.3g} the tolerance {arr[k, 3]:.3g} is {arr[k, 3] / size[k]:.2g} of "
-                   f"the directional derivative ({size[k]:.3g}), mostly truncation (the step is too large); errors "
-                   "below it cannot be seen: use h=None")  # fmt: skip
-    elif agree:
-        status = "passed"
+    elif passed:
         verdict = f"u^T grad matches the central difference along {int(counted.sum())} random direction(s)"
         if not counted.all():
             verdict += f"; {int((~counted).sum())} crossed a non-differentiable point and were not counted"
     else:
-        status = "failed"
         bad = int(np.argmax(arr[:, 2] / arr[:, 3]))
         verdict = (f"direction {bad} disagrees: |gap| {arr[bad, 2]:.3g} > tolerance {arr[bad, 3]:.3g} "
                    f"(relative {rel[bad]:.3g}); the gradient is wrong somewhere: localize() finds where")  # fmt: skip
-    verdict += _precision_note(prober, g, x)
-    return DirectionalReport(status == "passed", arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], rel, prober.fc.evaluations,
-                             prober.s, verdict, np.array(crossed), status)  # fmt: skip
-
-
-def _prober(f: Callable[[Any], Any], g: Any, x: Any, xp: Any, h: float | None, seed: int,
-            pieces: Callable[[Any], Any] | None) -> _Prober:  # fmt: skip
-    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces)
-    prober.adaptive = h is None
-    return prober
-
-
-def _precision_note(prober: _Prober, g: Any, x: Any) -> str:
-    """What a reader must know when f or grad_f computes in a coarser dtype than x."""
-    notes = []
-    if prober.fc.value_eps > prober.eps:
-        notes.append(f"f returns {prober.fc.value_dtype} values for {dtype_name(x.dtype)} x: tolerances follow "
-                     f"{prober.fc.value_dtype}'s rounding")  # fmt: skip
-    if finfo_eps(g.dtype) > prober.eps:
-        notes.append(f"grad_f returns {dtype_name(g.dtype)} for {dtype_name(x.dtype)} x: compared to its precision")
-    return "".join(f"; note: {n}" for n in notes)
+    why = prober.fc.value_note(x.dtype)
+    if why is not None:
+        verdict += f"; {why}"
+    return DirectionalReport(passed=passed, verdict=verdict, analytic=arr[:, 0], numerical=arr[:, 1], relative_error=rel,
+                             tolerance=arr[:, 3], discrepancy=arr[:, 2], evaluations=prober.fc.evaluations,
+                             step=prober.s, crossed_kink=np.array(crossed))  # fmt: skip
 
 
 def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = None, safety: float = DEFAULT_SAFETY,
@@ -390,9 +344,12 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
     two measured ones.
     """
     xp = validate_point(x, "x")
-    check_options(directions=directions, safety=safety, seed=seed, pieces=pieces, max_evaluations=max_evaluations)
+    check_int(directions, "directions", minimum=1)
+    safety = check_positive(safety, "safety")
+    if max_evaluations is not None:
+        check_int(max_evaluations, "max_evaluations", minimum=1)
     g = evaluate_gradient(grad_f, x)
-    prober = _prober(f, g, x, xp, h, seed, pieces)
+    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces)
     n = prober.n
     budget = 4 * n + 4 * directions if max_evaluations is None else int(max_evaluations)
     found: dict[int, float] = {}
@@ -428,7 +385,9 @@ def localize(f: Callable[[Any], Any], grad_f: Any, x: Any, *, h: float | None = 
     indices = np.array(sorted(found), dtype=np.int64)
     errors = np.array([found[i] for i in indices.tolist()], dtype=np.float64)
     verdict = _verdict(failed_once, indices, unresolved, stopped, prober.fc.evaluations, directions, tuple(x.shape))
-    verdict += _precision_note(prober, g, x)
+    why = prober.fc.value_note(x.dtype)
+    if why is not None:
+        verdict += f"; {why}"
     return Localization(indices, errors, prober.fc.evaluations, tests, unresolved, verdict, tuple(x.shape))
 
 

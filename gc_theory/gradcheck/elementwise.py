@@ -11,7 +11,17 @@ import numpy as np
 from ..backend import finfo_eps, to_numpy
 from ._evaluate import validate_point
 from .numerical import NumericalResult, check_method, complex_dtype
-from .steps import StepModel, derivative_order, estimate_derivative, model_error, optimal_step, pilot_step, stencil_offsets
+from .stencils import complex_step, finite_difference
+from .error_model import (
+    StepModel,
+    derivative_order,
+    estimate_derivative,
+    model_error,
+    optimal_step,
+    pilot_step,
+    resolved_points,
+    stencil_offsets,
+)
 
 __all__ = ["derivative"]
 
@@ -46,12 +56,11 @@ def derivative(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any 
         return f(z)
 
     def at(step: Any, sign: float) -> tuple[Any, Any]:
-        moved = xp.astype(xp.astype(x, xp.float64) + sign * step, x.dtype)
-        same = moved == x
-        if bool(xp.any(same)):
-            i = int(xp.argmax(xp.astype(xp.reshape(same, (-1,)), xp.int8)))
-            raise ValueError(f"h is below the spacing of x at point {i}: x + h rounds back to x in {x.dtype}")
-        return moved, xp.astype(call(moved), xp.float64)
+        """(x + sign*step reached, as float64; f there as float64), by the one spacing rule."""
+        flat = xp.reshape(x, (-1,))
+        (moved,) = resolved_points(xp, flat, xp.reshape(step, (-1,)), (sign,), lambda i: f"point {i}")
+        moved = xp.reshape(moved, x.shape)
+        return xp.astype(moved, xp.float64), xp.astype(call(moved), xp.float64)
 
     f0 = xp.astype(call(x), xp.float64)
     if noise is None:
@@ -63,7 +72,7 @@ def derivative(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any 
         ctype = complex_dtype(xp, x.dtype)
         h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
         z = xp.astype(x, ctype) + xp.astype(h_exact, ctype) * xp.asarray(1j, dtype=ctype)
-        value = xp.imag(xp.astype(call(z), xp.complex128)) / h_exact
+        value = complex_step(xp.astype(call(z), xp.complex128), h_exact)
         predicted = eps * xp.abs(value)
         return NumericalResult(value, count[0], count[0], StepModel(method, rel, math.nan, math.nan, math.nan), steps, predicted)
     if h is None:
@@ -79,17 +88,8 @@ def derivative(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any 
     else:
         rel = float(h)
     steps = rel * sigma
-    plus, fp = at(steps, 1.0)
-    if method == "forward":
-        value = (fp - f0) / (xp.astype(plus, xp.float64) - xp.astype(x, xp.float64))
-    else:
-        minus, fm = at(steps, -1.0)
-        value = (fp - fm) / (xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64))
-        if method == "richardson":
-            plus2, fp2 = at(steps / 2, 1.0)
-            minus2, fm2 = at(steps / 2, -1.0)
-            half = (fp2 - fm2) / (xp.astype(plus2, xp.float64) - xp.astype(minus2, xp.float64))
-            value = (4.0 * half - value) / 3.0
+    x64 = xp.astype(x, xp.float64)
+    value = finite_difference(method, lambda c: (x64, f0) if c == 0.0 else at(abs(c) * steps, math.copysign(1.0, c)))
     if h is None:
         predicted = model_error(method, rel, model_M, noise) / sigma
         scalar_h = float(np.median(to_numpy(rel)))
@@ -98,3 +98,4 @@ def derivative(f: Callable[[Any], Any], x: Any, method: str = "central", h: Any 
         scalar_h = rel
     model = StepModel(method, scalar_h, math.nan, math.nan, math.nan, chosen=h is None)
     return NumericalResult(value, count[0], count[0], model, steps, predicted, None, {"M": model_M})
+

@@ -24,33 +24,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .._validation import check_positive, check_seed
 from ..backend import finfo_eps, to_numpy
 from ._evaluate import describe_entry, validate_point
-from ._options import check_options
+from ._report import CheckReport
 from .check import DEFAULT_SAFETY, evaluate_gradient
 
 __all__ = ["HVPReport", "check_hvp"]
 
 
 @dataclass
-class HVPReport:
+class HVPReport(CheckReport):
     """Outcome of :func:`check_hvp` (per-entry arrays are flat host NumPy copies)."""
 
-    passed: bool
-    verdict: str
     worst: np.ndarray
-    analytic: np.ndarray
-    numerical: np.ndarray
-    relative_error: np.ndarray
-    tolerance: np.ndarray
     gradient_evaluations: int
     hvp_evaluations: int
     step: float
     shape: tuple[int, ...]
+
+    title: ClassVar[str] = "Hessian-vector check"
 
     @property
     def evaluations(self) -> int:
@@ -58,7 +55,7 @@ class HVPReport:
         return self.gradient_evaluations
 
     def __str__(self) -> str:
-        lines = [f"Hessian-vector check {'PASSED' if self.passed else 'FAILED'}: {self.verdict}",
+        lines = [self.headline(),
                  f"  {self.gradient_evaluations} gradient evaluations, {self.hvp_evaluations} Hessian-vector products, "
                  f"relative step {self.step:.3g}"]  # fmt: skip
         for i in self.worst[:5].tolist():
@@ -101,7 +98,8 @@ def check_hvp(grad_f: Callable[[Any], Any], hvp: Callable[[Any, Any], Any], x: A
     TypeError, ValueError
         Bad x or v; grad_f or hvp returning the wrong shape or non-finite values.
     """
-    check_options(safety=safety, seed=seed)
+    check_positive(safety, "safety")
+    check_seed(seed)
     xp = validate_point(x, "x")
     if not callable(hvp):
         raise TypeError(f"hvp must be callable as hvp(x, v), got {type(hvp).__name__}")
@@ -148,4 +146,5 @@ def check_hvp(grad_f: Callable[[Any], Any], hvp: Callable[[Any, Any], Any], x: A
         bad = np.flatnonzero(rel > tol)
         verdict = (f"{bad.size} of {n} entries of Hv disagree with differences of the gradient; worst at "
                    f"{describe_entry(tuple(x.shape), int(worst[0]))} (relative error {rel[worst[0]]:.3g})")  # fmt: skip
-    return HVPReport(passed, verdict, worst, a, d, rel, tol, grads, 2, s, tuple(x.shape))
+    return HVPReport(passed=passed, verdict=verdict, analytic=a, numerical=d, relative_error=rel, tolerance=tol, worst=worst,
+                     gradient_evaluations=grads, hvp_evaluations=2, step=s, shape=tuple(x.shape))  # fmt: skip

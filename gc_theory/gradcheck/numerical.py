@@ -13,7 +13,7 @@ For a scalar f of an array x (any array-API namespace),
 The denominators are the steps actually taken, :math:`\mathrm{fl}(x_i+h_i) -
 \mathrm{fl}(x_i-h_i)`, not 2h: this removes the error of representing
 :math:`x_i \pm h_i` (Gill, Murray & Wright, Sec. 8.6). With ``h=None`` the
-step comes from the error model of :mod:`gc_theory.gradcheck.steps`, with the
+step comes from the error model of :mod:`gc_theory.gradcheck.error_model`, with the
 derivative size M estimated numerically; an explicit h (a number, or an array
 of x's shape) is used as given, in x's units.
 
@@ -42,14 +42,14 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_bool, check_int, check_nonnegative, check_seed
 from ..backend import dtype_name, finfo_eps, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
-from ._probe import probe_model
-from ._sweep import Sweep, as_f64, broadcast_steps, scales
-from ._options import check_entries, check_options, check_probes
-from .steps import METHODS, StepModel, displaced
+from ._sweep import Sweep, as_f64
+from .error_model import METHODS, StepModel, checked_probes, flat_indices, probe_model, resolved_points, scales
+from .stencils import complex_step, finite_difference
 
-__all__ = ["NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
+__all__ = ["DifferenceOptions", "NumericalResult", "complex_dtype", "numerical_gradient", "numerical_jacobian"]
 
 #: Probe coordinates used to estimate the derivative size M.
 DEFAULT_PROBES = 4
@@ -78,9 +78,6 @@ class NumericalResult:
     raw : dict
         The values of f at the perturbed points (flat, float64): ``"plus"``/``"minus"`` for the
         central difference, used by the checker to look at one-sided differences.
-    value_dtype : str or None
-        The dtype of f's values when it is less precise than x's (an f that
-        computes in float32 for float64 x); None otherwise.
     """
 
     value: Any
@@ -91,7 +88,7 @@ class NumericalResult:
     predicted_error: Any
     f0: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
-    value_dtype: str | None = None
+    value_note: str | None = None
 
 
 def complex_dtype(xp: Any, dtype: Any) -> Any:
@@ -128,78 +125,92 @@ def _absolute_steps(xp: Any, x: Any, flat: Any, h: Any, model: StepModel | None)
     return xp.asarray(np.broadcast_to(host, (n,)).copy())
 
 
-def _differentiate(f: Callable[[Any], Any], x: Any, method: str, h: Any, vectorized: bool, *, scalar: bool,
-                   batch_size: int | None, noise: float | None, probes: int, seed: int,
-                   check_analytic: bool, entries: Any = None) -> NumericalResult:  # fmt: skip
+def _check_spacing(xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], signs: tuple[float, ...]) -> tuple[Any, ...]:
+    """The perturbed values x_i + s*h_i in x's dtype, by the one spacing rule of :func:`~.steps.resolved_points`."""
+    return resolved_points(xp, flat, steps, signs, lambda i: describe_entry(shape, i))
+
+
+@dataclass(frozen=True)
+class DifferenceOptions:
+    """How a numerical derivative is taken: the options of :func:`numerical_gradient`, validated on creation."""
+
+    method: str = "central"
+    h: Any = None
+    vectorized: bool = False
+    batch_size: int | None = None
+    noise: float | None = None
+    probes: Any = DEFAULT_PROBES
+    seed: int = 0
+    check_analytic: bool = True
+
+    def __post_init__(self) -> None:
+        check_method(self.method)
+        check_bool(self.vectorized, "vectorized")
+        check_bool(self.check_analytic, "check_analytic")
+        if self.batch_size is not None:
+            check_int(self.batch_size, "batch_size", minimum=1)
+        if self.noise is not None:
+            object.__setattr__(self, "noise", check_nonnegative(self.noise, "noise"))
+        object.__setattr__(self, "seed", check_seed(self.seed))
+
+
+def _differentiate(f: Callable[[Any], Any], x: Any, options: DifferenceOptions, *, scalar: bool,
+                   entries: Any = None) -> NumericalResult:  # fmt: skip
     xp = validate_point(x, "x")
+    method, h, noise, seed = options.method, options.h, options.noise, options.seed
     n_all = math.prod(x.shape)
-    check_options(batch_size=batch_size, noise=noise, seed=seed, vectorized=vectorized)
-    probes = check_probes(probes, n_all)
     if entries is not None:
         if not scalar:
             raise ValueError("entries= is supported for scalar f (gradients) only")
-        entries = check_entries(entries, n_all).tolist()
+        entries = flat_indices(entries, n_all, "entries").tolist()
     sel = None if entries is None else xp.asarray(np.asarray(entries, dtype=np.int64))
 
     def take(a: Any) -> Any:
         return a if sel is None else xp.take(a, sel, axis=0)
 
-    check_method(method)
-    if not isinstance(vectorized, bool):
-        raise TypeError(f"vectorized must be True or False, got {vectorized!r}")
+    probes = checked_probes(options.probes, n_all)
     shape = tuple(x.shape)
     fc = CountedFunction(f, shape, scalar=scalar, name="f")
-    sweep = Sweep(fc, x, xp, vectorized=vectorized, batch_size=batch_size)
+    sweep = Sweep(fc, x, xp, vectorized=options.vectorized, batch_size=options.batch_size)
     flat = sweep.flat
     if method == "complex":
-        return _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take, sweep)
+        return _complex_step(f, x, options, real=sweep, scalar=scalar, entries=entries, take=take)
     f0 = None
     model = None
     if h is None:
         model, f0 = probe_model(fc, sweep, method, noise, probes, seed, None)
     steps = _absolute_steps(xp, x, flat, h, model)
     raw: dict[str, Any] = {}
-    if method == "forward":
-        (plus,) = displaced(xp, flat, steps, shape, (1.0,))
-        if f0 is None:
-            f0 = sweep.single(sweep.base, "x (unperturbed)")
-        vp = as_f64(xp, sweep.run(plus, "+h", entries))
-        f0_arr = as_f64(xp, np.asarray(f0)) if scalar else as_f64(xp, f0)
-        dp = xp.astype(take(plus), xp.float64) - xp.astype(take(flat), xp.float64)
-        value = (vp - f0_arr) / broadcast_steps(dp, vp)
-        raw = {"plus": vp}
-    else:
-        value, raw = _central_like(sweep, xp, flat, steps, shape, method, entries, take)
+    # Both signs are checked against the spacing of x before f is evaluated at all.
+    _check_spacing(xp, flat, steps, shape, (1.0,) if method == "forward" else (1.0, -1.0))
+
+    def at(c: float) -> tuple[Any, Any]:
+        nonlocal f0
+        if c == 0.0:
+            if f0 is None:
+                f0 = sweep.single(sweep.base, "x (unperturbed)")
+            values = as_f64(xp, np.asarray(float(f0))) if scalar else as_f64(xp, f0)
+            return xp.astype(take(flat), xp.float64), values
+        (moved,) = _check_spacing(xp, flat, abs(c) * steps, shape, (math.copysign(1.0, c),))
+        values = as_f64(xp, sweep.run(moved, f"{'+' if c > 0 else '-'}h{'/2' if abs(c) == 0.5 else ''}", entries))
+        coordinate = xp.astype(take(moved), xp.float64)
+        if abs(c) == 1.0:
+            # The checker's diagnosis reuses the values at x +- h (one-sided differences, shrink-h).
+            side = "plus" if c > 0 else "minus"
+            raw[side], raw[f"{side}_x"] = values, coordinate
+        return coordinate, values
+
+    value = finite_difference(method, at)
     if model is None:
-        given = float(xp.max(steps)) if h is not None else math.nan
-        model = StepModel(method, given, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False,
-                          relative=False)  # fmt: skip
+        given = float(xp.max(steps))
+        model = StepModel(method, given, math.nan, math.nan if noise is None else noise, math.nan, 0, chosen=False)
         predicted = xp.full((sweep.n,), math.nan, dtype=xp.float64)
     else:
         predicted = model.predicted_error / scales(xp, flat)
     f0_out = float(f0) if (f0 is not None and scalar) else None
     out = _finish(xp, value, x, scalar) if entries is None else xp.astype(value, x.dtype)
-    coarser = fc.value_dtype if fc.value_eps > finfo_eps(x.dtype) else None
-    return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw, coarser)
-
-
-def _central_like(sweep: Sweep, xp: Any, flat: Any, steps: Any, shape: tuple[int, ...], method: str,
-                  entries: list[int] | None, take: Callable[[Any], Any]) -> tuple[Any, dict[str, Any]]:  # fmt: skip
-    plus, minus = displaced(xp, flat, steps, shape, (1.0, -1.0))
-    vp = as_f64(xp, sweep.run(plus, "+h", entries))
-    vm = as_f64(xp, sweep.run(minus, "-h", entries))
-    plus, minus = take(plus), take(minus)
-    d = xp.astype(plus, xp.float64) - xp.astype(minus, xp.float64)
-    value = (vp - vm) / broadcast_steps(d, vp)
-    raw = {"plus": vp, "minus": vm, "plus_x": plus, "minus_x": minus}
-    if method == "richardson":
-        plus2, minus2 = displaced(xp, flat, steps / 2, shape, (1.0, -1.0))
-        vp2 = as_f64(xp, sweep.run(plus2, "+h/2", entries))
-        vm2 = as_f64(xp, sweep.run(minus2, "-h/2", entries))
-        d2 = xp.astype(take(plus2), xp.float64) - xp.astype(take(minus2), xp.float64)
-        half = (vp2 - vm2) / broadcast_steps(d2, vp2)
-        value = (4.0 * half - value) / 3.0
-    return value, raw
+    return NumericalResult(out, fc.evaluations, fc.calls, model, take(steps), take(predicted), f0_out, raw,
+                           fc.value_note(x.dtype))  # fmt: skip
 
 
 def _finish(xp: Any, value: Any, x: Any, scalar: bool) -> Any:
@@ -212,7 +223,9 @@ def _finish(xp: Any, value: Any, x: Any, scalar: bool) -> Any:
     return xp.astype(xp.reshape(moved, out_shape + tuple(x.shape)), x.dtype)
 
 
-def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, check_analytic, entries, take, real) -> NumericalResult:  # noqa: ANN001
+def _complex_step(f: Callable[[Any], Any], x: Any, options: DifferenceOptions, *, real: Sweep, scalar: bool,
+                  entries: list[int] | None, take: Callable[[Any], Any]) -> NumericalResult:  # fmt: skip
+    xp, fc, h = real.xp, real.fc, options.h
     ctype = complex_dtype(xp, x.dtype)
     eps = finfo_eps(x.dtype)
     flat = xp.reshape(x, (-1,))
@@ -221,11 +234,11 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
         model = StepModel("complex", eps**2, math.nan, math.nan, math.nan, 0)
     else:
         steps = _absolute_steps(xp, x, flat, h, None)
-        model = StepModel("complex", math.nan, math.nan, math.nan, math.nan, 0, chosen=False)
+        model = StepModel("complex", float(xp.max(steps)), math.nan, math.nan, math.nan, 0, chosen=False)
     cfc = CountedFunction(f, tuple(x.shape), scalar=scalar, complex_values=True, name="f")
-    sweep = Sweep(cfc, x, xp, vectorized=vectorized, batch_size=batch_size, dtype=ctype)
-    if check_analytic:
-        _check_analytic(real.single, sweep.single, x, xp, ctype, seed, scalar)
+    sweep = Sweep(cfc, x, xp, vectorized=options.vectorized, batch_size=options.batch_size, dtype=ctype)
+    if options.check_analytic:
+        _check_analytic(real.single, sweep.single, x, xp, ctype, options.seed, scalar)
     tiny = float(np.finfo(dtype_name(x.dtype)).tiny)
     if bool(xp.any(xp.astype(steps, x.dtype) < tiny)):
         raise ValueError(f"h is too small for the complex step in {x.dtype}: it underflows (h < {tiny:.3g})")
@@ -237,7 +250,7 @@ def _complex_step(f, fc, x, xp, h, vectorized, batch_size, scalar, noise, seed, 
     values = as_f64(xp, values)
     steps = take(steps)
     h_exact = xp.astype(xp.astype(steps, x.dtype), xp.float64)
-    value = xp.imag(values) / broadcast_steps(h_exact, values)
+    value = complex_step(values, h_exact)
     total = fc.evaluations + cfc.evaluations
     # No subtraction of f values, but the derivative is still computed in floating point inside f:
     # its rounding is normwise, eps times the largest entry, not eps times each (small) entry.
@@ -353,7 +366,7 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central",
 
     Notes
     -----
-    The error model and the step are in :mod:`gc_theory.gradcheck.steps`:
+    The error model and the step are in :mod:`gc_theory.gradcheck.error_model`:
     for the central difference :math:`E(h) = M_3h^2/6 + \epsilon_f/h`, minimised
     by :math:`h^* = (3\epsilon_f/M_3)^{1/3}`.
 
@@ -362,8 +375,8 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any, method: str = "central",
     .. [1] CS231n notes, "Gradient checks"; Gill, Murray & Wright, *Practical
        Optimization*, Sec. 8.6; Squire & Trapp, SIAM Review 40 (1998) (complex step).
     """
-    result = _differentiate(f, x, method, h, vectorized, scalar=True, batch_size=batch_size, noise=noise,
-                            probes=probes, seed=seed, check_analytic=check_analytic, entries=entries)  # fmt: skip
+    options = DifferenceOptions(method, h, vectorized, batch_size, noise, probes, seed, check_analytic)
+    result = _differentiate(f, x, options, scalar=True, entries=entries)
     return result if full_output else result.value
 
 
@@ -380,6 +393,6 @@ def numerical_jacobian(f: Callable[[Any], Any], x: Any, method: str = "central",
     model uses :math:`\epsilon_f = \epsilon\max|f|` and the largest derivative
     over all outputs.
     """
-    result = _differentiate(f, x, method, h, vectorized, scalar=False, batch_size=batch_size, noise=noise,
-                            probes=probes, seed=seed, check_analytic=check_analytic)  # fmt: skip
+    options = DifferenceOptions(method, h, vectorized, batch_size, noise, probes, seed, check_analytic)
+    result = _differentiate(f, x, options, scalar=False)
     return result if full_output else result.value
