@@ -8,52 +8,34 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from gc_theory import as_columns, centralize, fan_in, from_columns, is_centralizable, projection_matrix, unit_vector
 from gc_theory.backend import get_namespace, to_numpy
+from gc_theory.tolerances import gamma, unit_roundoff
+from gc_theory import projections
 from gc_theory.claims import gc as gc_claims
-
-FC = st.tuples(st.integers(1, 40), st.integers(1, 60))
-CONV = st.tuples(st.integers(1, 12), st.integers(1, 8), st.integers(1, 4), st.integers(1, 4))
-SHAPES = st.one_of(FC, CONV)
-DTYPES = st.sampled_from([np.float64, np.float32])
-BACKENDS = st.sampled_from(["numpy", "array_api_strict"])
+from strategies import backends, directions, gradients, np_dtypes, on_backend, seeds, weight_shapes
 
 
-@st.composite
-def gradients(draw: st.DrawFn, shapes: st.SearchStrategy = SHAPES) -> np.ndarray:
-    """Bounded finite gradients with a per-unit offset (real gradients rarely have zero mean)."""
-    shape = draw(shapes)
-    dtype = draw(DTYPES)
-    values = draw(arrays(dtype, shape, elements=st.floats(-100, 100, allow_nan=False, width=32)))
-    offset = draw(st.floats(-50, 50, width=32))
-    return (values + dtype(offset)).astype(dtype)
-
-
-def _on(backend: str, host: np.ndarray):
-    return get_namespace(backend).asarray(host)
-
-
-@given(gradients(), BACKENDS)
+@given(gradients(), backends)
 def test_centralize_equals_P_on_the_column_view(g: np.ndarray, backend: str) -> None:
-    x = _on(backend, g)
+    x = on_backend(backend, g)
     m = gc_claims.matches_projection_residual(x, centralize(x))
     assert m.passed, m
 
 
-@given(gradients(), BACKENDS)
+@given(gradients(), backends)
 def test_centralize_is_idempotent(g: np.ndarray, backend: str) -> None:
-    x = _on(backend, g)
+    x = on_backend(backend, g)
     once = centralize(x)
     m = gc_claims.repeat_residual(once, centralize(once), x, fan_in(g.shape))
     assert m.passed, m
 
 
-@given(gradients(), BACKENDS)
+@given(gradients(), backends)
 def test_reflection_control_is_caught_whenever_the_mean_is_visible(g: np.ndarray, backend: str) -> None:
     """The control of gc.centralize.idempotent fails on every input whose mean is far above rounding."""
-    x = _on(backend, g)
+    x = on_backend(backend, g)
     M = fan_in(g.shape)
     reflect = lambda v: 2 * centralize(v) - v  # noqa: E731
     once = reflect(x)
@@ -63,7 +45,7 @@ def test_reflection_control_is_caught_whenever_the_mean_is_visible(g: np.ndarray
         assert not m.passed
 
 
-@given(st.integers(1, 80), DTYPES, BACKENDS)
+@given(st.integers(1, 80), np_dtypes, backends)
 def test_P_is_a_symmetric_idempotent_projection_that_removes_e(M: int, dtype: type, backend: str) -> None:
     xp = get_namespace(backend)
     dt = np.dtype(dtype).name
@@ -78,7 +60,89 @@ def test_P_is_a_symmetric_idempotent_projection_that_removes_e(M: int, dtype: ty
         assert m.passed, m
 
 
-@given(st.integers(2, 60), st.integers(1, 20), DTYPES, st.integers(0, 2**32 - 1))
+@given(directions(), backends)
+def test_rank_one_projection_of_any_direction_is_a_symmetric_idempotent_projection_removing_it(
+    u: np.ndarray, backend: str
+) -> None:
+    d = on_backend(backend, u)
+    P = projections.rank_one_projection(d)
+    for m in (
+        projections.symmetry_residual(P),
+        projections.idempotence_residual(P),
+        projections.annihilation_residual(P, d),
+        projections.spectrum_residual(P),
+    ):
+        assert m.passed, m
+
+
+@given(directions(sizes=st.integers(2, 60)), backends, seeds)
+def test_controls_taking_the_direction_fail_the_property_they_stand_in_for(u: np.ndarray, backend: str, seed: int) -> None:
+    d = on_backend(backend, u)
+    R = projections.reflection_matrix(d)
+    Q = projections.oblique_projection(d, np.random.default_rng(seed))
+    assert projections.idempotence_residual(R).ratio > 10
+    assert projections.annihilation_residual(R, d).ratio > 10
+    assert projections.symmetry_residual(Q).ratio > 10
+    # Q is still a projection (only symmetry tells it apart from P), so the control tests what it claims to.
+    assert projections.idempotence_residual(Q).passed
+
+
+@given(directions(), st.integers(1, 6), backends, seeds)
+def test_project_out_equals_the_matrix_along_any_axis(u: np.ndarray, n: int, backend: str, seed: int) -> None:
+    xp = get_namespace(backend)
+    rng = np.random.default_rng(seed)
+    M = u.shape[0]
+    x = rng.standard_normal((n, M)).astype(u.dtype)
+    P = projections.rank_one_projection(on_backend(backend, u))
+    by_matrix = to_numpy(on_backend(backend, x) @ P)
+    along_last = to_numpy(projections.project_out(on_backend(backend, x), on_backend(backend, u)))
+    along_first = to_numpy(projections.project_out(on_backend(backend, np.ascontiguousarray(x.T)), on_backend(backend, u), axis=0)).T
+    # Both compute x - v (v.x)/(v.v) in a different order: each entry within gamma_{2M+8} of max|x| (Notes of rank_one_projection).
+    tol = 4 * gamma(2 * M + 8, u.dtype) * max(float(np.abs(x).max()), 1e-300) * math.sqrt(M)
+    np.testing.assert_allclose(along_last, by_matrix, rtol=0, atol=tol)
+    np.testing.assert_allclose(along_first, by_matrix, rtol=0, atol=tol)
+    assert xp is get_namespace(backend)
+
+
+def test_gc_projection_is_the_rank_one_projection_of_ones(xp, dtype: str) -> None:
+    for M in (1, 2, 7, 64):
+        P = projections.rank_one_projection(xp.ones((M,), dtype=getattr(xp, dtype)))
+        expected = projection_matrix(M, xp=xp, dtype=dtype)
+        assert float(xp.max(xp.abs(P - expected))) <= 4 * unit_roundoff(dtype)
+
+
+def test_weight_normalization_projection_removes_w_and_keeps_its_complement(rng: np.random.Generator) -> None:
+    w = rng.standard_normal(9) * 1e3
+    P = projections.rank_one_projection(w)
+    y = rng.standard_normal(9)
+    y -= w * (w @ y) / (w @ w)
+    np.testing.assert_allclose(P @ w, 0, atol=1e-12 * np.abs(w).max())
+    np.testing.assert_allclose(P @ y, y, atol=1e-14)
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (np.zeros(4), ValueError, "u must be nonzero"),
+    (np.ones((2, 2)), ValueError, "u must be a 1-d"),
+    (np.ones(0), ValueError, "at least one entry"),
+    (np.array([1.0, np.nan]), ValueError, "u has 1 non-finite"),
+    (np.arange(3), TypeError, "u must have a real floating dtype"),
+])
+def test_bad_direction_is_a_clear_error_naming_u(bad: np.ndarray, error: type, message: str) -> None:
+    for build in (projections.rank_one_projection, projections.reflection_matrix,
+                  lambda u: projections.project_out(np.ones(3), u)):
+        with pytest.raises(error, match=message):
+            build(bad)
+
+
+def test_directions_far_from_one_do_not_overflow_or_underflow() -> None:
+    for scale in (1e-300, 1e300):
+        u = np.array([3.0, 4.0]) * scale
+        P = projections.rank_one_projection(u)
+        np.testing.assert_allclose(P, np.eye(2) - np.outer([3, 4], [3, 4]) / 25, atol=1e-15)
+        np.testing.assert_allclose(projections.project_out(np.array([3.0, 4.0]), u), 0, atol=1e-15)
+
+
+@given(st.integers(2, 60), st.integers(1, 20), np_dtypes, seeds)
 def test_norm_gap_identity(M: int, n: int, dtype: type, seed: int) -> None:
     rng = np.random.default_rng(seed)
     g = (rng.standard_normal((n, M)) + rng.standard_normal((n, 1))).astype(dtype)
@@ -86,7 +150,7 @@ def test_norm_gap_identity(M: int, n: int, dtype: type, seed: int) -> None:
     assert m.passed, m
 
 
-@given(st.integers(2, 40), DTYPES, st.integers(0, 2**32 - 1))
+@given(st.integers(2, 40), np_dtypes, seeds)
 def test_P_does_not_raise_the_spectral_norm_of_a_symmetric_matrix(M: int, dtype: type, seed: int) -> None:
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((M, M))
@@ -95,7 +159,7 @@ def test_P_does_not_raise_the_spectral_norm_of_a_symmetric_matrix(M: int, dtype:
     assert m.passed, m
 
 
-@given(SHAPES)
+@given(weight_shapes)
 def test_column_view_round_trips(shape: tuple[int, ...]) -> None:
     w = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
     cols = as_columns(w)
