@@ -293,3 +293,10 @@ def test_to_numpy_and_available_backends() -> None:
     assert available_backends()[:2] == ["numpy", "array_api_strict"]
     strict = get_namespace("array_api_strict").asarray([1.0, 2.0])
     np.testing.assert_array_equal(to_numpy(strict), [1.0, 2.0])
+
+
+def test_norm_gap_measurement_accepts_a_zero_row() -> None:
+    """An all-zero weight vector meets the identity exactly; it must not turn the residual into NaN."""
+    g = np.array([[0.0, 0.0], [1.0, 3.0]])
+    m = gc_claims.pythagoras_residual(g, centralize(g))
+    assert m.passed, m

@@ -125,7 +125,9 @@ def pythagoras_residual(vectors: Any, projected: Any) -> Measurement:
     norm2 = xp.sum(vectors * vectors, axis=1)
     gap = norm2 - xp.sum(projected * projected, axis=1)
     mean = xp.mean(vectors, axis=1)
-    residual = float(xp.max(xp.abs(gap - M * mean * mean) / norm2))
+    # A zero row satisfies the identity exactly (0 = 0); dividing by its zero norm would give NaN.
+    safe = xp.where(norm2 > 0, norm2, xp.ones_like(norm2))
+    residual = float(xp.max(xp.abs(gap - M * mean * mean) / safe))
     eta = gamma(M + 1, vectors.dtype) + 2 * unit_roundoff(vectors.dtype)
     tol = 2 * gamma(M, vectors.dtype) + 4 * math.sqrt(M) * eta + M * eta**2
     return Measurement(residual, tol, 1.0, f"M={M}")
