@@ -300,3 +300,99 @@ def test_norm_gap_measurement_accepts_a_zero_row() -> None:
     g = np.array([[0.0, 0.0], [1.0, 3.0]])
     m = gc_claims.pythagoras_residual(g, centralize(g))
     assert m.passed, m
+
+
+# --- every floating dtype and byte order NumPy has ---------------------------------------
+
+FLOAT_DTYPES = [np.dtype(t).newbyteorder(order) for t in (np.float16, np.float32, np.float64, np.longdouble)
+                for order in ("<", ">")]
+
+
+def _exact_centralized(g: np.ndarray) -> np.ndarray:
+    """g - row mean in float64, exact for the small integers used below (means are multiples of 1/4)."""
+    g64 = g.astype(np.float64)
+    return g64 - g64.mean(axis=tuple(range(1, g.ndim)), keepdims=True)
+
+
+@pytest.mark.parametrize("dt", FLOAT_DTYPES, ids=lambda d: d.str)
+def test_centralize_computes_in_every_floating_dtype_and_byte_order(dt: np.dtype) -> None:
+    """Byte-swapped, half and extended precision gradients are centralised, not returned as they came."""
+    g = (np.arange(24).reshape(3, 2, 4) % 7 - 2.0).astype(dt)
+    result = centralize(g)
+    assert result.dtype == dt.newbyteorder("=")
+    np.testing.assert_array_equal(result.astype(np.float64), _exact_centralized(g))
+
+
+@pytest.mark.parametrize("dt", FLOAT_DTYPES, ids=lambda d: d.str)
+def test_out_follows_the_same_rule_in_every_dtype_and_byte_order(dt: np.dtype) -> None:
+    g = (np.arange(24).reshape(4, 6) % 5 - 1.0).astype(dt)
+    expected = _exact_centralized(g)
+    out = np.empty_like(g)
+    assert centralize(g, out=out) is out
+    np.testing.assert_array_equal(out.astype(np.float64), expected)
+    in_place = g.copy()
+    centralize(in_place, out=in_place)
+    np.testing.assert_array_equal(in_place.astype(np.float64), expected)
+
+
+# --- read-only destinations ---------------------------------------------------------------
+
+
+def test_read_only_out_is_refused_as_numpy_refuses_it() -> None:
+    g = np.arange(6.0).reshape(2, 3)
+    g.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be writeable"):
+        centralize(g, out=g)
+    np.testing.assert_array_equal(g, np.arange(6.0).reshape(2, 3))
+    # A read-only input without out is fine: the result is a new array.
+    np.testing.assert_array_equal(centralize(g), [[-1, 0, 1], [-1, 0, 1]])
+
+
+def test_read_only_memmap_out_is_refused_not_written(tmp_path) -> None:
+    path = tmp_path / "g.dat"
+    np.arange(8.0).reshape(2, 4).tofile(path)
+    g = np.memmap(path, dtype=np.float64, mode="r", shape=(2, 4))
+    with pytest.raises(ValueError, match="out must be writeable"):
+        centralize(g, out=g)
+    np.testing.assert_array_equal(np.fromfile(path).reshape(2, 4), np.arange(8.0).reshape(2, 4))
+
+
+# --- the top of the float range -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["fast", "generic"])
+def test_rows_near_the_top_of_the_float_range_do_not_overflow(dtype: type, layout: str) -> None:
+    """The mean of huge entries is finite; so is g - mean whenever its exact value is representable."""
+    big = np.finfo(dtype).max / 2
+    rows = np.array([[big, big, big, big], [big, big / 2, -big / 2, big / 4]], dtype=dtype)
+    expected = np.array([[0, 0, 0, 0], [5 / 16, -3 / 16, -15 / 16, -3 / 16]]) * float(big) * 2
+    expected[1] /= 2
+    if layout == "fast":
+        result = centralize(rows)
+    else:
+        result = centralize(np.ascontiguousarray(rows.T), axis=0).T
+    assert np.all(np.isfinite(result)), result
+    np.testing.assert_allclose(result.astype(np.float64), expected, rtol=8 * np.finfo(dtype).eps, atol=0)
+
+
+# --- clear errors ---------------------------------------------------------------------------
+
+
+def test_float_axis_and_masked_array_are_type_errors_naming_the_argument() -> None:
+    with pytest.raises(TypeError, match="axis must be an integer"):
+        centralize(np.ones((2, 3)), axis=1.0)
+    with pytest.raises(TypeError, match="g must be a plain array, got a masked array"):
+        centralize(np.ma.masked_array(np.ones((2, 3)), mask=[[0, 1, 0], [0, 0, 0]]))
+
+
+def test_a_name_where_a_namespace_is_expected_is_a_type_error_naming_xp() -> None:
+    with pytest.raises(TypeError, match="xp must be an array namespace"):
+        projection_matrix(3, xp="numpy")
+    with pytest.raises(TypeError, match="xp must be an array namespace"):
+        unit_vector(3, xp="numpy")
+
+
+def test_a_projection_matrix_too_large_for_memory_is_refused_with_its_size() -> None:
+    with pytest.raises(ValueError, match=r"M=100000 .* 74\.5 GiB .*project_out"):
+        projection_matrix(100000)
