@@ -59,7 +59,8 @@ def centralize(g: np.ndarray, M: int, out: np.ndarray | None) -> np.ndarray:
     rows = max(1, BLOCK_BYTES // (M * g.itemsize))
     sums = np.empty(min(rows, g2.shape[0]), dtype=g.dtype)
     copy = out is not g
-    with _one_blas_thread():
+    # An overflowing row sum is summed again, rescaled, below: not worth a warning.
+    with _one_blas_thread(), np.errstate(over="ignore"):
         for start in range(0, g2.shape[0], rows):
             block, target = g2[start : start + rows], out2[start : start + rows]
             s = sums[: block.shape[0]]

@@ -8,7 +8,8 @@ on one weight vector :math:`w \in \mathbb{R}^M` is the orthogonal projection
 
     \Phi_{GC}(\nabla_w L) = P \nabla_w L, \qquad P = I - e e^\top,
 
-onto the hyperplane :math:`e^\top x = 0`.
+onto the hyperplane :math:`e^\top x = 0`: the rank-one projection of
+:mod:`gc_theory.projections` with the direction :math:`e`.
 
 Two views of the same weight
 ----------------------------
@@ -16,8 +17,8 @@ Weights are stored output-axis first, as in PyTorch: a fully connected weight
 is ``(out, in)``, a convolution weight ``(out, in, kh, kw)``. The paper writes
 the same weight as a matrix :math:`W \in \mathbb{R}^{M \times N}` whose
 *columns* :math:`w_i` are the output units, with :math:`M = in \cdot kh \cdot kw`
-and :math:`N = out`. :func:`as_columns` and :func:`from_columns` convert between
-the two, so that ``centralize(G) == from_columns(P @ as_columns(G), G.shape)``
+and :math:`N = out`. :func:`as_columns` and :func:`from_columns` (from
+:mod:`gc_theory.weights`, re-exported here) convert between the two, so that ``centralize(G) == from_columns(P @ as_columns(G), G.shape)``
 (the claim ``gc.centralize.matches_P``). Layouts that keep the output axis
 last (Keras, Flax) pass the averaged axes explicitly, e.g. ``axis=(0, 1, 2)``
 for a ``(kh, kw, in, out)`` kernel.
@@ -183,7 +184,8 @@ def _mean(g: Any, axes: tuple[int, ...]) -> Any:
     exact too. Only rows whose plain mean is not finite take the rescaled one.
     """
     xp = array_namespace(g)
-    mean = xp.mean(g, axis=axes, keepdims=True)
+    with np.errstate(over="ignore"):  # an overflowing sum is handled below, not an error
+        mean = xp.mean(g, axis=axes, keepdims=True)
     finite = xp.isfinite(mean)
     if bool(xp.all(finite)):
         return mean
