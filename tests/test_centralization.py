@@ -399,3 +399,14 @@ def test_a_name_where_a_namespace_is_expected_is_a_type_error_naming_xp() -> Non
 def test_a_projection_matrix_too_large_for_memory_is_refused_with_its_size() -> None:
     with pytest.raises(ValueError, match=r"M=100000 .* 74\.5 GiB.*project_out"):
         projection_matrix(100000)
+
+
+def test_weight_layout_helpers_live_in_weights_and_keep_their_old_import_paths() -> None:
+    import gc_theory
+    from gc_theory import centralization, weights
+
+    for name in ("reduction_axes", "fan_in", "is_centralizable", "as_columns", "from_columns"):
+        assert getattr(centralization, name) is getattr(weights, name)
+    for name in ("reduction_axes", "fan_in", "is_centralizable", "as_columns", "from_columns", "rank_one_projection",
+                 "project_out"):
+        assert name in gc_theory.__all__ and hasattr(gc_theory, name)
