@@ -176,7 +176,7 @@ def centralize(g: Any, axis: Axis = None, *, out: Any = None) -> Any:
 
 
 def _mean(g: Any, axes: tuple[int, ...]) -> Any:
-    """The mean over `axes`, kept as size-1 axes; rescaled where the plain sum overflows.
+    r"""The mean over `axes`, kept as size-1 axes; rescaled where the plain sum overflows.
 
     Dividing by :math:`2^k \ge M` before summing is exact (short of underflow,
     which only touches entries far below the overflowing ones) and keeps every

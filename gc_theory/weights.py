@@ -1,4 +1,4 @@
-"""Weight layouts: which axes make one weight vector, and the paper's column view of a weight.
+r"""Weight layouts: which axes make one weight vector, and the paper's column view of a weight.
 
 Weights are stored output-axis first, as in PyTorch: a fully connected weight
 is ``(out, in)``, a convolution weight ``(out, in, kh, kw)``. A *weight vector*
