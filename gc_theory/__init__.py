@@ -20,8 +20,10 @@ from .centralization import (
     from_columns,
     is_centralizable,
     projection_matrix,
+    reduction_axes,
     unit_vector,
 )
+from .projections import project_out, rank_one_projection
 
 __version__ = "0.1.0"
 
@@ -32,6 +34,9 @@ __all__ = [
     "fan_in",
     "from_columns",
     "is_centralizable",
+    "project_out",
     "projection_matrix",
+    "rank_one_projection",
+    "reduction_axes",
     "unit_vector",
 ]

@@ -78,3 +78,24 @@ def step_ladders(draw: st.DrawFn, h_max: st.SearchStrategy[float] = st.floats(1e
 def on_backend(backend: str, host: np.ndarray):
     """Move a host array to `backend`'s namespace (same dtype)."""
     return get_namespace(backend).asarray(host)
+
+
+@st.composite
+def directions(draw: st.DrawFn, sizes: st.SearchStrategy[int] = st.integers(1, 80),
+               dtypes: st.SearchStrategy = np_dtypes) -> np.ndarray:
+    """Nonzero host vectors of any length and spread: the direction u of a rank-one projection.
+
+    A random Gaussian direction times a drawn power-of-ten magnitude, with the
+    entries of a drawn subset set to zero (sparse and axis-aligned directions
+    are the corner cases of the projection's construction).
+    """
+    M = draw(sizes)
+    dtype = draw(dtypes)
+    rng = np.random.default_rng(draw(seeds))
+    u = rng.standard_normal(M) * 10.0 ** draw(st.integers(-6, 6))
+    zeros = draw(st.lists(st.integers(0, M - 1), max_size=M - 1, unique=True))
+    u[zeros] = 0.0
+    u = u.astype(dtype)
+    if not np.any(u):
+        u[0] = 1
+    return u

@@ -8,52 +8,34 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from gc_theory import as_columns, centralize, fan_in, from_columns, is_centralizable, projection_matrix, unit_vector
 from gc_theory.backend import get_namespace, to_numpy
+from gc_theory.tolerances import gamma, unit_roundoff
+from gc_theory import projections
 from gc_theory.claims import gc as gc_claims
-
-FC = st.tuples(st.integers(1, 40), st.integers(1, 60))
-CONV = st.tuples(st.integers(1, 12), st.integers(1, 8), st.integers(1, 4), st.integers(1, 4))
-SHAPES = st.one_of(FC, CONV)
-DTYPES = st.sampled_from([np.float64, np.float32])
-BACKENDS = st.sampled_from(["numpy", "array_api_strict"])
+from strategies import backends, directions, gradients, np_dtypes, on_backend, seeds, weight_shapes
 
 
-@st.composite
-def gradients(draw: st.DrawFn, shapes: st.SearchStrategy = SHAPES) -> np.ndarray:
-    """Bounded finite gradients with a per-unit offset (real gradients rarely have zero mean)."""
-    shape = draw(shapes)
-    dtype = draw(DTYPES)
-    values = draw(arrays(dtype, shape, elements=st.floats(-100, 100, allow_nan=False, width=32)))
-    offset = draw(st.floats(-50, 50, width=32))
-    return (values + dtype(offset)).astype(dtype)
-
-
-def _on(backend: str, host: np.ndarray):
-    return get_namespace(backend).asarray(host)
-
-
-@given(gradients(), BACKENDS)
+@given(gradients(), backends)
 def test_centralize_equals_P_on_the_column_view(g: np.ndarray, backend: str) -> None:
-    x = _on(backend, g)
+    x = on_backend(backend, g)
     m = gc_claims.matches_projection_residual(x, centralize(x))
     assert m.passed, m
 
 
-@given(gradients(), BACKENDS)
+@given(gradients(), backends)
 def test_centralize_is_idempotent(g: np.ndarray, backend: str) -> None:
-    x = _on(backend, g)
+    x = on_backend(backend, g)
     once = centralize(x)
     m = gc_claims.repeat_residual(once, centralize(once), x, fan_in(g.shape))
     assert m.passed, m
 
 
-@given(gradients(), BACKENDS)
+@given(gradients(), backends)
 def test_reflection_control_is_caught_whenever_the_mean_is_visible(g: np.ndarray, backend: str) -> None:
     """The control of gc.centralize.idempotent fails on every input whose mean is far above rounding."""
-    x = _on(backend, g)
+    x = on_backend(backend, g)
     M = fan_in(g.shape)
     reflect = lambda v: 2 * centralize(v) - v  # noqa: E731
     once = reflect(x)
@@ -63,7 +45,7 @@ def test_reflection_control_is_caught_whenever_the_mean_is_visible(g: np.ndarray
         assert not m.passed
 
 
-@given(st.integers(1, 80), DTYPES, BACKENDS)
+@given(st.integers(1, 80), np_dtypes, backends)
 def test_P_is_a_symmetric_idempotent_projection_that_removes_e(M: int, dtype: type, backend: str) -> None:
     xp = get_namespace(backend)
     dt = np.dtype(dtype).name
@@ -78,7 +60,89 @@ def test_P_is_a_symmetric_idempotent_projection_that_removes_e(M: int, dtype: ty
         assert m.passed, m
 
 
-@given(st.integers(2, 60), st.integers(1, 20), DTYPES, st.integers(0, 2**32 - 1))
+@given(directions(), backends)
+def test_rank_one_projection_of_any_direction_is_a_symmetric_idempotent_projection_removing_it(
+    u: np.ndarray, backend: str
+) -> None:
+    d = on_backend(backend, u)
+    P = projections.rank_one_projection(d)
+    for m in (
+        projections.symmetry_residual(P),
+        projections.idempotence_residual(P),
+        projections.annihilation_residual(P, d),
+        projections.spectrum_residual(P),
+    ):
+        assert m.passed, m
+
+
+@given(directions(sizes=st.integers(2, 60)), backends, seeds)
+def test_controls_taking_the_direction_fail_the_property_they_stand_in_for(u: np.ndarray, backend: str, seed: int) -> None:
+    d = on_backend(backend, u)
+    R = projections.reflection_matrix(d)
+    Q = projections.oblique_projection(d, np.random.default_rng(seed))
+    assert projections.idempotence_residual(R).ratio > 10
+    assert projections.annihilation_residual(R, d).ratio > 10
+    assert projections.symmetry_residual(Q).ratio > 10
+    # Q is still a projection (only symmetry tells it apart from P), so the control tests what it claims to.
+    assert projections.idempotence_residual(Q).passed
+
+
+@given(directions(), st.integers(1, 6), backends, seeds)
+def test_project_out_equals_the_matrix_along_any_axis(u: np.ndarray, n: int, backend: str, seed: int) -> None:
+    xp = get_namespace(backend)
+    rng = np.random.default_rng(seed)
+    M = u.shape[0]
+    x = rng.standard_normal((n, M)).astype(u.dtype)
+    P = projections.rank_one_projection(on_backend(backend, u))
+    by_matrix = to_numpy(on_backend(backend, x) @ P)
+    along_last = to_numpy(projections.project_out(on_backend(backend, x), on_backend(backend, u)))
+    along_first = to_numpy(projections.project_out(on_backend(backend, np.ascontiguousarray(x.T)), on_backend(backend, u), axis=0)).T
+    # Both compute x - v (v.x)/(v.v) in a different order: each entry within gamma_{2M+8} of max|x| (Notes of rank_one_projection).
+    tol = 4 * gamma(2 * M + 8, u.dtype) * max(float(np.abs(x).max()), 1e-300) * math.sqrt(M)
+    np.testing.assert_allclose(along_last, by_matrix, rtol=0, atol=tol)
+    np.testing.assert_allclose(along_first, by_matrix, rtol=0, atol=tol)
+    assert xp is get_namespace(backend)
+
+
+def test_gc_projection_is_the_rank_one_projection_of_ones(xp, dtype: str) -> None:
+    for M in (1, 2, 7, 64):
+        P = projections.rank_one_projection(xp.ones((M,), dtype=getattr(xp, dtype)))
+        expected = projection_matrix(M, xp=xp, dtype=dtype)
+        assert float(xp.max(xp.abs(P - expected))) <= 4 * unit_roundoff(dtype)
+
+
+def test_weight_normalization_projection_removes_w_and_keeps_its_complement(rng: np.random.Generator) -> None:
+    w = rng.standard_normal(9) * 1e3
+    P = projections.rank_one_projection(w)
+    y = rng.standard_normal(9)
+    y -= w * (w @ y) / (w @ w)
+    np.testing.assert_allclose(P @ w, 0, atol=1e-12 * np.abs(w).max())
+    np.testing.assert_allclose(P @ y, y, atol=1e-14)
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (np.zeros(4), ValueError, "u must be nonzero"),
+    (np.ones((2, 2)), ValueError, "u must be a 1-d"),
+    (np.ones(0), ValueError, "at least one entry"),
+    (np.array([1.0, np.nan]), ValueError, "u has 1 non-finite"),
+    (np.arange(3), TypeError, "u must have a real floating dtype"),
+])
+def test_bad_direction_is_a_clear_error_naming_u(bad: np.ndarray, error: type, message: str) -> None:
+    for build in (projections.rank_one_projection, projections.reflection_matrix,
+                  lambda u: projections.project_out(np.ones(3), u)):
+        with pytest.raises(error, match=message):
+            build(bad)
+
+
+def test_directions_far_from_one_do_not_overflow_or_underflow() -> None:
+    for scale in (1e-300, 1e300):
+        u = np.array([3.0, 4.0]) * scale
+        P = projections.rank_one_projection(u)
+        np.testing.assert_allclose(P, np.eye(2) - np.outer([3, 4], [3, 4]) / 25, atol=1e-15)
+        np.testing.assert_allclose(projections.project_out(np.array([3.0, 4.0]), u), 0, atol=1e-15)
+
+
+@given(st.integers(2, 60), st.integers(1, 20), np_dtypes, seeds)
 def test_norm_gap_identity(M: int, n: int, dtype: type, seed: int) -> None:
     rng = np.random.default_rng(seed)
     g = (rng.standard_normal((n, M)) + rng.standard_normal((n, 1))).astype(dtype)
@@ -86,7 +150,7 @@ def test_norm_gap_identity(M: int, n: int, dtype: type, seed: int) -> None:
     assert m.passed, m
 
 
-@given(st.integers(2, 40), DTYPES, st.integers(0, 2**32 - 1))
+@given(st.integers(2, 40), np_dtypes, seeds)
 def test_P_does_not_raise_the_spectral_norm_of_a_symmetric_matrix(M: int, dtype: type, seed: int) -> None:
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((M, M))
@@ -95,7 +159,7 @@ def test_P_does_not_raise_the_spectral_norm_of_a_symmetric_matrix(M: int, dtype:
     assert m.passed, m
 
 
-@given(SHAPES)
+@given(weight_shapes)
 def test_column_view_round_trips(shape: tuple[int, ...]) -> None:
     w = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
     cols = as_columns(w)
@@ -231,87 +295,121 @@ def test_to_numpy_and_available_backends() -> None:
     np.testing.assert_array_equal(to_numpy(strict), [1.0, 2.0])
 
 
-# --- every floating dtype NumPy has, both byte orders; read-only out; overflow -------------
-
-FLOATING = [np.float16, np.float32, np.float64, np.longdouble]
-BYTE_ORDERS = ["=", ">" if np.little_endian else "<"]  # native and swapped
-
-
-@pytest.mark.parametrize("order", BYTE_ORDERS, ids=["native", "swapped"])
-@pytest.mark.parametrize("dtype", FLOATING, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 3, 3), (3, 70000)], ids=["fc", "conv", "wide"])
-def test_centralize_computes_in_every_floating_dtype_and_byte_order(shape, dtype, order) -> None:
-    rng = np.random.default_rng(1)
-    host = rng.standard_normal(shape) + 3.0
-    g = host.astype(np.dtype(dtype).newbyteorder(order))
-    expected = (g.astype(np.longdouble) - g.astype(np.longdouble).mean(axis=tuple(range(1, g.ndim)), keepdims=True))
-    for result in (centralize(g), centralize(g, out=np.empty_like(g)), centralize(g.copy(), out=None)):
-        assert result.dtype.newbyteorder("=") == np.dtype(dtype), result.dtype
-        # One rounding of the subtraction plus the mean's error (pairwise sum): well within 8 eps of 3-ish values.
-        eps = float(np.finfo(dtype).eps)
-        assert np.max(np.abs(result.astype(np.longdouble) - expected)) <= 8 * eps * 4, (dtype, order)
-    inplace = g.copy()
-    assert centralize(inplace, out=inplace) is inplace
-    np.testing.assert_array_equal(inplace, centralize(g))  # in place and out of place round alike
+def test_norm_gap_measurement_accepts_a_zero_row() -> None:
+    """An all-zero weight vector meets the identity exactly; it must not turn the residual into NaN."""
+    g = np.array([[0.0, 0.0], [1.0, 3.0]])
+    m = gc_claims.pythagoras_residual(g, centralize(g))
+    assert m.passed, m
 
 
-def test_centralize_refuses_a_read_only_out() -> None:
-    g = np.ones((3, 4))
-    frozen = g.copy()
-    frozen.flags.writeable = False
-    with pytest.raises(ValueError, match="out.*read-only"):
-        centralize(frozen, out=frozen)
-    assert np.all(frozen == 1.0)
+# --- every floating dtype and byte order NumPy has ---------------------------------------
+
+FLOAT_DTYPES = [np.dtype(t).newbyteorder(order) for t in (np.float16, np.float32, np.float64, np.longdouble)
+                for order in ("<", ">")]
 
 
-def test_centralize_refuses_a_read_only_memmap(tmp_path) -> None:
+def _exact_centralized(g: np.ndarray) -> np.ndarray:
+    """g - row mean in float64, exact for the small integers used below (means are multiples of 1/4)."""
+    g64 = g.astype(np.float64)
+    return g64 - g64.mean(axis=tuple(range(1, g.ndim)), keepdims=True)
+
+
+@pytest.mark.parametrize("dt", FLOAT_DTYPES, ids=lambda d: d.str)
+def test_centralize_computes_in_every_floating_dtype_and_byte_order(dt: np.dtype) -> None:
+    """Byte-swapped, half and extended precision gradients are centralised, not returned as they came."""
+    g = (np.arange(24).reshape(3, 2, 4) % 7 - 2.0).astype(dt)
+    result = centralize(g)
+    assert result.dtype == dt.newbyteorder("=")
+    np.testing.assert_array_equal(result.astype(np.float64), _exact_centralized(g))
+
+
+@pytest.mark.parametrize("dt", FLOAT_DTYPES, ids=lambda d: d.str)
+def test_out_follows_the_same_rule_in_every_dtype_and_byte_order(dt: np.dtype) -> None:
+    g = (np.arange(32).reshape(4, 8) % 5 - 1.0).astype(dt)
+    expected = _exact_centralized(g)
+    out = np.empty_like(g)
+    assert centralize(g, out=out) is out
+    np.testing.assert_array_equal(out.astype(np.float64), expected)
+    in_place = g.copy()
+    centralize(in_place, out=in_place)
+    np.testing.assert_array_equal(in_place.astype(np.float64), expected)
+
+
+# --- read-only destinations ---------------------------------------------------------------
+
+
+def test_read_only_out_is_refused_as_numpy_refuses_it() -> None:
+    g = np.arange(6.0).reshape(2, 3)
+    g.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be writeable"):
+        centralize(g, out=g)
+    np.testing.assert_array_equal(g, np.arange(6.0).reshape(2, 3))
+    # A read-only input without out is fine: the result is a new array.
+    np.testing.assert_array_equal(centralize(g), [[-1, 0, 1], [-1, 0, 1]])
+
+
+def test_read_only_memmap_out_is_refused_not_written(tmp_path) -> None:
     path = tmp_path / "g.dat"
-    np.arange(12.0).reshape(3, 4).tofile(path)
-    mapped = np.memmap(path, dtype=np.float64, mode="r", shape=(3, 4))
-    with pytest.raises(ValueError, match="out.*read-only"):
-        centralize(mapped, out=mapped)
-    assert centralize(mapped).sum() == pytest.approx(0.0)  # reading it is fine
+    np.arange(8.0).reshape(2, 4).tofile(path)
+    g = np.memmap(path, dtype=np.float64, mode="r", shape=(2, 4))
+    with pytest.raises(ValueError, match="out must be writeable"):
+        centralize(g, out=g)
+    np.testing.assert_array_equal(np.fromfile(path).reshape(2, 4), np.arange(8.0).reshape(2, 4))
+
+
+# --- the top of the float range -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(2, 4), (2, 5000)])
-def test_centralize_near_the_top_of_the_float_range_stays_finite(dtype, shape) -> None:
+@pytest.mark.parametrize("layout", ["fast", "generic"])
+def test_rows_near_the_top_of_the_float_range_do_not_overflow(dtype: type, layout: str) -> None:
+    """The mean of huge entries is finite; so is g - mean whenever its exact value is representable."""
     big = np.finfo(dtype).max / 2
-    g = np.full(shape, big, dtype=dtype)
-    g[:, ::2] = big * dtype(0.5)
-    result = centralize(g)
-    assert np.all(np.isfinite(result))
-    exact = g.astype(np.longdouble) - g.astype(np.longdouble).mean(axis=1, keepdims=True)
-    assert np.max(np.abs(result - exact)) <= 8 * np.finfo(dtype).eps * big
+    # Both row sums exceed the float range; the exact results are representable (and exact in binary).
+    fractions = np.array([[1, 1, 1, 1], [1, 1, 0.5, -0.5]])
+    rows = (fractions * big).astype(dtype)
+    expected = (fractions - fractions.mean(axis=1, keepdims=True)) * float(big)
+    if layout == "fast":
+        result = centralize(rows)
+    else:
+        result = centralize(np.ascontiguousarray(rows.T), axis=0).T
+    assert np.all(np.isfinite(result)), result
+    # The rounding bound of centralize (gc.centralize.matches_P): (3 gamma_{M+1} + 5u) max|g|.
+    tol = (3 * gamma(5, dtype) + 5 * unit_roundoff(dtype)) * float(big)
+    np.testing.assert_allclose(result.astype(np.float64), expected, rtol=0, atol=tol)
 
 
-def test_non_finite_gradients_still_propagate() -> None:
-    g = np.ones((2, 3))
-    g[0, 1] = np.inf
-    out = centralize(g)
-    assert not np.all(np.isfinite(out[0])) and np.all(out[1] == 0)
+# --- clear errors ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    (dict(axis=1.0), TypeError, "axis"),
-    (dict(axis="1"), TypeError, "axis"),
-    (dict(axis=True), TypeError, "axis"),
-])  # fmt: skip
-def test_centralize_bad_axis_is_named(bad, error, match) -> None:
-    with pytest.raises(error, match=match):
-        centralize(np.ones((2, 3)), **bad)
-
-
-def test_centralize_refuses_a_masked_array() -> None:
-    with pytest.raises(TypeError, match="masked"):
+def test_float_axis_and_masked_array_are_type_errors_naming_the_argument() -> None:
+    with pytest.raises(TypeError, match="axis must be an integer"):
+        centralize(np.ones((2, 3)), axis=1.0)
+    with pytest.raises(TypeError, match="g must be a plain array, got a masked array"):
         centralize(np.ma.masked_array(np.ones((2, 3)), mask=[[0, 1, 0], [0, 0, 0]]))
 
 
-def test_projection_matrix_bad_arguments_are_named() -> None:
-    with pytest.raises(TypeError, match="xp"):
+def test_a_name_where_a_namespace_is_expected_is_a_type_error_naming_xp() -> None:
+    with pytest.raises(TypeError, match="xp must be an array namespace"):
         projection_matrix(3, xp="numpy")
-    with pytest.raises(ValueError, match=r"M=100000.*GiB"):
-        projection_matrix(100_000)
+    with pytest.raises(TypeError, match="xp must be an array namespace"):
+        unit_vector(3, xp="numpy")
+
+
+def test_a_projection_matrix_too_large_for_memory_is_refused_with_its_size() -> None:
+    with pytest.raises(ValueError, match=r"M=100000 .* 74\.5 GiB.*project_out"):
+        projection_matrix(100000)
+
+
+def test_weight_layout_helpers_live_in_weights_and_keep_their_old_import_paths() -> None:
+    import gc_theory
+    from gc_theory import centralization, weights
+
+    for name in ("reduction_axes", "fan_in", "is_centralizable", "as_columns", "from_columns"):
+        assert getattr(centralization, name) is getattr(weights, name)
+    for name in ("reduction_axes", "fan_in", "is_centralizable", "as_columns", "from_columns", "rank_one_projection",
+                 "project_out"):
+        assert name in gc_theory.__all__ and hasattr(gc_theory, name)
 
 
 @pytest.mark.parametrize("dtype", [">f8", "<f8", ">f4", "<f4", "float16", "longdouble"])
@@ -321,7 +419,7 @@ def test_a_gc_sgd_step_stays_on_the_plane_for_every_dtype(dtype) -> None:
     rng = np.random.default_rng(0)
     w = rng.standard_normal((4, 6)).astype(dtype)
     g = (rng.standard_normal((4, 6)) + 2.0).astype(dtype)
-    opt = optim.sgd(lr=0.5, gc="gradient")
+    opt = optim.SGD(lr=0.5, gc="gradient")
     new, _ = opt.step({"w": w}, {"w": g}, opt.init({"w": w}))
     drift = np.abs((new["w"].astype(np.longdouble) - w.astype(np.longdouble)).sum(axis=1)).max()
     assert drift <= 16 * float(np.finfo(np.dtype(dtype)).eps) * 6 * 2.5, drift
