@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..claims import Context
-from ..claims.gradcheck import error_curve
+from ..context import Context
+from ..problems.derivatives import error_curve
 from ..gradcheck import directional_check, localize, numerical_gradient, ravel_params
 from . import Report, benchmark, measure
 

@@ -33,6 +33,7 @@ from ..models import mlp
 from ..models.catalogue import GradCase, catalogue, planted_bugs
 from ..tolerances import gamma, unit_roundoff
 from ..training import trajectory
+from ..problems.invariance import shift_response
 from . import Context, Measurement, claim
 
 #: Directions tried before giving up when every stencil crosses a ReLU kink.
@@ -184,14 +185,6 @@ INVARIANCE_STEPS = 25
 INVARIANCE_LR = 0.1
 #: Input shifts gamma of the probes.
 SHIFTS = (0.5, -3.0)
-
-
-def shift_response(w: Any, x: Any, shift: float) -> Any:
-    r"""How the outputs of :math:`y = Wx` move when every input entry is raised by `shift`: :math:`W(x + \gamma\mathbf 1) - Wx`.
-
-    `w` is (out, in), `x` a batch (n, in); the result is (n, out).
-    """
-    return (x + shift) @ w.T - x @ w.T
 
 
 def invariance_trajectory(ctx: Context, opt_name: str, gc: str | None, *, zero_mean_init: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..claims import Context
-from ..claims.gradcheck import error_curve, model_step
+from ..context import Context
+from ..problems.derivatives import error_curve, model_step
 from ..gradcheck import derivative
 from . import figure
 
