@@ -24,8 +24,9 @@ import numpy as np
 
 from ..backend import array_namespace, to_numpy
 from ..centralization import centralize
+from ..models.catalogue import GradCase, catalogue, planted_bugs
 
-__all__ = ["BUGS", "Case", "gradient_cases", "model_bug_cases", "plant", "planted_entries", "ravel_params"]
+__all__ = ["BUGS", "Case", "flat_case", "gradient_cases", "model_bug_cases", "plant", "planted_entries", "ravel_params"]
 
 #: The planted bugs, in the order claims and tests use them.
 BUGS = ("sign_flip", "factor_2", "transposed")
@@ -136,7 +137,7 @@ def tanh_xent_case(xp: Any, dtype: Any, rng: np.random.Generator, size: int = 4,
 
 
 def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """Every case: the inline ones above, then each layer and model of gc_theory.models if present."""
+    """Every case: the inline ones above, then each layer, loss and model of gc_theory.models."""
     cases = [
         gc_operator_case(xp, dtype, rng),
         linear_mse_case(xp, dtype, rng),
@@ -147,25 +148,32 @@ def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
 
 
 def _model_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """Cases built from gc_theory.models, when that module is part of the toolkit."""
-    try:
-        from .. import models  # noqa: F401
-    except ImportError:
-        return []
-    from ._model_cases import model_cases
-
-    return model_cases(xp, dtype, rng)
+    """Every catalogue case of gc_theory.models (layers, losses, models), flattened; seeded from `rng`."""
+    seed = int(rng.integers(0, 2**31))
+    return [flat_case(c, xp) for c in catalogue(xp, dtype, seed=seed)]
 
 
 def model_bug_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """The models' own planted backward-pass bugs (empty without gc_theory.models)."""
-    try:
-        from .. import models  # noqa: F401
-    except ImportError:
-        return []
-    from ._model_cases import model_bug_cases as bugs
+    """The models' own planted backward-pass bugs (flipped kernel, 1 - y for tanh, ...), flattened."""
+    seed = int(rng.integers(0, 2**31))
+    return [flat_case(c, xp) for c in planted_bugs(xp, dtype, seed=seed)]
 
-    return bugs(xp, dtype, rng)
+
+def flat_case(case: GradCase, xp: Any) -> Case:
+    """A :class:`~gc_theory.models.GradCase` (a function of a dict of arrays) as a function of one flat vector.
+
+    The flattening is :func:`ravel_params`'s (C order, keys in the case's
+    order); ``blocks`` records where each key's array lies in the vector.
+    """
+    v, unravel = ravel_params(case.point)
+    shapes = [tuple(a.shape) for a in case.point.values()]
+    offsets = np.concatenate([[0], np.cumsum([math.prod(s) for s in shapes])]).tolist()
+
+    def grad(w: Any) -> Any:
+        return ravel_params(case.value_and_grad(unravel(w))[1])[0]
+
+    blocks = {k: (offsets[i], shapes[i]) for i, k in enumerate(case.point)}
+    return Case(case.name, v, lambda w: case.value(unravel(w)), grad, blocks, lambda w: case.kinks(unravel(w)))
 
 
 def plant(bug: str, grad: Callable[[Any], Any], x: Any, block: tuple[int, tuple[int, ...]] | None = None) -> Callable[[Any], Any]:
