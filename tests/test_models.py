@@ -12,6 +12,7 @@ from gc_theory.claims.models import case_check, directional_check
 from gc_theory.models import (
     Conv2d,
     Flatten,
+    Layout,
     Linear,
     MeanSquaredError,
     Network,
@@ -40,6 +41,27 @@ def test_catalogue_names_are_unique_and_cover_every_layer_type() -> None:
     assert len(set(NAMES)) == len(NAMES)
     kinds = {type(c.module).__name__ for c in CASES}
     assert {"Linear", "Conv2d", "Flatten", "ReLU", "Tanh", "Sigmoid", "Sequential", "SoftmaxCrossEntropy", "MeanSquaredError", "Network"} <= kinds
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_array_declares_its_layout(name: str) -> None:
+    case = CASES[NAMES.index(name)]
+    assert set(case.layout) == set(case.point)
+    assert case.layout["input"] == Layout()  # data: no output units, never a transposed-weight suspect
+    for key, layout in case.layout.items():
+        if key != "input":
+            assert layout.output_axis == 0 and layout.transposable == (case.point[key].ndim >= 2)
+
+
+def test_the_transposed_bug_goes_where_the_layout_says_not_where_a_name_suggests() -> None:
+    from gc_theory.gradcheck.cases import flat_case, softmax_xent_case
+
+    logits = softmax_xent_case(NUMPY, NUMPY.float64, np.random.default_rng(0))
+    assert logits.x.ndim == 2 and logits.weight_block is None
+    conv = flat_case(next(c for c in CASES if c.name == "layer.conv2d"), NUMPY)
+    assert conv.weight_block == conv.blocks["weight"]
+    renamed = type(conv)(conv.name, conv.x, conv.f, conv.grad, {"kernel": conv.blocks["weight"]}, None, {"kernel": Layout(0, True)})
+    assert renamed.weight_block == conv.blocks["weight"]
 
 
 @pytest.mark.parametrize("name", NAMES)
