@@ -31,7 +31,8 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..gradcheck import check_gradient, derivative, diagnose, directional_check, localize, numerical_gradient
-from ..gradcheck.cases import BUGS, Case, gradient_cases, model_bug_cases, plant, planted_entries
+from .. import cases as registry
+from ..gradcheck.cases import BUGS, Case, gc_operator_case, linear_mse_case, model_bug_cases, plant, planted_entries, softmax_xent_case, tanh_xent_case
 from ..gradcheck.check import PrecisionWarning
 from ..gradcheck.numerical import DEFAULT_PROBES
 from ..problems.derivatives import error_curve, exp_points, model_step  # noqa: F401  (old import path of the curves)
@@ -303,6 +304,13 @@ def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (),
         else:
             how += f" of {case.size}"
     return ratio, f"{how}, {report.evaluations} evaluations"
+
+
+def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
+    """The checker's own four inline cases, then every case of the registry (:mod:`gc_theory.cases`), flattened."""
+    inline = [f(xp, dtype, rng) for f in (gc_operator_case, linear_mse_case, softmax_xent_case, tanh_xent_case)]
+    seed = int(rng.integers(0, 2**31))
+    return inline + [registry.flat_case(c, xp) for c in registry.gradient_cases(xp, dtype, seed)]
 
 
 def has_kinks(case: Case) -> bool:

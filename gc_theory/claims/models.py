@@ -1,7 +1,7 @@
 r"""Claims about the models of :mod:`gc_theory.models`: their gradients are right.
 
 ``models.grad.central_difference``: for every case of
-:func:`gc_theory.models.catalogue` (every layer, loss and model) and every
+:func:`gc_theory.cases.gradient_cases` (every registered layer, loss and model) and every
 differentiable array of it, the analytic directional derivative
 :math:`\langle \nabla f, v\rangle` along a random direction v agrees with a
 Richardson-extrapolated central difference, within the error model of the
@@ -28,9 +28,10 @@ import numpy as np
 
 from .. import optim
 from ..backend import array_namespace
+from ..cases import gradient_cases
 from ..centralization import centralize
 from ..models import mlp
-from ..models.catalogue import GradCase, catalogue, planted_bugs
+from ..models.catalogue import GradCase, planted_bugs
 from ..tolerances import gamma, unit_roundoff
 from ..training import trajectory
 from ..problems.invariance import shift_response
@@ -160,7 +161,7 @@ def bugs_caught(cases: list[GradCase], rng: np.random.Generator) -> Measurement:
 
 @claim(
     "models.grad.central_difference",
-    statement="for every layer, loss and model in models.catalogue() and each of its arrays, "
+    statement="for every layer, loss and model registered in gc_theory.cases and each of its arrays, "
     "<grad f, v> = Richardson-extrapolated central difference along a random v, within |R(2h) - R(h)| + 1.5 delta/h",
     source="central differences: Nocedal & Wright, Numerical Optimization, Sec. 8.1; rounding: Higham, Ch. 3",
     control="the same check on models.planted_bugs() (flipped conv kernel, tanh' = 1 - y, "
@@ -170,7 +171,7 @@ def _central_difference(ctx: Context, control: bool) -> Measurement:
     seed = int(ctx.rng.integers(2**31))
     if control:
         return bugs_caught(planted_bugs(ctx.xp, ctx.dtype, seed), ctx.rng)
-    return catalogue_check(catalogue(ctx.xp, ctx.dtype, seed), ctx.rng)
+    return catalogue_check(gradient_cases(ctx.xp, ctx.dtype, seed), ctx.rng)
 
 
 # --- claim 3: output-feature invariance under GC-SGD(M) ---------------------------------

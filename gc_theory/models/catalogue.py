@@ -231,6 +231,33 @@ def _context(xp: ModuleType | None, dtype: Any, seed: int) -> tuple[ModuleType, 
     return xp, resolve_dtype(xp, dtype), np.random.default_rng(seed)
 
 
+# --- the catalogue: (case builder, name, module constructor, input shape) -------------------
+
+Entry = tuple[Callable[..., GradCase], str, Callable[[], Any], tuple[int, ...]]
+
+#: Every layer, loss and model, in catalogue order; :mod:`gc_theory.cases` registers each one.
+ENTRIES: list[Entry] = [
+    (layer_case, "linear", lambda: Linear(5, 3), (4, 5)),
+    (layer_case, "linear_nobias", lambda: Linear(4, 3, bias=False), (3, 4)),
+    (layer_case, "conv2d", lambda: Conv2d(2, 3, 3), (2, 2, 5, 5)),
+    (layer_case, "conv2d_stride2_pad1", lambda: Conv2d(2, 3, (3, 2), stride=2, padding=1), (2, 2, 6, 5)),
+    (layer_case, "conv2d_1x1", lambda: Conv2d(3, 2, 1, bias=False), (2, 3, 3, 3)),
+    (layer_case, "flatten", Flatten, (3, 2, 2, 2)),
+    (layer_case, "relu", ReLU, (4, 6)),
+    (layer_case, "tanh", Tanh, (4, 6)),
+    (layer_case, "sigmoid", Sigmoid, (4, 6)),
+    (layer_case, "sequential", lambda: Sequential(Linear(4, 5), Tanh(), Linear(5, 2)), (3, 4)),
+    (loss_case, "softmax_cross_entropy", SoftmaxCrossEntropy, (5, 4)),
+    (loss_case, "mean_squared_error", MeanSquaredError, (4, 3)),
+    (model_case, "mlp_relu", lambda: mlp([6, 8, 4]), (5, 6)),
+    (model_case, "mlp_tanh", lambda: mlp([6, 8, 7, 4], activation="tanh"), (5, 6)),
+    (model_case, "mlp_sigmoid", lambda: mlp([6, 8, 4], activation="sigmoid"), (5, 6)),
+    (model_case, "cnn_relu", lambda: small_cnn(1, 6, (3, 4), 5), (3, 1, 6, 6)),
+    (model_case, "cnn_tanh_mse",
+     lambda: Network([Conv2d(2, 3, 3, stride=2, padding=2), Tanh(), Flatten(), Linear(3 * 4 * 4, 2)], MeanSquaredError()), (2, 2, 5, 5)),
+]
+
+
 def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 0) -> list[GradCase]:
     """Every layer, loss and model of the toolkit as a small random :class:`GradCase` (see the module docstring).
 
@@ -253,32 +280,7 @@ def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 
         convolutional regressor with a mean-squared-error loss.
     """
     xp, dt, rng = _context(xp, dtype, seed)
-    layers = [
-        ("linear", Linear(5, 3), (4, 5)),
-        ("linear_nobias", Linear(4, 3, bias=False), (3, 4)),
-        ("conv2d", Conv2d(2, 3, 3), (2, 2, 5, 5)),
-        ("conv2d_stride2_pad1", Conv2d(2, 3, (3, 2), stride=2, padding=1), (2, 2, 6, 5)),
-        ("conv2d_1x1", Conv2d(3, 2, 1, bias=False), (2, 3, 3, 3)),
-        ("flatten", Flatten(), (3, 2, 2, 2)),
-        ("relu", ReLU(), (4, 6)),
-        ("tanh", Tanh(), (4, 6)),
-        ("sigmoid", Sigmoid(), (4, 6)),
-        ("sequential", Sequential(Linear(4, 5), Tanh(), Linear(5, 2)), (3, 4)),
-    ]
-    cases = [layer_case(n, layer, s, xp, dt, rng) for n, layer, s in layers]
-    cases += [
-        loss_case("softmax_cross_entropy", SoftmaxCrossEntropy(), (5, 4), xp, dt, rng),
-        loss_case("mean_squared_error", MeanSquaredError(), (4, 3), xp, dt, rng),
-    ]
-    models = [
-        ("mlp_relu", mlp([6, 8, 4]), (5, 6)),
-        ("mlp_tanh", mlp([6, 8, 7, 4], activation="tanh"), (5, 6)),
-        ("mlp_sigmoid", mlp([6, 8, 4], activation="sigmoid"), (5, 6)),
-        ("cnn_relu", small_cnn(1, 6, (3, 4), 5), (3, 1, 6, 6)),
-        ("cnn_tanh_mse", Network([Conv2d(2, 3, 3, stride=2, padding=2), Tanh(), Flatten(), Linear(3 * 4 * 4, 2)], MeanSquaredError()), (2, 2, 5, 5)),
-    ]
-    cases += [model_case(n, net, s, xp, dt, rng) for n, net, s in models]
-    return cases
+    return [build(name, make(), shape, xp, dt, rng) for build, name, make, shape in ENTRIES]
 
 
 # --- planted bugs: layers whose backward pass is wrong in a way seen in practice ---------
