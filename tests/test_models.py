@@ -12,6 +12,7 @@ from gc_theory.claims.models import case_check, directional_check
 from gc_theory.models import (
     Conv2d,
     Flatten,
+    Layout,
     Linear,
     MeanSquaredError,
     Network,
@@ -40,6 +41,27 @@ def test_catalogue_names_are_unique_and_cover_every_layer_type() -> None:
     assert len(set(NAMES)) == len(NAMES)
     kinds = {type(c.module).__name__ for c in CASES}
     assert {"Linear", "Conv2d", "Flatten", "ReLU", "Tanh", "Sigmoid", "Sequential", "SoftmaxCrossEntropy", "MeanSquaredError", "Network"} <= kinds
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_array_declares_its_layout(name: str) -> None:
+    case = CASES[NAMES.index(name)]
+    assert set(case.layout) == set(case.point)
+    assert case.layout["input"] == Layout()  # data: no output units, never a transposed-weight suspect
+    for key, layout in case.layout.items():
+        if key != "input":
+            assert layout.output_axis == 0 and layout.transposable == (case.point[key].ndim >= 2)
+
+
+def test_the_transposed_bug_goes_where_the_layout_says_not_where_a_name_suggests() -> None:
+    from gc_theory.gradcheck.cases import flat_case, softmax_xent_case
+
+    logits = softmax_xent_case(NUMPY, NUMPY.float64, np.random.default_rng(0))
+    assert logits.x.ndim == 2 and logits.weight_block is None
+    conv = flat_case(next(c for c in CASES if c.name == "layer.conv2d"), NUMPY)
+    assert conv.weight_block == conv.blocks["weight"]
+    renamed = type(conv)(conv.name, conv.x, conv.f, conv.grad, {"kernel": conv.blocks["weight"]}, None, {"kernel": Layout(0, True)})
+    assert renamed.weight_block == conv.blocks["weight"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -314,3 +336,44 @@ def test_rounding_bound_covers_the_float32_error(name: str) -> None:
         reference = case.module.loss(params, (wide["input"], fixed["targets"]))
     error = abs(float(case.value(case.point)) - float(reference))
     assert error <= case.rounding_bound(case.point), (error, case.rounding_bound(case.point))
+
+
+def test_the_registry_holds_every_catalogue_case_and_builds_each_from_its_own_stream() -> None:
+    from gc_theory.cases import case_names, gradient_cases
+
+    assert case_names() == NAMES
+    built = {c.name: c for c in gradient_cases(NUMPY, "float64", seed=4)}
+    again = {c.name: c for c in gradient_cases(NUMPY, "float64", seed=4, kinds=["model"])}
+    assert set(again) == {n for n in NAMES if n.startswith("model.")}
+    for name, case in again.items():  # building a subset draws the same data
+        np.testing.assert_array_equal(case.point["input"], built[name].point["input"])
+
+
+def test_a_new_area_registers_a_case_without_editing_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc_theory.cases as cases
+
+    monkeypatch.setattr(cases, "_FACTORIES", dict(cases._FACTORIES))
+
+    @cases.register_case_factory("layer", "tanh_again")
+    def _(xp, dtype, rng):
+        return layer_case("tanh_again", Tanh(), (2, 3), xp, dtype, rng)
+
+    assert "layer.tanh_again" in cases.case_names(["layer"])
+    case = cases.gradient_cases(NUMPY, "float64", kinds=["layer"])[-1]
+    assert case.name == "layer.tanh_again" and case_check(case, np.random.default_rng(0)).passed
+    with pytest.raises(ValueError, match="name must be unique"):
+        cases.register_case_factory("layer", "tanh_again", _)
+    with pytest.raises(TypeError, match="factory"):
+        cases.register_case_factory("layer", "not_callable", 3)
+
+
+def test_the_flat_view_round_trips_the_dict_case() -> None:
+    from gc_theory.cases import flat_case
+
+    case = next(c for c in CASES if c.name == "model.mlp_tanh")
+    flat = flat_case(case, NUMPY)
+    assert flat.size == sum(a.size for a in case.point.values())
+    assert float(flat.f(flat.x)) == float(case.value(case.point))
+    _, grads = case.value_and_grad(case.point)
+    for key, (offset, shape) in flat.blocks.items():
+        np.testing.assert_array_equal(flat.grad(flat.x)[offset : offset + int(np.prod(shape))].reshape(shape), grads[key])

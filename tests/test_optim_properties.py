@@ -7,10 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gc_theory import centralize, optim
-from gc_theory.claims import Context
-from gc_theory.claims.optim.confinement import confinement_measurement, init_params, norm_gap_measurement, tanh_regression
-from gc_theory.claims.optim.convex import least_squares, projected_gd_measurement
+from gc_theory.claims.optim.confinement import confinement_measurement, norm_gap_measurement
+from gc_theory.claims.optim.convex import projected_gd_measurement
 from gc_theory.claims.optim.forms import ewma_bias_measurement, momentum_forms, nesterov_forms
+from gc_theory.context import Context
+from gc_theory.problems import init_params, least_squares, tanh_regression
 
 weight_shapes = st.one_of(
     st.tuples(st.integers(1, 6), st.integers(2, 12)),

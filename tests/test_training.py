@@ -7,9 +7,10 @@ import pytest
 
 from gc_theory import optim
 from gc_theory.centralization import centralize
-from gc_theory.claims.models import invariance_measurement, shift_response
+from gc_theory.claims.models import invariance_measurement
 from gc_theory.data import load_digits
 from gc_theory.models import mlp
+from gc_theory.problems import shift_response
 from gc_theory.training import digits_experiment, format_summary, make_model, make_optimizer, summary_table, train, trajectory
 from gc_theory.training import full_batch_trajectory
 

@@ -31,49 +31,21 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..gradcheck import check_gradient, derivative, diagnose, directional_check, localize, numerical_gradient
-from ..gradcheck.cases import BUGS, Case, gradient_cases, model_bug_cases, plant, planted_entries
+from .. import cases as registry
+from ..gradcheck.cases import BUGS, Case, gc_operator_case, linear_mse_case, model_bug_cases, plant, planted_entries, softmax_xent_case, tanh_xent_case
 from ..gradcheck.check import PrecisionWarning
 from ..gradcheck.numerical import DEFAULT_PROBES
+from ..problems.derivatives import error_curve, exp_points, model_step  # noqa: F401  (old import path of the curves)
 from . import Context, Measurement, claim
 
 NOTES = "CS231n notes, Gradient checks; Gill, Murray & Wright, Practical Optimization, Sec. 8.6"
-#: Points of the error curves and the slope band of the claims (issue: slopes within +-0.1).
-POINTS = 256
+#: The band around the predicted slope within which a fitted slope passes.
 SLOPE_BAND = 0.1
-
-
-def _points(ctx: Context) -> Any:
-    return ctx.asarray(np.linspace(0.5, 1.5, POINTS))
-
-
-def _exp(ctx: Context) -> Callable[[Any], Any]:
-    return ctx.xp.exp
-
-
-def rms_error(ctx: Context, f: Callable[[Any], Any], exact: Any, x: Any, method: str, h: float) -> float:
-    """Root mean square over the points of the relative error of f' by `method` at relative step h."""
-    result = derivative(f, x, method, h)
-    rel = to_numpy(result.value) / to_numpy(exact) - 1.0
-    return float(np.sqrt(np.mean(rel**2)))
-
-
-def error_curve(ctx: Context, method: str, hs: np.ndarray, f: Callable[[Any], Any] | None = None,
-                exact: Any = None) -> np.ndarray:  # fmt: skip
-    """RMS relative error of the derivative of f (default exp) at each relative step in `hs`."""
-    x = _points(ctx)
-    f = _exp(ctx) if f is None else f
-    exact = ctx.xp.exp(ctx.xp.astype(x, ctx.xp.float64)) if exact is None else exact
-    return np.array([rms_error(ctx, f, exact, x, method, float(h)) for h in hs])
 
 
 def fitted_slope(hs: np.ndarray, errors: np.ndarray) -> float:
     """Least-squares slope of log10(error) against log10(h)."""
     return float(np.polyfit(np.log10(hs), np.log10(np.maximum(errors, 1e-300)), 1)[0])
-
-
-def model_step(ctx: Context, method: str) -> float:
-    """The error-model step the library picks for exp on the claim's points (median over points)."""
-    return float(np.median(to_numpy(derivative(_exp(ctx), _points(ctx), method).steps)))
 
 
 def slope_measurement(ctx: Context, label: str, method: str, hs: np.ndarray, expected: float,
@@ -85,7 +57,7 @@ def slope_measurement(ctx: Context, label: str, method: str, hs: np.ndarray, exp
 
 def _wrong_exact(ctx: Context, control: bool) -> Any:
     """The exact derivative, or (control) one that is off by 1% (a wrong gradient)."""
-    exact = ctx.xp.exp(ctx.xp.astype(_points(ctx), ctx.xp.float64))
+    exact = ctx.xp.exp(ctx.xp.astype(exp_points(ctx), ctx.xp.float64))
     return exact * 1.01 if control else exact
 
 
@@ -128,7 +100,7 @@ def step_model_measurement(ctx: Context, f: Callable[[Any], Any]) -> Measurement
     over h*/30 .. 30 h*; E is the RMS error with the model's own step, E* its
     predicted bound (median over points).
     """
-    x = _points(ctx)
+    x = exp_points(ctx)
     exact = ctx.xp.exp(ctx.xp.astype(x, ctx.xp.float64))
     chosen = derivative(f, x, "central")
     h_star = float(np.median(to_numpy(chosen.steps)))
@@ -150,7 +122,7 @@ def step_model_measurement(ctx: Context, f: Callable[[Any], Any]) -> Measurement
     control="f = (exp(x) + C) - C, which loses 4 digits to cancellation: the model, fed eps|f|, misplaces h* and the error",
 )
 def _step_model(ctx: Context, control: bool) -> Measurement:
-    return step_model_measurement(ctx, noisy_exp(ctx, 1e4) if control else _exp(ctx))
+    return step_model_measurement(ctx, noisy_exp(ctx, 1e4) if control else ctx.xp.exp)
 
 
 @claim(
@@ -176,7 +148,7 @@ def complex_step_measurement(ctx: Context, analytic: bool) -> Measurement:
     float32.
     """
     xp = ctx.xp
-    x = _points(ctx)
+    x = exp_points(ctx)
     x64 = xp.astype(x, xp.float64)
     funcs = [
         ("exp", xp.exp, xp.exp(x64)),
@@ -332,6 +304,13 @@ def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (),
         else:
             how += f" of {case.size}"
     return ratio, f"{how}, {report.evaluations} evaluations"
+
+
+def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
+    """The checker's own four inline cases, then every case of the registry (:mod:`gc_theory.cases`), flattened."""
+    inline = [f(xp, dtype, rng) for f in (gc_operator_case, linear_mse_case, softmax_xent_case, tanh_xent_case)]
+    seed = int(rng.integers(0, 2**31))
+    return inline + [registry.flat_case(c, xp) for c in registry.gradient_cases(xp, dtype, seed)]
 
 
 def has_kinks(case: Case) -> bool:

@@ -1,7 +1,7 @@
 r"""Claims about the models of :mod:`gc_theory.models`: their gradients are right.
 
 ``models.grad.central_difference``: for every case of
-:func:`gc_theory.models.catalogue` (every layer, loss and model) and every
+:func:`gc_theory.cases.gradient_cases` (every registered layer, loss and model) and every
 differentiable array of it, the analytic directional derivative
 :math:`\langle \nabla f, v\rangle` along a random direction v agrees with a
 Richardson-extrapolated central difference, within the error model of the
@@ -28,11 +28,13 @@ import numpy as np
 
 from .. import optim
 from ..backend import array_namespace
+from ..cases import gradient_cases
 from ..centralization import centralize
 from ..models import mlp
-from ..models.catalogue import GradCase, catalogue, planted_bugs
+from ..models.catalogue import GradCase, planted_bugs
 from ..tolerances import gamma, unit_roundoff
 from ..training import trajectory
+from ..problems.invariance import shift_response
 from . import Context, Measurement, claim
 
 #: Directions tried before giving up when every stencil crosses a ReLU kink.
@@ -159,7 +161,7 @@ def bugs_caught(cases: list[GradCase], rng: np.random.Generator) -> Measurement:
 
 @claim(
     "models.grad.central_difference",
-    statement="for every layer, loss and model in models.catalogue() and each of its arrays, "
+    statement="for every layer, loss and model registered in gc_theory.cases and each of its arrays, "
     "<grad f, v> = Richardson-extrapolated central difference along a random v, within |R(2h) - R(h)| + 1.5 delta/h",
     source="central differences: Nocedal & Wright, Numerical Optimization, Sec. 8.1; rounding: Higham, Ch. 3",
     control="the same check on models.planted_bugs() (flipped conv kernel, tanh' = 1 - y, "
@@ -169,7 +171,7 @@ def _central_difference(ctx: Context, control: bool) -> Measurement:
     seed = int(ctx.rng.integers(2**31))
     if control:
         return bugs_caught(planted_bugs(ctx.xp, ctx.dtype, seed), ctx.rng)
-    return catalogue_check(catalogue(ctx.xp, ctx.dtype, seed), ctx.rng)
+    return catalogue_check(gradient_cases(ctx.xp, ctx.dtype, seed), ctx.rng)
 
 
 # --- claim 3: output-feature invariance under GC-SGD(M) ---------------------------------
@@ -184,14 +186,6 @@ INVARIANCE_STEPS = 25
 INVARIANCE_LR = 0.1
 #: Input shifts gamma of the probes.
 SHIFTS = (0.5, -3.0)
-
-
-def shift_response(w: Any, x: Any, shift: float) -> Any:
-    r"""How the outputs of :math:`y = Wx` move when every input entry is raised by `shift`: :math:`W(x + \gamma\mathbf 1) - Wx`.
-
-    `w` is (out, in), `x` a batch (n, in); the result is (n, out).
-    """
-    return (x + shift) @ w.T - x @ w.T
 
 
 def invariance_trajectory(ctx: Context, opt_name: str, gc: str | None, *, zero_mean_init: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -40,8 +40,8 @@ def three_input_unit(gc: str | None, steps: int = 80, seed: int = SEED, lr: floa
 
 def residual_curves(steps: int = 200, seed: int = SEED) -> dict[str, np.ndarray]:
     """max over weight vectors of |e^T(w_t - w_0)| for t = 1..steps, per optimiser and GC placement."""
-    from ..claims import Context
-    from ..claims.optim.confinement import init_params, tanh_regression
+    from ..context import Context
+    from ..problems.regression import init_params, tanh_regression
 
     shapes = {"fc.weight": (8, 12), "conv.weight": (6, 3, 3, 3)}
     ctx = Context.create("numpy", "float64", seed, salt="confinement figure")

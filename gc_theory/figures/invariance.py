@@ -9,9 +9,9 @@ from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
 from .. import optim
-from ..claims.models import shift_response
 from ..data import load_digits
 from ..models import mlp
+from ..problems.invariance import shift_response
 from ..training import trajectory
 from . import figure
 

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..backend import array_namespace, to_numpy
 from ..centralization import centralize
+from ..models.catalogue import GradCase, Layout, catalogue, planted_bugs
 
-__all__ = ["BUGS", "Case", "gradient_cases", "model_bug_cases", "plant", "planted_entries", "ravel_params"]
+__all__ = ["BUGS", "Case", "Layout", "flat_case", "gradient_cases", "model_bug_cases", "plant", "planted_entries", "ravel_params"]
 
 #: The planted bugs, in the order claims and tests use them.
 BUGS = ("sign_flip", "factor_2", "transposed")
@@ -33,7 +34,12 @@ BUGS = ("sign_flip", "factor_2", "transposed")
 
 @dataclass(frozen=True)
 class Case:
-    """A parameter array, a scalar loss of it and the loss's analytic gradient."""
+    """A parameter array, a scalar loss of it and the loss's analytic gradient.
+
+    ``blocks`` maps names to ``(offset, shape)`` of the arrays inside a flat
+    ``x`` (None: x is one array, named ``"x"``); ``layout`` declares each
+    block's output axis and whether its gradient may plausibly be transposed.
+    """
 
     name: str
     x: Any
@@ -41,6 +47,7 @@ class Case:
     grad: Callable[[Any], Any]
     blocks: dict[str, tuple[int, tuple[int, ...]]] | None = None
     kinks: Callable[[Any], Any] | None = None
+    layout: dict[str, Layout] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -48,13 +55,16 @@ class Case:
 
     @property
     def weight_block(self) -> tuple[int, tuple[int, ...]] | None:
-        """(offset, shape) of the first weight with >= 2 axes: where a transposed gradient can hide."""
-        if self.blocks is None:
-            return (0, tuple(self.x.shape)) if self.x.ndim >= 2 else None
-        for key, (offset, shape) in self.blocks.items():
-            if key.endswith("weight") and len(shape) >= 2:
+        """(offset, shape) of the first block whose layout declares it transposable: where a transposed gradient can hide."""
+        blocks = self.blocks if self.blocks is not None else {"x": (0, tuple(self.x.shape))}
+        for key, (offset, shape) in blocks.items():
+            if self.layout.get(key, Layout()).transposable:
                 return offset, shape
         return None
+
+
+#: The layout of an inline case whose x is one (out, in) weight.
+_WEIGHT = {"x": Layout(output_axis=0, transposable=True)}
 
 
 def _logsumexp(xp: Any, z: Any) -> Any:
@@ -80,7 +90,7 @@ def gc_operator_case(xp: Any, dtype: Any, rng: np.random.Generator, size: int = 
         T = xp.tanh(X @ xp.permute_dims(centralize(w), (1, 0)))
         return centralize(xp.permute_dims((1 - T * T) * C, (1, 0)) @ X / batch)
 
-    return Case("gc_operator (tanh layer on centralize(W))", W, f, grad)
+    return Case("gc_operator (tanh layer on centralize(W))", W, f, grad, layout=_WEIGHT)
 
 
 def linear_mse_case(xp: Any, dtype: Any, rng: np.random.Generator, size: int = 4, batch: int = 6) -> Case:
@@ -97,7 +107,7 @@ def linear_mse_case(xp: Any, dtype: Any, rng: np.random.Generator, size: int = 4
         R = X @ xp.permute_dims(w, (1, 0)) - Y
         return xp.permute_dims(R, (1, 0)) @ X / batch
 
-    return Case("linear + MSE", W, f, grad)
+    return Case("linear + MSE", W, f, grad, layout=_WEIGHT)
 
 
 def softmax_xent_case(xp: Any, dtype: Any, rng: np.random.Generator, classes: int = 4) -> Case:
@@ -132,11 +142,11 @@ def tanh_xent_case(xp: Any, dtype: Any, rng: np.random.Generator, size: int = 4,
         dz = (_softmax(xp, 3 * T) - onehot) / batch
         return xp.permute_dims(dz * 3 * (1 - T * T), (1, 0)) @ X
 
-    return Case("tanh layer + cross-entropy", W, f, grad)
+    return Case("tanh layer + cross-entropy", W, f, grad, layout=_WEIGHT)
 
 
 def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """Every case: the inline ones above, then each layer and model of gc_theory.models if present."""
+    """Every case: the inline ones above, then each layer, loss and model of gc_theory.models."""
     cases = [
         gc_operator_case(xp, dtype, rng),
         linear_mse_case(xp, dtype, rng),
@@ -147,25 +157,32 @@ def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
 
 
 def _model_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """Cases built from gc_theory.models, when that module is part of the toolkit."""
-    try:
-        from .. import models  # noqa: F401
-    except ImportError:
-        return []
-    from ._model_cases import model_cases
-
-    return model_cases(xp, dtype, rng)
+    """Every catalogue case of gc_theory.models (layers, losses, models), flattened; seeded from `rng`."""
+    seed = int(rng.integers(0, 2**31))
+    return [flat_case(c, xp) for c in catalogue(xp, dtype, seed=seed)]
 
 
 def model_bug_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """The models' own planted backward-pass bugs (empty without gc_theory.models)."""
-    try:
-        from .. import models  # noqa: F401
-    except ImportError:
-        return []
-    from ._model_cases import model_bug_cases as bugs
+    """The models' own planted backward-pass bugs (flipped kernel, 1 - y for tanh, ...), flattened."""
+    seed = int(rng.integers(0, 2**31))
+    return [flat_case(c, xp) for c in planted_bugs(xp, dtype, seed=seed)]
 
-    return bugs(xp, dtype, rng)
+
+def flat_case(case: GradCase, xp: Any) -> Case:
+    """A :class:`~gc_theory.models.GradCase` (a function of a dict of arrays) as a function of one flat vector.
+
+    The flattening is :func:`ravel_params`'s (C order, keys in the case's
+    order); ``blocks`` records where each key's array lies in the vector.
+    """
+    v, unravel = ravel_params(case.point)
+    shapes = [tuple(a.shape) for a in case.point.values()]
+    offsets = np.concatenate([[0], np.cumsum([math.prod(s) for s in shapes])]).tolist()
+
+    def grad(w: Any) -> Any:
+        return ravel_params(case.value_and_grad(unravel(w))[1])[0]
+
+    blocks = {k: (offsets[i], shapes[i]) for i, k in enumerate(case.point)}
+    return Case(case.name, v, lambda w: case.value(unravel(w)), grad, blocks, lambda w: case.kinks(unravel(w)), dict(case.layout))
 
 
 def plant(bug: str, grad: Callable[[Any], Any], x: Any, block: tuple[int, tuple[int, ...]] | None = None) -> Callable[[Any], Any]:

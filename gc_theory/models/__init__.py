@@ -14,7 +14,7 @@ followed by ``params, state = opt.step(params, grads, state)``.
   backward pass that any gradient check must reject.
 """
 
-from .catalogue import GradCase, catalogue, planted_bugs
+from .catalogue import GradCase, Layout, catalogue, planted_bugs
 from .conv import Conv2d, col2im, im2col
 from .layers import Flatten, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, logsumexp
@@ -24,6 +24,7 @@ __all__ = [
     "Conv2d",
     "Flatten",
     "GradCase",
+    "Layout",
     "Layer",
     "Linear",
     "Loss",

@@ -32,7 +32,7 @@ visits to be sure it stayed on one smooth piece.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -46,12 +46,40 @@ from .layers import Flatten, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SoftmaxCrossEntropy
 from .network import Network, mlp, small_cnn
 
-__all__ = ["KINK_MARGIN", "GradCase", "catalogue", "planted_bugs"]
+__all__ = ["KINK_MARGIN", "GradCase", "Layout", "catalogue", "planted_bugs"]
 
 #: Smallest |input| of a ReLU layer case, so that small steps never cross its kink.
 KINK_MARGIN = 0.05
 
 Point = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one array of a case is laid out, for checkers and planted bugs that act per output unit.
+
+    Attributes
+    ----------
+    output_axis : int or None
+        The axis that indexes output units (0 for weights stored output-axis
+        first, ``(out, in)`` or ``(out, in, kh, kw)``); None for arrays that
+        are not parameters of a unit (inputs, logits).
+    transposable : bool
+        Whether a gradient of this array read back transposed, ``(out, rest) -> (rest, out)``,
+        is a plausible bug (a weight matrix or kernel); false for biases and data.
+    """
+
+    output_axis: int | None = None
+    transposable: bool = False
+
+
+def parameter_layout(params: Point) -> dict[str, Layout]:
+    """The layout of a layer's or network's parameters: output axis first (the package's convention)."""
+    return {k: Layout(output_axis=0, transposable=v.ndim >= 2) for k, v in params.items()}
+
+
+#: The layout of a case's ``"input"``: a batch of data, no output units.
+DATA = Layout()
 
 
 @dataclass(frozen=True)
@@ -82,6 +110,8 @@ class GradCase:
     fixed : dict
         The non-differentiable data: ``{"probe": c}`` for a layer case (the
         value is ``sum(c * layer(x))``), ``{"targets": t}`` for a loss or model case.
+    layout : dict of str to Layout
+        Per key of `point`: its output axis and whether a transposed gradient is a plausible bug.
     """
 
     name: str
@@ -93,6 +123,7 @@ class GradCase:
     rounding_bound: Callable[..., float] = field(repr=False)
     module: Any = None
     fixed: dict[str, Any] = field(default_factory=dict, repr=False)
+    layout: Mapping[str, Layout] = field(default_factory=dict, repr=False)
 
 
 def _split(point: Point) -> tuple[Point, Any]:
@@ -135,7 +166,8 @@ def layer_case(name: str, layer: Layer, input_shape: tuple[int, ...], xp: Module
         c = xp.abs(probe)
         return float(xp.sum(c * err)) + gamma(math.prod(y_abs.shape), y_abs.dtype) * float(xp.sum(c * y_abs))
 
-    return GradCase(f"layer.{name}", "layer", {**params, "input": x}, value, value_and_grad, kinks, rounding_bound, layer, {"probe": probe})
+    layout = {**parameter_layout(params), "input": DATA}
+    return GradCase(f"layer.{name}", "layer", {**params, "input": x}, value, value_and_grad, kinks, rounding_bound, layer, {"probe": probe}, layout)
 
 
 def loss_case(name: str, loss: Loss, shape: tuple[int, int], xp: ModuleType, dtype: Any, rng: np.random.Generator) -> GradCase:
@@ -160,7 +192,7 @@ def loss_case(name: str, loss: Loss, shape: tuple[int, int], xp: ModuleType, dty
         _, z_abs = _widened(xp, point, slack)
         return loss.error_bound(z_abs, xp.zeros_like(z_abs), targets, value(point))
 
-    return GradCase(f"loss.{name}", "loss", {"input": z}, value, value_and_grad, kinks, rounding_bound, loss, {"targets": targets})
+    return GradCase(f"loss.{name}", "loss", {"input": z}, value, value_and_grad, kinks, rounding_bound, loss, {"targets": targets}, {"input": DATA})
 
 
 def model_case(name: str, net: Network, input_shape: tuple[int, ...], xp: ModuleType, dtype: Any, rng: np.random.Generator) -> GradCase:
@@ -190,12 +222,40 @@ def model_case(name: str, net: Network, input_shape: tuple[int, ...], xp: Module
         p, inp = _split(point)
         return net.rounding_bound(p, (inp, targets), slack=slack)
 
-    return GradCase(f"model.{name}", "model", {**params, "input": x}, value, value_and_grad, kinks, rounding_bound, net, {"targets": targets})
+    layout = {**parameter_layout(params), "input": DATA}
+    return GradCase(f"model.{name}", "model", {**params, "input": x}, value, value_and_grad, kinks, rounding_bound, net, {"targets": targets}, layout)
 
 
 def _context(xp: ModuleType | None, dtype: Any, seed: int) -> tuple[ModuleType, Any, np.random.Generator]:
     xp = get_namespace() if xp is None else xp
     return xp, resolve_dtype(xp, dtype), np.random.default_rng(seed)
+
+
+# --- the catalogue: (case builder, name, module constructor, input shape) -------------------
+
+Entry = tuple[Callable[..., GradCase], str, Callable[[], Any], tuple[int, ...]]
+
+#: Every layer, loss and model, in catalogue order; :mod:`gc_theory.cases` registers each one.
+ENTRIES: list[Entry] = [
+    (layer_case, "linear", lambda: Linear(5, 3), (4, 5)),
+    (layer_case, "linear_nobias", lambda: Linear(4, 3, bias=False), (3, 4)),
+    (layer_case, "conv2d", lambda: Conv2d(2, 3, 3), (2, 2, 5, 5)),
+    (layer_case, "conv2d_stride2_pad1", lambda: Conv2d(2, 3, (3, 2), stride=2, padding=1), (2, 2, 6, 5)),
+    (layer_case, "conv2d_1x1", lambda: Conv2d(3, 2, 1, bias=False), (2, 3, 3, 3)),
+    (layer_case, "flatten", Flatten, (3, 2, 2, 2)),
+    (layer_case, "relu", ReLU, (4, 6)),
+    (layer_case, "tanh", Tanh, (4, 6)),
+    (layer_case, "sigmoid", Sigmoid, (4, 6)),
+    (layer_case, "sequential", lambda: Sequential(Linear(4, 5), Tanh(), Linear(5, 2)), (3, 4)),
+    (loss_case, "softmax_cross_entropy", SoftmaxCrossEntropy, (5, 4)),
+    (loss_case, "mean_squared_error", MeanSquaredError, (4, 3)),
+    (model_case, "mlp_relu", lambda: mlp([6, 8, 4]), (5, 6)),
+    (model_case, "mlp_tanh", lambda: mlp([6, 8, 7, 4], activation="tanh"), (5, 6)),
+    (model_case, "mlp_sigmoid", lambda: mlp([6, 8, 4], activation="sigmoid"), (5, 6)),
+    (model_case, "cnn_relu", lambda: small_cnn(1, 6, (3, 4), 5), (3, 1, 6, 6)),
+    (model_case, "cnn_tanh_mse",
+     lambda: Network([Conv2d(2, 3, 3, stride=2, padding=2), Tanh(), Flatten(), Linear(3 * 4 * 4, 2)], MeanSquaredError()), (2, 2, 5, 5)),
+]
 
 
 def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 0) -> list[GradCase]:
@@ -220,32 +280,7 @@ def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 
         convolutional regressor with a mean-squared-error loss.
     """
     xp, dt, rng = _context(xp, dtype, seed)
-    layers = [
-        ("linear", Linear(5, 3), (4, 5)),
-        ("linear_nobias", Linear(4, 3, bias=False), (3, 4)),
-        ("conv2d", Conv2d(2, 3, 3), (2, 2, 5, 5)),
-        ("conv2d_stride2_pad1", Conv2d(2, 3, (3, 2), stride=2, padding=1), (2, 2, 6, 5)),
-        ("conv2d_1x1", Conv2d(3, 2, 1, bias=False), (2, 3, 3, 3)),
-        ("flatten", Flatten(), (3, 2, 2, 2)),
-        ("relu", ReLU(), (4, 6)),
-        ("tanh", Tanh(), (4, 6)),
-        ("sigmoid", Sigmoid(), (4, 6)),
-        ("sequential", Sequential(Linear(4, 5), Tanh(), Linear(5, 2)), (3, 4)),
-    ]
-    cases = [layer_case(n, layer, s, xp, dt, rng) for n, layer, s in layers]
-    cases += [
-        loss_case("softmax_cross_entropy", SoftmaxCrossEntropy(), (5, 4), xp, dt, rng),
-        loss_case("mean_squared_error", MeanSquaredError(), (4, 3), xp, dt, rng),
-    ]
-    models = [
-        ("mlp_relu", mlp([6, 8, 4]), (5, 6)),
-        ("mlp_tanh", mlp([6, 8, 7, 4], activation="tanh"), (5, 6)),
-        ("mlp_sigmoid", mlp([6, 8, 4], activation="sigmoid"), (5, 6)),
-        ("cnn_relu", small_cnn(1, 6, (3, 4), 5), (3, 1, 6, 6)),
-        ("cnn_tanh_mse", Network([Conv2d(2, 3, 3, stride=2, padding=2), Tanh(), Flatten(), Linear(3 * 4 * 4, 2)], MeanSquaredError()), (2, 2, 5, 5)),
-    ]
-    cases += [model_case(n, net, s, xp, dt, rng) for n, net, s in models]
-    return cases
+    return [build(name, make(), shape, xp, dt, rng) for build, name, make, shape in ENTRIES]
 
 
 # --- planted bugs: layers whose backward pass is wrong in a way seen in practice ---------

@@ -57,6 +57,7 @@ from ...backend import array_namespace
 from ...centralization import centralize
 from ...optim import Optimizer
 from ...tolerances import gamma, unit_roundoff
+from ...problems.regression import GradFn, init_params, tanh_regression
 from .. import Context, Measurement, claim
 
 #: The statements are about GC (ids gc.*), measured with the optimisers.
@@ -67,49 +68,6 @@ RUDER = "Ruder, An overview of gradient descent optimization algorithms, arXiv:1
 #: Weight shapes of the confinement claims: fully connected and convolution.
 CONFINEMENT_SHAPES = {"fc.weight": (4, 6), "conv.weight": (3, 2, 3, 3), "fc.bias": (4,)}
 STEPS = 30
-GradFn = Callable[[dict[str, Any], int], dict[str, Any]]
-
-
-# --- small losses, written inline --------------------------------------------------
-
-
-def tanh_regression(ctx: Context, shapes: Mapping[str, tuple[int, ...]], n: int = 24, batches: int = 3) -> GradFn:
-    r"""Mini-batch gradients of :math:`\frac{1}{2n}\|\tanh(X_k W^\top + b) - Y_k\|^2` per weight.
-
-    Each weight of shape ``(out, ...)`` acts on flattened inputs of length M;
-    step t uses mini-batch ``t % batches``, so the gradients are stochastic
-    and depend nonlinearly on the weights. Targets have a nonzero mean, so
-    the gradients do too (GC has work to do). 1-d entries get the gradient of
-    a bias added to the first weight's output.
-    """
-    xp = ctx.xp
-    data = {}
-    for name, s in shapes.items():
-        if len(s) >= 2:
-            M = math.prod(s[1:])
-            X = [ctx.normal(n, M) for _ in range(batches)]
-            Y = [ctx.asarray(ctx.rng.standard_normal((n, s[0])) * 0.5 + 0.8) for _ in range(batches)]
-            data[name] = (X, Y)
-
-    def grad(params: dict[str, Any], t: int) -> dict[str, Any]:
-        out = {}
-        for name, w in params.items():
-            if w.ndim < 2:
-                out[name] = 0.1 * w + 0.3  # a bias: its own simple quadratic pull
-                continue
-            X, Y = (d[t % batches] for d in data[name])
-            W = xp.reshape(w, (w.shape[0], -1))
-            Z = xp.tanh(X @ W.T)
-            R = (Z - Y) * (1.0 - Z * Z) / n
-            out[name] = xp.reshape(R.T @ X, w.shape)
-        return out
-
-    return grad
-
-
-def init_params(ctx: Context, shapes: Mapping[str, tuple[int, ...]], scale: float = 0.5) -> dict[str, Any]:
-    """Weights with a nonzero mean per unit, so decay terms pull the sum around."""
-    return {k: ctx.asarray(scale * ctx.rng.standard_normal(s) + 0.2) for k, s in shapes.items()}
 
 
 # --- hyperplane confinement --------------------------------------------------------

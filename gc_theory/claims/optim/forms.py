@@ -36,6 +36,7 @@ import numpy as np
 from ... import optim
 from ...backend import array_namespace
 from ...tolerances import gamma, unit_roundoff
+from ...problems.regression import diagonal_quadratic
 from .. import Context, Measurement, claim
 from .confinement import RUDER
 
@@ -44,9 +45,7 @@ SHAPE = (4, 5)
 
 
 def _quadratic(ctx: Context) -> tuple[np.ndarray, Any, Any, Callable[[dict[str, Any], int], dict[str, Any]]]:
-    h_host = ctx.rng.uniform(0.5, 2.0, SHAPE)
-    h, c = ctx.asarray(h_host), ctx.asarray(ctx.rng.standard_normal(SHAPE))
-    return h_host, h, c, lambda p, t: {"w": h * (p["w"] - c)}
+    return diagonal_quadratic(ctx, SHAPE)
 
 
 def _propagation(matrices: np.ndarray, steps: int) -> np.ndarray:
