@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .fields import METHODS, euler_series_field, modified_field, momentum_coefficient
 from .flows import FlowError, FlowResult, flow, gradient_descent, momentum_descent, rk4
-from .ladders import fixed_time_errors, one_step_errors
+from .ladders import dense_lambda_max, fixed_time_errors, one_step_errors
 from .losses import GradientPenalty, explicit_regularization, modified_loss, sgd_modified_loss
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "FlowError",
     "FlowResult",
     "GradientPenalty",
+    "dense_lambda_max",
     "euler_series_field",
     "explicit_regularization",
     "fixed_time_errors",

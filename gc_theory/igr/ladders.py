@@ -14,7 +14,7 @@ import numpy as np
 
 from .flows import flow, rk4
 
-__all__ = ["fixed_time_errors", "one_step_errors"]
+__all__ = ["dense_lambda_max", "fixed_time_errors", "one_step_errors"]
 
 _EPS = float(np.finfo(np.float64).eps)
 #: RK4 substeps for the reference of one step: its error h^5/substeps^4 is a 1e-6 part of an h^4 local error.
@@ -59,3 +59,10 @@ def fixed_time_errors(run: Callable[[np.ndarray, float, int], np.ndarray], field
         errors.append(float(np.max(np.abs(run(theta0, h, n) - reference.theta))))
         floors.append(reference.error + 4.0 * (n + 1) * _EPS * scale)
     return np.asarray(errors), np.asarray(floors)
+
+
+def dense_lambda_max(problem, theta: np.ndarray) -> float:
+    """The largest Hessian eigenvalue of a small problem, from its Hessian assembled column by column (dim hvp calls)."""
+    eye = np.eye(theta.size)
+    hessian = np.column_stack([problem.hvp(theta, e) for e in eye])
+    return float(np.linalg.eigvalsh(0.5 * (hessian + hessian.T))[-1])

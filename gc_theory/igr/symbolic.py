@@ -14,6 +14,7 @@ truncated at the power of h being matched.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import sympy as sp
 
@@ -67,7 +68,8 @@ def _truncate(expr: sp.Expr, order: int) -> sp.Expr:
     return sum(expr.coeff(h, k) * h**k for k in range(order + 1))
 
 
-def euler_modified_terms(order: int = 4) -> list[sp.Expr]:
+@lru_cache(maxsize=4)
+def euler_modified_terms(order: int = 4) -> tuple[sp.Expr, ...]:
     r"""The terms :math:`f_2, \dots, f_{order}` of explicit Euler's modified equation for a scalar field f(y).
 
     Solved power by power from :math:`\varphi_h(y) = y + hf(y) + O(h^{order+1})`:
@@ -81,7 +83,7 @@ def euler_modified_terms(order: int = 4) -> list[sp.Expr]:
         field = f + sum(h ** (j + 1) * t for j, t in enumerate(terms))
         flow = _lie_flow([field], [y], h, k)[0]
         terms.append(-sp.expand(flow - (y + h * f)).coeff(h, k))
-    return terms
+    return tuple(terms)
 
 
 def euler_modified_terms_2d() -> tuple[list[sp.Expr], list[sp.Expr]]:
