@@ -48,7 +48,8 @@ class Valley:
         return z, dz, h, t
 
     def value(self, phi: np.ndarray) -> float:
-        return float(1.0 - np.exp(-self._derivatives(phi)[0]))
+        # -expm1(-z), not 1 - exp(-z): near the valley floor z is tiny and the difference would cancel.
+        return float(-np.expm1(-self._derivatives(phi)[0]))
 
     def grad(self, phi: np.ndarray) -> np.ndarray:
         z, dz, _, _ = self._derivatives(phi)
