@@ -16,7 +16,9 @@ import numpy as np
 
 from ..convergence import fit_order, geometric_ladder
 from ..igr import (
+    MeanLoss,
     dense_lambda_max,
+    epoch,
     euler_series_field,
     explicit_regularization,
     fixed_time_errors,
@@ -25,7 +27,11 @@ from ..igr import (
     modified_field,
     momentum_descent,
     one_step_errors,
+    partitions,
+    shuffled_epoch_mean,
+    shuffling_modified_loss,
 )
+from ..minibatch import batch_covariance
 from ..problems import Quadratic, Quartic, TwoParameter
 from ..tolerances import gamma, unit_roundoff
 from . import NUMPY_ONLY, SYMBOLIC, Context, Measurement, claim
@@ -287,3 +293,54 @@ def _momentum(ctx: Context, control: bool) -> Iterator[Measurement]:
 
             errors, floors = fixed_time_errors(run, field_for, theta0, steps, N0)
             yield fit_order(steps, errors, rounding_floor=floors).measure(2, f"{method}, beta={beta}, {label}")
+
+
+#: Four examples with different curvatures, two per minibatch: every ordering is enumerated (4! = 24).
+_SGD_SPECTRA = ((0.2, 3.0), (3.0, 0.2), (1.0, 2.0), (0.5, 0.5))
+
+
+@claim(
+    "igr.sgd.shuffling",
+    statement="averaged over every ordering, one epoch of SGD with random shuffling follows the flow of "
+              "L + (h/4m) E sum_k ||grad L_k||^2 over time mh to O(h^3); and E (1/m) sum_k ||g_k - g||^2 "
+              "= ((N - B)/(B (N - 1))) tr Sigma exactly",
+    source="Smith, Dherin, Barrett & De, On the Origin of Implicit Regularization in SGD, ICLR 2021, Sec. 2",
+    control="the full-batch IGR flow, a single unaveraged ordering (both O(h^2)); Sigma/B (with replacement)",
+    runs_on=NUMPY_ONLY,
+)
+def _sgd_shuffling(ctx: Context, control: bool) -> Iterator[Measurement]:
+    r"""Notes: the identity's tolerance: a mean of K partition averages of B-term means,
+    :math:`\gamma_{K + B + P + 4}` times :math:`\sum_i\|g_i\|^2` (each squared norm and
+    difference is bounded by that sum).
+    """
+    examples = [Quartic(spectrum, c=0.5, seed=i + 7) for i, spectrum in enumerate(_SGD_SPECTRA)]
+    batch, m = 2, len(examples) // 2
+    theta0 = np.array([0.5, -0.4])
+    full = MeanLoss(examples)
+    steps = geometric_ladder(H_LAMBDA / dense_lambda_max(full, theta0), RUNGS + 2)
+
+    def smith(h):
+        loss = shuffling_modified_loss(examples, h, batch)
+        return lambda t: -loss.grad(t)
+
+    def mean_epoch(t, h):
+        return shuffled_epoch_mean(examples, t, h, batch)
+
+    def igr(h):
+        return lambda t: -full.grad(t) - 0.5 * h * full.hvp(t, full.grad(t))
+
+    cases = [("full-batch IGR flow", igr, mean_epoch),
+             ("one ordering", smith, lambda t, h: epoch(examples, (0, 1, 2, 3), t, h, batch))] \
+        if control else [("mean over orderings", smith, mean_epoch)]
+    for label, field_for, step in cases:
+        errors, floors = one_step_errors(step, field_for, theta0, steps, span=m)
+        yield fit_order(steps, errors, rounding_floor=floors).measure(3, f"N=4, B=2, {label}")
+    per_example = np.array([p.grad(theta0) for p in examples])
+    g = per_example.mean(axis=0)
+    parts = partitions(len(examples), batch)
+    spread = np.mean([np.mean([np.sum((per_example[list(b)].mean(axis=0) - g) ** 2) for b in part]) for part in parts])
+    covariance = batch_covariance(per_example, batch, replacement=control)
+    size = float(np.sum(per_example**2))
+    tol = gamma(len(parts) + batch + per_example.shape[1] + 4, np.float64) * size
+    yield Measurement(abs(float(spread) - float(np.trace(covariance))), tol, size,
+                      f"finite-population identity over {len(parts)} partitions")

@@ -23,14 +23,17 @@ from __future__ import annotations
 from .fields import METHODS, euler_series_field, modified_field, momentum_coefficient
 from .flows import FlowError, FlowResult, flow, gradient_descent, momentum_descent, rk4
 from .ladders import dense_lambda_max, fixed_time_errors, one_step_errors
-from .losses import GradientPenalty, explicit_regularization, modified_loss, sgd_modified_loss
+from .losses import GradientPenalty, MeanLoss, explicit_regularization, modified_loss, sgd_modified_loss
+from .shuffling import epoch, partitions, shuffled_epoch_mean, shuffling_modified_loss
 
 __all__ = [
     "METHODS",
     "FlowError",
     "FlowResult",
     "GradientPenalty",
+    "MeanLoss",
     "dense_lambda_max",
+    "epoch",
     "euler_series_field",
     "explicit_regularization",
     "fixed_time_errors",
@@ -41,6 +44,9 @@ __all__ = [
     "momentum_coefficient",
     "momentum_descent",
     "one_step_errors",
+    "partitions",
     "rk4",
     "sgd_modified_loss",
+    "shuffled_epoch_mean",
+    "shuffling_modified_loss",
 ]

@@ -28,7 +28,7 @@ import numpy as np
 from .._validation import check_nonnegative
 from ._checks import check_problem, check_step
 
-__all__ = ["GradientPenalty", "explicit_regularization", "modified_loss", "sgd_modified_loss"]
+__all__ = ["GradientPenalty", "MeanLoss", "explicit_regularization", "modified_loss", "sgd_modified_loss"]
 
 
 class GradientPenalty:
@@ -89,11 +89,13 @@ def explicit_regularization(problem: Any, mu: float) -> GradientPenalty:
     return GradientPenalty(problem, mu)
 
 
-class _BatchMean:
-    r""":math:`\frac1m\sum_k \tilde L_k`: the mean of a list of problems, each with a penalty."""
+class MeanLoss:
+    r""":math:`\frac1m\sum_k L_k`, the mean of problems, as a problem (``third`` when every member has one)."""
 
-    def __init__(self, problems: Sequence[GradientPenalty]) -> None:
+    def __init__(self, problems: Sequence[Any]) -> None:
         self.problems = tuple(problems)
+        if not self.problems:
+            raise ValueError("problems must hold at least one problem, got none")
 
     def value(self, theta: np.ndarray) -> float:
         return float(sum(p.value(theta) for p in self.problems) / len(self.problems))
@@ -104,8 +106,11 @@ class _BatchMean:
     def hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         return sum(p.hvp(theta, v) for p in self.problems) / len(self.problems)
 
+    def third(self, theta: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return sum(p.third(theta, u, v) for p in self.problems) / len(self.problems)
 
-def sgd_modified_loss(batch_problems: Sequence[Any], h: float) -> _BatchMean:
+
+def sgd_modified_loss(batch_problems: Sequence[Any], h: float) -> MeanLoss:
     r"""Smith et al.'s modified loss of one epoch of SGD over m minibatches.
 
     .. math::
@@ -127,5 +132,5 @@ def sgd_modified_loss(batch_problems: Sequence[Any], h: float) -> _BatchMean:
     batches = list(batch_problems)
     if not batches:
         raise ValueError("batch_problems must hold at least one minibatch problem, got none")
-    return _BatchMean([modified_loss(check_problem(p, f"batch_problems[{k}]", ("value", "grad", "hvp"),
+    return MeanLoss([modified_loss(check_problem(p, f"batch_problems[{k}]", ("value", "grad", "hvp"),
                                                    "the SGD modified loss"), h) for k, p in enumerate(batches)])
