@@ -11,6 +11,7 @@ from strategies import seeds
 from gc_theory.convergence import fit_order, geometric_ladder
 from gc_theory.gradcheck import check_gradient, check_hvp
 from gc_theory.igr import (
+    MeanLoss,
     FlowError,
     explicit_regularization,
     flow,
@@ -183,3 +184,29 @@ def test_penalty_hvp_needs_third():
 class _HvpOnly(NoHvp):
     def hvp(self, theta, v):
         return 2 * v
+
+
+def test_shuffling_averages_over_every_ordering():
+    from gc_theory.igr import epoch, partitions, shuffled_epoch_mean
+
+    examples = [Quartic([1.0, 2.0], c=0.5, seed=i) for i in range(4)]
+    theta0 = np.array([0.3, -0.2])
+    assert len(partitions(4, 2)) == 3 and len(partitions(6, 2)) == 15
+    # One example per batch: the mean over orderings is symmetric in the examples.
+    mean = shuffled_epoch_mean(examples, theta0, 0.1, 2)
+    assert np.allclose(mean, shuffled_epoch_mean(examples[::-1], theta0, 0.1, 2), rtol=1e-14, atol=1e-16)
+    # A full batch: every ordering is plain GD on the mean loss.
+    gd = gradient_descent(MeanLoss(examples), theta0, 0.1, 1)[-1]
+    np.testing.assert_allclose(epoch(examples, (2, 0, 3, 1), theta0, 0.1, 4), gd, rtol=1e-14)
+    with pytest.raises(ValueError, match="batch_size must divide"):
+        shuffled_epoch_mean(examples, theta0, 0.1, 3)
+    with pytest.raises(ValueError, match="examples must hold"):
+        shuffled_epoch_mean(examples * 3, theta0, 0.1, 2)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_igr_claims_hold_for_other_seeds(seed):
+    from gc_theory import claims
+
+    for result in claims.run_claims([c for c in claims.select("igr.") if c.runs_on != "sympy"], seed=seed):
+        assert result.ok, (result.id, result.detail, result.control_detail, result.error)

@@ -24,9 +24,11 @@ Field = Callable[[np.ndarray], np.ndarray]
 
 
 def one_step_errors(step: Callable[[np.ndarray, float], np.ndarray], field_for: Callable[[float], Field],
-                    theta0: np.ndarray, steps: Sequence[float], span: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                    theta0: np.ndarray, steps: Sequence[float], span: int = 1, substeps: int = _SUBSTEPS
+                    ) -> tuple[np.ndarray, np.ndarray]:
     r"""Max-norm distance between one step of a method and the flow of ``field_for(h)`` over time ``span * h``.
 
+    ``substeps`` sets the RK4 reference (default 32; its error bound is in the floor).
     ``span`` > 1 compares a block of steps (an epoch of m minibatch steps, say) with the flow over mh.
 
     Returns the errors and their floors: :math:`4(S + 1)\epsilon\|\theta\|_\infty`
@@ -36,9 +38,9 @@ def one_step_errors(step: Callable[[np.ndarray, float], np.ndarray], field_for: 
     errors, floors = [], []
     scale = float(np.max(np.abs(theta0))) + 1.0
     for h in steps:
-        exact = rk4(field_for(h), theta0, span * h, _SUBSTEPS)
+        exact = rk4(field_for(h), theta0, span * h, substeps)
         errors.append(float(np.max(np.abs(step(theta0, h) - exact))))
-        floors.append(4.0 * (_SUBSTEPS + 1) * _EPS * scale + (span * h) ** 5 * scale / _SUBSTEPS**4)
+        floors.append(4.0 * (substeps + 1) * _EPS * scale + (span * h) ** 5 * scale / substeps**4)
     return np.asarray(errors), np.asarray(floors)
 
 
