@@ -345,3 +345,26 @@ def _sgd_shuffling(ctx: Context, control: bool) -> Iterator[Measurement]:
     tol = gamma(len(parts) + batch + per_example.shape[1] + 4, np.float64) * size
     yield Measurement(abs(float(spread) - float(np.trace(covariance))), tol, size,
                       f"finite-population identity over {len(parts)} partitions")
+
+
+@claim(
+    "igr.f3.not_a_gradient",
+    statement="the h^2 term -(1/3)H^2 g - (1/12)T[g, g] of GD's modified field has non-zero curl on the "
+              "two-parameter model (no modified loss beyond first order) and zero curl on a quadratic",
+    source=f"{SOURCE}, Sec. 3 (a modified loss exists to first order); Hairer, Lubich & Wanner, Ch. IX.3",
+    control="the statements swapped: zero curl claimed for the two-parameter model, non-zero for the quadratic",
+    runs_on=SYMBOLIC,
+)
+def _f3_curl(ctx: Context, control: bool) -> Measurement:
+    import sympy as sp
+
+    from ..igr.symbolic import f3_curl
+
+    a, b, x, y = sp.symbols("a b x y")
+    two_parameter = f3_curl((y - a * b * x) ** 2 / 2, (a, b))
+    quadratic = f3_curl(3 * a**2 + a * b + b**2 / 2, (a, b))
+    wrong = [name for name, curl, zero in (("two-parameter", two_parameter, control), ("quadratic", quadratic, not control))
+             if (curl == 0) != zero]
+    return Measurement(float(len(wrong)), 0.0, None,
+                       f"curl on the two-parameter model: {two_parameter}; on the quadratic: {quadratic}"
+                       + (f"; wrong for {', '.join(wrong)}" if wrong else ""))

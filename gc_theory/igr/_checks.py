@@ -8,10 +8,6 @@ import numpy as np
 
 from .._validation import check_positive
 
-#: What each method needs from a problem, so a missing method is named with its reason.
-_NEEDS = ("value", "grad", "hvp", "third")
-
-
 def check_problem(problem: Any, name: str, needs: tuple[str, ...], why: str) -> Any:
     """`problem` if it has each method in `needs`; else a TypeError naming the method and what needs it."""
     for method in needs:

@@ -64,8 +64,8 @@ def momentum_coefficient(method: str, beta: float) -> float:
     return (1.0 + beta) / (4.0 * (1.0 - beta) ** 2)
 
 
-def euler_series_field(problem: Any, h: float, c2: float = 0.5, c3: tuple[float, float] = (1.0 / 3.0, 1.0 / 12.0)
-                       ) -> Field:
+def euler_series_field(problem: Any, h: float, c2: float = 0.5,
+                       c3: tuple[float, float] | None = (1.0 / 3.0, 1.0 / 12.0)) -> Field:
     r"""The field :math:`-g - c_2 h Hg - h^2(a H^2 g + b\,T[g, g])`, :math:`(a, b) = c_3`, without checks on h.
 
     :func:`modified_field` calls it with the derived coefficients; controls call
