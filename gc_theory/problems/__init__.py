@@ -27,6 +27,10 @@ Families
 :mod:`.regression`   dict-of-arrays gradients ``grad(params, t)`` for the optimiser claims
 :mod:`.derivatives`  error curves of difference quotients on exp
 :mod:`.invariance`   the input-shift probe of output invariance
+:mod:`.quadratic`    quadratics with a chosen spectrum, their exact modified loss and flow
+:mod:`.quartic`      a small quartic with a non-constant third derivative
+:mod:`.two_parameter` the model L(a, b) = (y - a b x)^2/2 of implicit gradient regularisation
+:mod:`.valley`       a curved valley (1 - exp(-phi_1^2/(2 sigma^2)), sigma = exp(-2 phi_0^2))
 
 Examples
 --------
@@ -48,7 +52,11 @@ from .convex import ConvexProblem, least_squares, logistic_regression
 from .derivatives import error_curve, model_step
 from .glm import LinearModelLoss, logistic_loss, quartic_loss, squared_loss, tanh_loss
 from .invariance import shift_response
+from .quadratic import Quadratic
+from .quartic import Quartic
 from .regression import GradFn, diagonal_quadratic, init_params, tanh_regression
+from .two_parameter import TwoParameter
+from .valley import Valley
 
 
 @runtime_checkable
@@ -67,6 +75,10 @@ __all__ = [
     "GradFn",
     "LinearModelLoss",
     "Problem",
+    "Quadratic",
+    "Quartic",
+    "TwoParameter",
+    "Valley",
     "diagonal_quadratic",
     "error_curve",
     "init_params",
