@@ -53,7 +53,7 @@ import numbers
 import warnings
 from typing import Any
 
-from ._validation import check_finite_floating, check_positive, check_real, normalize_axes
+from ._validation import check_all_finite, check_finite_floating, check_floating, check_positive, check_real, normalize_axes
 from .backend import array_namespace, dtype_name
 
 __all__ = [
@@ -78,9 +78,13 @@ __all__ = [
 # --- layout: which axis holds the units, which axes one unit's vector spans ---------------
 
 
-def _unit_layout(v: Any, axis: int | None, name: str = "v") -> tuple[Any, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """(xp, reduced axes, shape of g, shape g broadcasts to) for a weight `v` and unit `axis`."""
-    xp = check_finite_floating(v, name)
+def _unit_layout(v: Any, axis: int | None, name: str = "v", *, finite: bool = True) -> tuple[Any, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """(xp, reduced axes, shape of g, shape g broadcasts to) for a weight `v` and unit `axis`.
+
+    ``finite=False`` skips the pass over `v` that looks for NaN and Inf, for
+    callers that detect them more cheaply in a result computed from `v` anyway.
+    """
+    xp = check_finite_floating(v, name) if finite else check_floating(v, name)
     if v.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension, got a 0-d array")
     if axis is None:
@@ -93,9 +97,9 @@ def _unit_layout(v: Any, axis: int | None, name: str = "v") -> tuple[Any, tuple[
     return xp, tuple(i for i in range(v.ndim) if i != a), (v.shape[a],), tuple(broadcast)
 
 
-def _check_like(x: Any, name: str, ref: Any, ref_name: str, shape: tuple[int, ...]) -> None:
-    """`x` is finite floating, of `ref`'s namespace and dtype, and of `shape`."""
-    xp = check_finite_floating(x, name)
+def _check_like(x: Any, name: str, ref: Any, ref_name: str, shape: tuple[int, ...], *, finite: bool = True) -> None:
+    """`x` is floating (and finite unless ``finite=False``), of `ref`'s namespace and dtype, and of `shape`."""
+    xp = check_finite_floating(x, name) if finite else check_floating(x, name)
     if xp is not array_namespace(ref):
         raise TypeError(f"{name} must be an array of the namespace of {ref_name}")
     if x.dtype != ref.dtype:
@@ -126,12 +130,20 @@ def unit_norms(v: Any, axis: int | None = 0) -> Any:
 
     Notes
     -----
-    Computed as :math:`m\sqrt{\sum_i (v_i/m)^2}` with :math:`m = \max_i |v_i|`,
-    which cannot overflow or underflow; the relative error is at most
-    :math:`\gamma_{M+4}` for a unit of M entries (M products and sums, the
-    division, the square root and the final product).
+    One pass computes :math:`\sqrt{\sum_i v_i^2}`; only where that sum
+    overflowed, or is small enough (below the smallest normal number over eps) that
+    subnormal squares could cost accuracy, is the unit recomputed as
+    :math:`m\sqrt{\sum_i (v_i/m)^2}` with :math:`m = \max_i |v_i|`, which can
+    neither overflow nor underflow. Either way the relative error is at most
+    :math:`\gamma_{M+4}` for a unit of M entries. NaN or Inf in v shows up in
+    the sum, so v is not scanned for them separately.
     """
-    xp, axes, _, _ = _unit_layout(v, axis)
+    xp, axes, _, _ = _unit_layout(v, axis, finite=False)
+    sumsq = _sum_squares(xp, v, axis, axes)
+    finfo = xp.finfo(v.dtype)
+    if bool(xp.all(sumsq >= float(finfo.smallest_normal) / float(finfo.eps))) and bool(xp.all(sumsq <= float(finfo.max))):
+        return xp.sqrt(sumsq)
+    check_all_finite(v, "v")  # NaN or Inf: raise naming v; otherwise only the scale was extreme
     big = xp.max(xp.abs(v), axis=axes, keepdims=True)
     zero = big == 0
     if bool(xp.any(zero)):
@@ -140,6 +152,19 @@ def unit_norms(v: Any, axis: int | None = 0) -> Any:
         raise ValueError(f"v has zero norm for {where}; weight normalisation divides by ||v||, so re-initialise it")
     scaled = v / big
     return big * xp.sqrt(xp.sum(scaled * scaled, axis=axes, keepdims=True))
+
+
+def _sum_squares(xp: Any, v: Any, axis: int | None, axes: tuple[int, ...]) -> Any:
+    """Per-unit sum of squares, shaped to broadcast against v (one fused pass for the output-first layout).
+
+    An overflow here is expected and handled by the caller (the scaled recomputation), so NumPy's warning is muted.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if axis is not None and axes == tuple(range(1, v.ndim)) and v.ndim > 1:
+            flat = xp.reshape(v, (v.shape[0], -1))
+            return xp.reshape(xp.vecdot(flat, flat), (v.shape[0],) + (1,) * (v.ndim - 1))
+        return xp.sum(v * v, axis=axes, keepdims=True)
 
 
 # --- w = g v/||v|| and its derivatives --------------------------------------------------------
@@ -186,12 +211,13 @@ def weight_norm(v: Any, g: Any, axis: int | None = 0) -> Any:
     >>> w.tolist()
     [[6.0, 8.0], [-0.0, -1.0]]
     """
-    xp, _, g_shape, b_shape = _unit_layout(v, axis)
+    xp, _, g_shape, b_shape = _unit_layout(v, axis, finite=False)
     _check_like(g, "g", v, "v", g_shape)
     return xp.reshape(g, b_shape) * (v / unit_norms(v, axis))
 
 
-def weight_norm_backward(v: Any, g: Any, grad_w: Any, axis: int | None = 0, *, project: bool = True) -> tuple[Any, Any]:
+def weight_norm_backward(v: Any, g: Any, grad_w: Any, axis: int | None = 0, *, project: bool = True,
+                         norm: Any = None) -> tuple[Any, Any]:
     r"""The gradients :math:`(\nabla_v L, \nabla_g L)` from :math:`\nabla_w L`.
 
     Parameters
@@ -205,6 +231,9 @@ def weight_norm_backward(v: Any, g: Any, grad_w: Any, axis: int | None = 0, *, p
         :math:`(g/\|v\|)\nabla_w L` for :math:`\nabla_v L`: a *planted bug*, the
         wrong backward that gradient checks and the claims must reject. Never
         use it to train.
+    norm : array, optional
+        ``unit_norms(v, axis)`` when the caller has it from the forward pass
+        (it is then not recomputed).
 
     Returns
     -------
@@ -227,12 +256,14 @@ def weight_norm_backward(v: Any, g: Any, grad_w: Any, axis: int | None = 0, *, p
     for the norm, one for the inner product, one for the update: M_w is never
     formed.
     """
-    xp, axes, g_shape, b_shape = _unit_layout(v, axis)
+    xp, axes, g_shape, b_shape = _unit_layout(v, axis, finite=False)
     _check_like(g, "g", v, "v", g_shape)
-    _check_like(grad_w, "grad_w", v, "v", tuple(v.shape))
-    norm = unit_norms(v, axis)
+    _check_like(grad_w, "grad_w", v, "v", tuple(v.shape), finite=False)
+    norm = unit_norms(v, axis) if norm is None else norm
     u = v / norm
     grad_g = xp.sum(grad_w * u, axis=axes, keepdims=True)
+    if not bool(xp.all(xp.isfinite(grad_g))):
+        check_all_finite(grad_w, "grad_w")  # NaN or Inf reaches grad_g: name the argument at fault
     scale = xp.reshape(g, b_shape) / norm
     grad_v = scale * (grad_w - u * grad_g) if project else scale * grad_w
     return grad_v, xp.reshape(grad_g, g_shape)

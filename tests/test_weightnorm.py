@@ -298,6 +298,8 @@ def test_bad_arguments_get_clear_errors():
         BatchNorm(2, eps=0.0).forward({"weight": np.ones(2), "bias": np.zeros(2)}, np.ones((4, 2)))
     with pytest.raises(ValueError, match=r"v has 1 non-finite"):
         weight_norm(np.array([[np.nan, 1.0]]), np.ones(1))
+    with pytest.raises(ValueError, match=r"grad_w has 1 non-finite"):
+        weight_norm_backward(v, np.ones(3), np.where(np.arange(12).reshape(3, 4) == 6, np.nan, 1.0))
 
 
 def test_unit_norms_shape_broadcasts():

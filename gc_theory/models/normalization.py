@@ -51,7 +51,6 @@ from ..weightnorm import (
     mean_only_batch_norm,
     mean_only_batch_norm_backward,
     unit_norms,
-    weight_norm,
     weight_norm_backward,
 )
 from ._checks import check_cotangent, check_input
@@ -121,19 +120,26 @@ class WeightNorm(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return self.layer.output_shape(input_shape)
 
-    def _plain(self, params: Params) -> dict[str, Any]:
+    def _plain(self, params: Params) -> tuple[dict[str, Any], Any]:
+        """The plain layer's parameters and the unit norms of v (kept for the backward pass)."""
         self._check_params(params)
-        plain = {"weight": weight_norm(params["v"], params["g"], 0)}
+        xp = array_namespace(params["v"])
+        norm = unit_norms(params["v"], 0)
+        plain = {"weight": xp.reshape(params["g"], norm.shape) * (params["v"] / norm)}
         if "bias" in params:
             plain["bias"] = params["bias"]
-        return plain
+        return plain, norm
 
     def forward(self, params: Params, x: Any) -> tuple[Any, Any]:
-        return self.layer.forward(self._plain(params), x)
+        plain, norm = self._plain(params)
+        y, cache = self.layer.forward(plain, x)
+        return y, (cache, plain, norm)
 
     def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
-        dx, plain = self.layer.backward(self._plain(params), cache, dy)
-        grad_v, grad_g = weight_norm_backward(params["v"], params["g"], plain["weight"], 0, project=self.project_gradient)
+        inner, plain_params, norm = cache
+        dx, plain = self.layer.backward(plain_params, inner, dy)
+        grad_v, grad_g = weight_norm_backward(params["v"], params["g"], plain["weight"], 0,
+                                              project=self.project_gradient, norm=norm)
         grads = {"v": grad_v, "g": grad_g}
         if "bias" in plain:
             grads["bias"] = plain["bias"]
@@ -141,12 +147,12 @@ class WeightNorm(Layer):
 
     def error_bound(self, params: Params, x_abs: Any, err: Any) -> tuple[Any, Any]:
         # w itself carries a relative error gamma_{K+6} (weight_norm, Notes): it adds that much of |W||x|.
-        y_abs, e = self.layer.error_bound(self._plain(params), x_abs, err)
+        y_abs, e = self.layer.error_bound(self._plain(params)[0], x_abs, err)
         k = int(np.prod(self.param_shapes()["v"][1:]))
         return y_abs, e + gamma(k + 6, x_abs.dtype) * y_abs
 
     def kinks(self, cache: Any) -> list[Any]:
-        return self.layer.kinks(cache)
+        return self.layer.kinks(cache[0])
 
     def data_dependent_init(self, params: Params, x: Any, *, init_scale: float = 1.0,
                             fallback: bool = False) -> dict[str, Any]:
