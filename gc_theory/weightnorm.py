@@ -8,7 +8,7 @@ times a direction,
     w = g\,\frac{v}{\|v\|}, \qquad \|w\| = |g|,
 
 so that the optimiser moves the length :math:`g` and the direction
-:math:`v/\|v\|` separately. Its gradients (Sec. 2, eq. 3 of [1]_) are
+:math:`v/\|v\|` separately. Its gradients (Sec. 2.1, eqs. 3-4 of [1]_) are
 
 .. math::
 
@@ -244,7 +244,7 @@ def weight_norm_backward(v: Any, g: Any, grad_w: Any, axis: int | None = 0, *, p
 
     Notes
     -----
-    With :math:`u = v/\|v\|` (Sec. 2, eq. 3 of [1]_),
+    With :math:`u = v/\|v\|` (Sec. 2.1, eqs. 3-4 of [1]_),
 
     .. math::
 

@@ -7,8 +7,9 @@ Notes. M is the length of one unit's weight vector (the fan-in), n a batch size.
 
 Source: T. Salimans and D. P. Kingma, "Weight Normalization: A Simple
 Reparameterization to Accelerate Training of Deep Neural Networks", NeurIPS 2016,
-arXiv:1602.07868: Sec. 2 (the reparameterisation, eq. 2; its gradients, eq. 3;
-M_w and norm growth, Sec. 2.1), Sec. 3 (data-dependent initialisation), Sec. 4
+arXiv:1602.07868: Sec. 2 (the reparameterisation, eq. 2), Sec. 2.1 (its gradients, eqs. 3-4;
+M_w, norm growth and the covariance view), Sec. 2.2 (relation to batch norm), Sec. 3
+(data-dependent initialisation), Sec. 4
 (mean-only batch normalisation).
 """
 
@@ -132,7 +133,7 @@ def norm_equals_g(ctx: Context, control: bool) -> Iterator[Measurement]:
     "wn.grad_v.projection",
     statement="grad_v = (g/||v||) M_w grad_w with M_w = I - w w^T/||w||^2 symmetric, idempotent, M_w w = 0, "
               "spectrum {0, 1 (M-1 times)}",
-    source=SOURCE + ", Sec. 2, eq. 3 and Sec. 2.1",
+    source=SOURCE + ", Sec. 2.1, eqs. 3-4",
     control="the Householder reflection I - 2 w w^T/||w||^2 in place of M_w",
 )
 def grad_v_projection(ctx: Context, control: bool) -> Iterator[Measurement]:
