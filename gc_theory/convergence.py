@@ -25,9 +25,13 @@ The registry asks a control to miss its tolerance by at least 10x. A fixed band
 of 0.1 around the claimed order against a control one order away misses by
 exactly 10x: on the margin, so a slightly curved ladder flips the verdict. With
 the derived tolerance here the band is the ladder's own drift (typically
-1e-3 ... 1e-2 on a ladder reaching :math:`h\lambda \le 0.2 / 2^4`), so a control
-whose true order differs by one whole order misses by 100x or more. Place the
-control so that
+1e-3 ... 1e-2 on a ladder reaching :math:`h\lambda \le 0.2 / 2^4`). A control
+whose true order differs by one whole order has residual at least
+:math:`1 - \tau` against a tolerance :math:`\tau` of its own, so it misses by
+:math:`(1 - \tau)/\tau`: 10x once :math:`\tau \le 1/11`, 100x once
+:math:`\tau \le 1/101`. A short or coarse ladder (3 rungs from
+:math:`h\lambda \approx 0.2`) can leave :math:`\tau \approx 0.1`: add rungs
+until the drift is small. Place the control so that
 
 * its true order differs from the claimed one by at least 1 (a wrong
   coefficient that leaves a lower-order term, not a perturbation of size
