@@ -8,6 +8,7 @@ followed by ``params, state = opt.step(params, grads, state)``.
   :class:`ReLU`, :class:`Tanh`, :class:`Sigmoid`, :class:`Sequential`;
 * :mod:`.conv`: :class:`Conv2d` (weight ``(out, in, kh, kw)``, stride, padding; im2col);
 * :mod:`.losses`: :class:`SoftmaxCrossEntropy` (log-sum-exp), :class:`MeanSquaredError`;
+* :mod:`.normalization`: :class:`WeightNorm` (of Linear or Conv2d), :class:`MeanOnlyBatchNorm`, :class:`BatchNorm`;
 * :mod:`.network`: :class:`Network` (layers + loss, ``loss_and_grad``), :func:`mlp`, :func:`small_cnn`;
 * :mod:`.catalogue`: :func:`catalogue`, every layer, loss and model as a small
   random case for gradient checks, and :func:`planted_bugs`, cases with a wrong
@@ -18,9 +19,14 @@ from .catalogue import GradCase, Layout, catalogue, planted_bugs
 from .conv import Conv2d, col2im, im2col
 from .layers import Flatten, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, logsumexp
+from .normalization import BatchNorm, MeanOnlyBatchNorm, WeightNorm, data_dependent_init_network
 from .network import Network, mlp, small_cnn
 
 __all__ = [
+    "BatchNorm",
+    "MeanOnlyBatchNorm",
+    "WeightNorm",
+    "data_dependent_init_network",
     "Conv2d",
     "Flatten",
     "GradCase",

@@ -1,0 +1,96 @@
+"""WeightNorm forward + backward against the plain layer and torch's parametrised layer.
+
+Target (CPU, float64): a WeightNorm Linear or Conv2d forward + backward costs at
+most 1.2x the plain layer's on the layer shapes of ResNet-18 (the norm is one
+pass over v, the projection one more; both are O(|v|) against the layer's
+O(|v| * batch * positions)). torch's ``parametrizations.weight_norm`` on the same
+shapes runs on one thread in the same run, for reference.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..models import Conv2d, Linear, WeightNorm
+from . import Report, benchmark, measure
+
+#: (label, layer, input shape): the distinct layer shapes of ResNet-18 at a small batch.
+CASES = (
+    ("fc 512->1000", Linear(512, 1000), (64, 512)),
+    ("conv1 7x7 3->64 s2", Conv2d(3, 64, 7, stride=2, padding=3), (8, 3, 56, 56)),
+    ("3x3 64->64", Conv2d(64, 64, 3, padding=1), (8, 64, 28, 28)),
+    ("3x3 128->128", Conv2d(128, 128, 3, padding=1), (8, 128, 14, 14)),
+    ("3x3 256->256", Conv2d(256, 256, 3, padding=1), (8, 256, 7, 7)),
+    ("3x3 512->512", Conv2d(512, 512, 3, padding=1), (4, 512, 4, 4)),
+    ("1x1 256->512 s2", Conv2d(256, 512, 1, stride=2), (8, 256, 8, 8)),
+)
+QUICK_CASES = CASES[:1] + CASES[4:5]
+RATIO_TARGET = 1.2
+
+
+def _step(layer: Any, params: dict[str, Any], x: np.ndarray, dy: np.ndarray) -> Any:
+    y, cache = layer.forward(params, x)
+    return layer.backward(params, cache, dy)
+
+
+def _torch_step(layer: Any, x: np.ndarray, dy: np.ndarray) -> Any:
+    try:
+        import torch
+        from torch.nn.utils.parametrizations import weight_norm
+    except ImportError:
+        return None
+    if isinstance(layer, Linear):
+        module = torch.nn.Linear(layer.in_features, layer.out_features)
+    else:
+        module = torch.nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                                 stride=layer.stride, padding=layer.padding)
+    module = weight_norm(module.double(), dim=0)
+    xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
+
+    def step() -> None:
+        module.zero_grad(set_to_none=True)
+        module(xt).backward(dyt)
+
+    return step
+
+
+@benchmark("weightnorm")
+def bench_weightnorm(repeats: int = 7, quick: bool = False) -> Report:
+    torch: Any
+    try:
+        import torch
+
+        threads_before = torch.get_num_threads()
+    except ImportError:
+        torch, threads_before = None, 0
+    rng = np.random.default_rng(0)
+    headers = ["case", "plain ms", "WN ms", "WN/plain", "torch-1t WN ms", "WN/torch-1t"]
+    rows, data, met = [], [], []
+    for label, layer, x_shape in QUICK_CASES if quick else CASES:
+        wn = WeightNorm(layer)
+        params = wn.init(rng)
+        plain = {"weight": params["v"] * 1.0, "bias": params["bias"]}
+        x = rng.standard_normal(x_shape)
+        dy = rng.standard_normal(layer.output_shape(x_shape))
+        t_plain = measure(lambda: _step(layer, plain, x, dy), repeats)
+        t_wn = measure(lambda: _step(wn, params, x, dy), repeats)
+        t_torch = math.nan
+        fn = _torch_step(layer, x, dy)
+        if fn is not None:
+            torch.set_num_threads(1)
+            t_torch = measure(fn, repeats).median
+            torch.set_num_threads(threads_before)
+        ratio = t_wn.median / t_plain.median
+        met.append(ratio <= RATIO_TARGET)
+        rows.append([label, t_plain.median * 1e3, t_wn.median * 1e3, ratio, t_torch * 1e3, t_wn.median / t_torch])
+        data.append({"case": label, "input": list(x_shape), "plain_s": t_plain.median, "weightnorm_s": t_wn.median,
+                     "weightnorm_min_s": t_wn.min, "torch_1thread_s": None if math.isnan(t_torch) else t_torch})
+    report = Report("WeightNorm forward + backward (float64, CPU, medians)", headers, rows, data=data)
+    report.targets[f"WeightNorm <= {RATIO_TARGET}x the plain layer on every shape"] = all(met)
+    report.notes.append("our layers run NumPy's BLAS with its default threads; torch is pinned to one thread")
+    if torch is None:
+        report.notes.append("torch not installed: its columns are NaN")
+    return report

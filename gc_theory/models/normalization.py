@@ -1,0 +1,353 @@
+r"""Normalisation layers with analytic backward passes: WeightNorm, MeanOnlyBatchNorm, BatchNorm.
+
+They follow the :class:`~gc_theory.models.layers.Layer` contract (sizes in the
+layer, parameters in a dict, ``forward -> (y, cache)``, ``backward -> (dx,
+grads)``) and call :mod:`gc_theory.weightnorm` for every formula, so the
+mathematics exists once.
+
+>>> import numpy as np
+>>> from gc_theory.models import Linear, WeightNorm
+>>> layer = WeightNorm(Linear(3, 2))
+>>> params = layer.init(np.random.default_rng(0))
+>>> sorted(params)
+['bias', 'g', 'v']
+>>> y, cache = layer.forward(params, np.ones((4, 3)))
+>>> dx, grads = layer.backward(params, cache, np.ones((4, 2)))
+>>> grads["g"].shape, grads["v"].shape
+((2,), (2, 3))
+
+Each layer has a planted wrong-backward variant, a small public factory that
+gradient checks must reject: :func:`planted_weight_norm` (the v gradient
+without :math:`M_w`), :func:`planted_mean_only_batch_norm` (the batch mean of
+dy not subtracted) and :func:`planted_batch_norm` (the :math:`\hat x` term
+dropped).
+
+Batch statistics are those of the batch passed to ``forward`` (training mode).
+For test time, :meth:`MeanOnlyBatchNorm.update_running_mean` keeps an
+exponential running mean with the stated momentum and
+:meth:`MeanOnlyBatchNorm.inference` uses it.
+
+References
+----------
+.. [1] T. Salimans, D. P. Kingma, "Weight Normalization", NeurIPS 2016,
+   arXiv:1602.07868, Sec. 2, 3 and 4.
+.. [2] S. Ioffe, C. Szegedy, "Batch Normalization", ICML 2015, Alg. 1.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_positive_int, check_real, check_unit_interval
+from ..backend import array_namespace, get_namespace, resolve_dtype
+from ..tolerances import gamma
+from ..weightnorm import (
+    batch_norm,
+    batch_norm_backward,
+    init_from_preactivations,
+    mean_only_batch_norm,
+    mean_only_batch_norm_backward,
+    unit_norms,
+    weight_norm_backward,
+)
+from ._checks import check_cotangent, check_input
+from .conv import Conv2d
+from .layers import Layer, Linear, Params, Sequential
+
+__all__ = [
+    "BatchNorm",
+    "MeanOnlyBatchNorm",
+    "WeightNorm",
+    "data_dependent_init_network",
+    "planted_batch_norm",
+    "planted_mean_only_batch_norm",
+    "planted_weight_norm",
+]
+
+
+class WeightNorm(Layer):
+    r"""A :class:`Linear` or :class:`Conv2d` whose weight is :math:`w = g\,v/\|v\|` per output unit.
+
+    Parameters
+    ----------
+    layer : Linear or Conv2d
+        The plain layer; its ``weight`` becomes the parameters ``v`` (same
+        shape) and ``g`` (one per output unit), its ``bias`` stays.
+    project_gradient : bool, default True
+        False plants a bug: the v gradient without the projection :math:`M_w`
+        (see :func:`planted_weight_norm`).
+
+    Notes
+    -----
+    Forward computes w with :func:`~gc_theory.weightnorm.weight_norm` and runs
+    the plain layer; backward runs the plain layer's backward for
+    :math:`\nabla_w L` and maps it with
+    :func:`~gc_theory.weightnorm.weight_norm_backward`. ``init`` draws the plain
+    layer's weight as v and sets :math:`g = \|v\|`, so w starts equal to the
+    plain layer's weight; :meth:`data_dependent_init` then sets g and the bias
+    from a batch (Sec. 3 of [1]_).
+    """
+
+    def __init__(self, layer: Linear | Conv2d, *, project_gradient: bool = True) -> None:
+        if not isinstance(layer, (Linear, Conv2d)):
+            raise TypeError(f"layer must be a Linear or Conv2d, got {type(layer).__name__}")
+        self.layer = layer
+        self.project_gradient = bool(project_gradient)
+        self.input_ndim = layer.input_ndim
+
+    @property
+    def out_units(self) -> int:
+        return self.layer.param_shapes()["weight"][0]
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        shapes = self.layer.param_shapes()
+        out = {"v": shapes["weight"], "g": (shapes["weight"][0],)}
+        if "bias" in shapes:
+            out["bias"] = shapes["bias"]
+        return out
+
+    def init(self, rng: np.random.Generator, xp: ModuleType | None = None, dtype: Any = "float64") -> dict[str, Any]:
+        plain = self.layer.init(rng, xp, dtype)
+        xp = array_namespace(plain["weight"])
+        params = {"v": plain["weight"], "g": xp.reshape(unit_norms(plain["weight"], 0), (self.out_units,))}
+        if "bias" in plain:
+            params["bias"] = plain["bias"]
+        return params
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return self.layer.output_shape(input_shape)
+
+    def _plain(self, params: Params) -> tuple[dict[str, Any], Any]:
+        """The plain layer's parameters and the unit norms of v (kept for the backward pass)."""
+        self._check_params(params)
+        xp = array_namespace(params["v"])
+        norm = unit_norms(params["v"], 0)
+        plain = {"weight": xp.reshape(params["g"], norm.shape) * (params["v"] / norm)}
+        if "bias" in params:
+            plain["bias"] = params["bias"]
+        return plain, norm
+
+    def forward(self, params: Params, x: Any) -> tuple[Any, Any]:
+        plain, norm = self._plain(params)
+        y, cache = self.layer.forward(plain, x)
+        return y, (cache, plain, norm)
+
+    def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
+        inner, plain_params, norm = cache
+        dx, plain = self.layer.backward(plain_params, inner, dy)
+        grad_v, grad_g = weight_norm_backward(params["v"], params["g"], plain["weight"], 0,
+                                              project=self.project_gradient, norm=norm)
+        grads = {"v": grad_v, "g": grad_g}
+        if "bias" in plain:
+            grads["bias"] = plain["bias"]
+        return dx, grads
+
+    def error_bound(self, params: Params, x_abs: Any, err: Any) -> tuple[Any, Any]:
+        # w itself carries a relative error gamma_{K+6} (weight_norm, Notes): it adds that much of |W||x|.
+        y_abs, e = self.layer.error_bound(self._plain(params)[0], x_abs, err)
+        k = int(np.prod(self.param_shapes()["v"][1:]))
+        return y_abs, e + gamma(k + 6, x_abs.dtype) * y_abs
+
+    def kinks(self, cache: Any) -> list[Any]:
+        return self.layer.kinks(cache[0])
+
+    def data_dependent_init(self, params: Params, x: Any, *, init_scale: float = 1.0,
+                            fallback: bool = False) -> dict[str, Any]:
+        r"""New parameters whose pre-activations on batch `x` have mean 0 and std `init_scale` per unit.
+
+        v is kept; g and the bias come from
+        :func:`~gc_theory.weightnorm.init_from_preactivations` on
+        :math:`t = v\cdot x/\|v\|` computed by this very layer with g = 1, b = 0.
+        A layer without bias raises: b = -mu g has nowhere to go.
+        """
+        if "bias" not in self.param_shapes():
+            raise ValueError("data-dependent initialisation needs a layer with a bias (it sets b = -mu[t] g)")
+        self._check_params(params)
+        xp = array_namespace(params["v"])
+        unit = {"v": params["v"], "g": xp.ones_like(params["g"]), "bias": xp.zeros_like(params["bias"])}
+        t, _ = self.forward(unit, x)
+        g, b = init_from_preactivations(t, init_scale=init_scale, axis=1, fallback=fallback)
+        return {"v": params["v"], "g": g, "bias": b}
+
+
+def data_dependent_init_network(net: Sequential, params: Params, x: Any, *, init_scale: float = 1.0,
+                                fallback: bool = False) -> dict[str, Any]:
+    """Data-dependent init of every WeightNorm layer of `net`, in one pass from the input up.
+
+    Each WeightNorm layer is initialised on the outputs of the layers below it
+    *after* those were initialised (Sec. 3 of [1]_: one forward pass over one batch).
+    """
+    if not isinstance(net, Sequential):
+        raise TypeError(f"net must be a Sequential, got {type(net).__name__}")
+    parts = net.split(params)
+    out: dict[str, Any] = {}
+    for i, (layer, p) in enumerate(zip(net.layers, parts)):
+        if isinstance(layer, WeightNorm):
+            p = layer.data_dependent_init(p, x, init_scale=init_scale, fallback=fallback)
+        x, _ = layer.forward(p, x)
+        out.update({f"{i}.{k}": value for k, value in p.items()})
+    return {k: out[k] for k in params}
+
+
+def planted_weight_norm(layer: Linear | Conv2d) -> WeightNorm:
+    """The planted bug: a WeightNorm whose v gradient skips the projection M_w (gradient checks must reject it)."""
+    return WeightNorm(layer, project_gradient=False)
+
+
+class MeanOnlyBatchNorm(Layer):
+    r"""Subtract each feature's batch mean, then add a bias (Sec. 4 of [1]_).
+
+    Parameters
+    ----------
+    num_features : int
+        Size of axis 1 of the input ``(batch, features)`` or ``(batch, channels, h, w)``.
+    momentum : float in [0, 1), default 0.1
+        Weight of the newest batch mean in the running mean used at test time:
+        :math:`\bar\mu \leftarrow (1 - m)\bar\mu + m\,\mu_{batch}` (torch's convention).
+
+    Notes
+    -----
+    :math:`y = x - \mu_{batch} + b`; the backward is :math:`dx = dy - \overline{dy}`
+    per feature, GC's projection over the examples
+    (:func:`~gc_theory.weightnorm.mean_only_batch_norm_backward`).
+    """
+
+    def __init__(self, num_features: int, *, momentum: float = 0.1, _centre_gradient: bool = True) -> None:
+        self.num_features = check_positive_int(num_features, "num_features")
+        self.momentum = check_unit_interval(momentum, "momentum")
+        self._centre_gradient = bool(_centre_gradient)
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"bias": (self.num_features,)}
+
+    def init(self, rng: np.random.Generator, xp: ModuleType | None = None, dtype: Any = "float64") -> dict[str, Any]:
+        xp = get_namespace() if xp is None else xp
+        return {"bias": xp.zeros((self.num_features,), dtype=resolve_dtype(xp, dtype))}
+
+    def _bias(self, params: Params, x: Any) -> Any:
+        dtype = self._check_params(params)
+        xp = check_input(x, "x", None, what="(batch, features, ...)", dtype=dtype, min_ndim=2)
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"x must have {self.num_features} features (axis 1), got shape {tuple(x.shape)}")
+        return xp.reshape(params["bias"], (1, self.num_features) + (1,) * (x.ndim - 2))
+
+    def forward(self, params: Params, x: Any) -> tuple[Any, Any]:
+        bias = self._bias(params, x)
+        centred, mu = mean_only_batch_norm(x)
+        return centred + bias, (tuple(x.shape), mu)
+
+    def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
+        xp = array_namespace(dy)
+        shape, _ = cache
+        check_cotangent(dy, shape, type(self).__name__)
+        axes = tuple(i for i in range(dy.ndim) if i != 1)
+        dx = mean_only_batch_norm_backward(dy) if self._centre_gradient else dy
+        return dx, {"bias": xp.sum(dy, axis=axes)}
+
+    def update_running_mean(self, running_mean: Any, cache: Any) -> Any:
+        """The running mean after the batch whose forward produced `cache`."""
+        _, mu = cache
+        return (1.0 - self.momentum) * running_mean + self.momentum * mu
+
+    def inference(self, params: Params, x: Any, running_mean: Any) -> Any:
+        """Test-time output: subtract the running mean instead of the batch mean."""
+        bias = self._bias(params, x)
+        return x - array_namespace(x).reshape(running_mean, tuple(bias.shape)) + bias
+
+    def error_bound(self, params: Params, x_abs: Any, err: Any) -> tuple[Any, Any]:
+        # x - mean(x): the mean carries gamma_n relative error, the two sums one rounding each.
+        xp, n = array_namespace(x_abs), int(np.prod([x_abs.shape[i] for i in range(x_abs.ndim) if i != 1]))
+        bias = xp.abs(xp.reshape(params["bias"], (1, self.num_features) + (1,) * (x_abs.ndim - 2)))
+        y_abs = 2 * x_abs + bias
+        return y_abs, 2 * err + gamma(n + 3, x_abs.dtype) * y_abs
+
+
+def planted_mean_only_batch_norm(num_features: int) -> MeanOnlyBatchNorm:
+    """The planted bug: a mean-only batch norm whose backward passes dy through uncentred."""
+    return MeanOnlyBatchNorm(num_features, _centre_gradient=False)
+
+
+class BatchNorm(Layer):
+    r"""Batch normalisation with a scale and a shift per feature (training mode).
+
+    Parameters
+    ----------
+    num_features : int
+        Size of axis 1 of the input.
+    eps : float, default 1e-5
+        Added to the population variance (0 allowed: a constant feature then raises).
+    momentum : float in [0, 1), default 0.1
+        As in :class:`MeanOnlyBatchNorm`, for the running mean and variance.
+
+    Notes
+    -----
+    :math:`y = \gamma\hat x + \beta` with :math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}`
+    (Ioffe and Szegedy [2]_, Alg. 1); the input gradient is
+    :func:`~gc_theory.weightnorm.batch_norm_backward` of :math:`\gamma\,dy`.
+    Parameters ``weight`` (:math:`\gamma`, initialised to 1) and ``bias`` (0), as in torch.
+    """
+
+    def __init__(self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1,
+                 _full_backward: bool = True) -> None:
+        self.num_features = check_positive_int(num_features, "num_features")
+        self.eps = check_real(eps, "eps", low=0.0)
+        self.momentum = check_unit_interval(momentum, "momentum")
+        self._full_backward = bool(_full_backward)
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"weight": (self.num_features,), "bias": (self.num_features,)}
+
+    def init(self, rng: np.random.Generator, xp: ModuleType | None = None, dtype: Any = "float64") -> dict[str, Any]:
+        xp = get_namespace() if xp is None else xp
+        dt = resolve_dtype(xp, dtype)
+        return {"weight": xp.ones((self.num_features,), dtype=dt), "bias": xp.zeros((self.num_features,), dtype=dt)}
+
+    def _shape(self, ndim: int) -> tuple[int, ...]:
+        return (1, self.num_features) + (1,) * (ndim - 2)
+
+    def forward(self, params: Params, x: Any) -> tuple[Any, Any]:
+        dtype = self._check_params(params)
+        xp = check_input(x, "x", None, what="(batch, features, ...)", dtype=dtype, min_ndim=2)
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"x must have {self.num_features} features (axis 1), got shape {tuple(x.shape)}")
+        x_hat, mu, sigma = batch_norm(x, self.eps)
+        shape = self._shape(x.ndim)
+        return xp.reshape(params["weight"], shape) * x_hat + xp.reshape(params["bias"], shape), (x_hat, mu, sigma)
+
+    def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
+        xp = array_namespace(dy)
+        x_hat, _, sigma = cache
+        check_cotangent(dy, tuple(x_hat.shape), type(self).__name__)
+        axes = tuple(i for i in range(dy.ndim) if i != 1)
+        d_hat = xp.reshape(params["weight"], self._shape(dy.ndim)) * dy
+        if self._full_backward:
+            dx = batch_norm_backward(x_hat, sigma, d_hat)
+        else:
+            dx = mean_only_batch_norm_backward(d_hat) / xp.reshape(sigma, self._shape(dy.ndim))
+        return dx, {"weight": xp.sum(dy * x_hat, axis=axes), "bias": xp.sum(dy, axis=axes)}
+
+    def update_running(self, running: tuple[Any, Any], cache: Any, batch_size: int) -> tuple[Any, Any]:
+        """(running mean, running variance) after one batch; the variance is unbiased, as in torch."""
+        mean, var = running
+        _, mu, sigma = cache
+        n = check_positive_int(batch_size, "batch_size", minimum=2)
+        batch_var = (sigma * sigma - self.eps) * (n / (n - 1))
+        m = self.momentum
+        return (1.0 - m) * mean + m * mu, (1.0 - m) * var + m * batch_var
+
+    def inference(self, params: Params, x: Any, running: tuple[Any, Any]) -> Any:
+        """Test-time output from the running statistics."""
+        xp = array_namespace(x)
+        mean, var = running
+        shape = self._shape(x.ndim)
+        x_hat = (x - xp.reshape(mean, shape)) / xp.sqrt(xp.reshape(var, shape) + self.eps)
+        return xp.reshape(params["weight"], shape) * x_hat + xp.reshape(params["bias"], shape)
+
+
+def planted_batch_norm(num_features: int, *, eps: float = 1e-5) -> BatchNorm:
+    r"""The planted bug: batch norm whose backward drops the :math:`\hat x\,\overline{\hat x\,dy}` term."""
+    return BatchNorm(num_features, eps=eps, _full_backward=False)
+

@@ -1,0 +1,588 @@
+r"""Weight Normalization, its gradients and Hessian-vector product, data-dependent initialisation.
+
+Weight Normalization [1]_ writes every output unit's weight vector as a length
+times a direction,
+
+.. math::
+
+    w = g\,\frac{v}{\|v\|}, \qquad \|w\| = |g|,
+
+so that the optimiser moves the length :math:`g` and the direction
+:math:`v/\|v\|` separately. Its gradients (Sec. 2.1, eqs. 3-4 of [1]_) are
+
+.. math::
+
+    \nabla_g L = \frac{\nabla_w L \cdot v}{\|v\|}, \qquad
+    \nabla_v L = \frac{g}{\|v\|} M_w \nabla_w L, \qquad
+    M_w = I - \frac{w w^\top}{\|w\|^2},
+
+and :math:`M_w` is the orthogonal projection that Gradient Centralization
+applies with :math:`e` in place of :math:`w` (:mod:`gc_theory.projections`).
+
+A weight is stored output axis first, ``(out, in)`` or ``(out, in, kh, kw)``;
+``axis`` names the output-unit axis, the one that keeps one g per unit (torch's
+``dim=0``). Any axis may be named, negative axes meaning what NumPy means, so
+Keras/Flax layouts ``(..., in, out)`` are reached with ``axis=-1``;
+``axis=None`` normalises the whole tensor with a 0-d g.
+
+Also here: :func:`weight_standardization` (the zero-mean, unit-variance
+reparameterisation whose backward centralises), :func:`log_scale` (g = e^s,
+Sec. 2 of [1]_), and the per-unit statistics behind mean-only and full batch
+normalisation (:func:`mean_only_batch_norm`, :func:`batch_norm`), so that the
+layers of :mod:`gc_theory.models.normalization` only call them.
+
+Everything is written against the array API: the inputs decide the namespace
+and dtype of the outputs. Norms are accumulated in the input's precision after
+dividing each unit by its largest entry, so ``||v||`` neither overflows nor
+underflows for any finite v.
+
+References
+----------
+.. [1] T. Salimans, D. P. Kingma, "Weight Normalization: A Simple
+   Reparameterization to Accelerate Training of Deep Neural Networks",
+   NeurIPS 2016, arXiv:1602.07868.
+.. [2] S. Qiao, H. Wang, C. Liu, W. Shen, A. Yuille, "Micro-Batch Training
+   with Batch-Channel Normalization and Weight Standardization",
+   arXiv:1903.10520 (weight standardisation).
+.. [3] S. Ioffe, C. Szegedy, "Batch Normalization", ICML 2015, Alg. 1.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+from ._validation import check_all_finite, check_finite_floating, check_floating, check_positive, check_real, normalize_axes
+from .backend import array_namespace, dtype_name
+
+__all__ = [
+    "batch_norm",
+    "batch_norm_backward",
+    "data_dependent_init",
+    "data_dependent_init_raw_sigma",
+    "init_from_preactivations",
+    "log_scale",
+    "log_scale_backward",
+    "mean_only_batch_norm",
+    "mean_only_batch_norm_backward",
+    "unit_norms",
+    "weight_norm",
+    "weight_norm_backward",
+    "weight_norm_hvp",
+    "weight_standardization",
+    "weight_standardization_backward",
+]
+
+
+# --- layout: which axis holds the units, which axes one unit's vector spans ---------------
+
+
+def _unit_layout(v: Any, axis: int | None, name: str = "v", *, finite: bool = True) -> tuple[Any, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """(xp, reduced axes, shape of g, shape g broadcasts to) for a weight `v` and unit `axis`.
+
+    ``finite=False`` skips the pass over `v` that looks for NaN and Inf, for
+    callers that detect them more cheaply in a result computed from `v` anyway.
+    """
+    xp = check_finite_floating(v, name) if finite else check_floating(v, name)
+    if v.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension, got a 0-d array")
+    if axis is None:
+        return xp, tuple(range(v.ndim)), (), (1,) * v.ndim
+    if isinstance(axis, (bool,)) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"axis must be an integer or None, got {type(axis).__name__} {axis!r}")
+    (a,) = normalize_axes(axis, v.ndim)
+    broadcast = [1] * v.ndim
+    broadcast[a] = v.shape[a]
+    return xp, tuple(i for i in range(v.ndim) if i != a), (v.shape[a],), tuple(broadcast)
+
+
+def _check_like(x: Any, name: str, ref: Any, ref_name: str, shape: tuple[int, ...], *, finite: bool = True) -> None:
+    """`x` is floating (and finite unless ``finite=False``), of `ref`'s namespace and dtype, and of `shape`."""
+    xp = check_finite_floating(x, name) if finite else check_floating(x, name)
+    if xp is not array_namespace(ref):
+        raise TypeError(f"{name} must be an array of the namespace of {ref_name}")
+    if x.dtype != ref.dtype:
+        raise TypeError(f"{name} must have the dtype of {ref_name} ({dtype_name(ref.dtype)}), got {dtype_name(x.dtype)}")
+    if tuple(x.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)} (one entry per unit), got {tuple(x.shape)}")
+
+
+def unit_norms(v: Any, axis: int | None = 0) -> Any:
+    r"""The Euclidean norm of every unit of `v`, shaped to broadcast against `v`.
+
+    Parameters
+    ----------
+    v : array
+        Real floating, finite.
+    axis : int or None
+        The output-unit axis (None: one norm of the whole tensor).
+
+    Returns
+    -------
+    array
+        :math:`\|v_j\|`, shape `v.shape` with 1 on every reduced axis.
+
+    Raises
+    ------
+    ValueError
+        If a unit has zero norm, naming the unit: weight normalisation divides by it.
+
+    Notes
+    -----
+    One pass computes :math:`\sqrt{\sum_i v_i^2}`; only where that sum
+    overflowed, or is small enough (below the smallest normal number over eps) that
+    subnormal squares could cost accuracy, is the unit recomputed as
+    :math:`m\sqrt{\sum_i (v_i/m)^2}` with :math:`m = \max_i |v_i|`, which can
+    neither overflow nor underflow. Either way the relative error is at most
+    :math:`\gamma_{M+4}` for a unit of M entries. NaN or Inf in v shows up in
+    the sum, so v is not scanned for them separately.
+    """
+    xp, axes, _, _ = _unit_layout(v, axis, finite=False)
+    sumsq = _sum_squares(xp, v, axis, axes)
+    finfo = xp.finfo(v.dtype)
+    if bool(xp.all(sumsq >= float(finfo.smallest_normal) / float(finfo.eps))) and bool(xp.all(sumsq <= float(finfo.max))):
+        return xp.sqrt(sumsq)
+    check_all_finite(v, "v")  # NaN or Inf: raise naming v; otherwise only the scale was extreme
+    big = xp.max(xp.abs(v), axis=axes, keepdims=True)
+    zero = big == 0
+    if bool(xp.any(zero)):
+        first = int(xp.argmax(xp.astype(xp.reshape(zero, (-1,)), xp.int8)))
+        where = "the whole tensor" if axis is None else f"unit {first} (index {first} along axis {axis})"
+        raise ValueError(f"v has zero norm for {where}; weight normalisation divides by ||v||, so re-initialise it")
+    scaled = v / big
+    return big * xp.sqrt(xp.sum(scaled * scaled, axis=axes, keepdims=True))
+
+
+def _sum_squares(xp: Any, v: Any, axis: int | None, axes: tuple[int, ...]) -> Any:
+    """Per-unit sum of squares, shaped to broadcast against v (one fused pass for the output-first layout).
+
+    An overflow here is expected and handled by the caller (the scaled recomputation), so NumPy's warning is muted.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if axis is not None and axes == tuple(range(1, v.ndim)) and v.ndim > 1:
+            flat = xp.reshape(v, (v.shape[0], -1))
+            return xp.reshape(xp.vecdot(flat, flat), (v.shape[0],) + (1,) * (v.ndim - 1))
+        return xp.sum(v * v, axis=axes, keepdims=True)
+
+
+# --- w = g v/||v|| and its derivatives --------------------------------------------------------
+
+
+def weight_norm(v: Any, g: Any, axis: int | None = 0) -> Any:
+    r"""The weight :math:`w = g\,v/\|v\|`, one length g per output unit.
+
+    Parameters
+    ----------
+    v : array
+        The direction parameter, e.g. ``(out, in)`` or ``(out, in, kh, kw)``.
+    g : array
+        The length of each unit, shape ``(v.shape[axis],)`` (0-d when `axis`
+        is None), same dtype as `v`. Negative g flips the unit.
+    axis : int or None, default 0
+        The output-unit axis.
+
+    Returns
+    -------
+    array
+        w, the shape, namespace and dtype of `v`.
+
+    Raises
+    ------
+    TypeError
+        Integer or mixed dtypes, arrays of different namespaces.
+    ValueError
+        g of the wrong shape (it is never broadcast), axis out of range, a unit
+        of v with zero norm, NaN or Inf.
+
+    Notes
+    -----
+    .. math:: w_j = g_j \frac{v_j}{\|v_j\|}, \qquad \|w_j\| = |g_j|
+
+    (Sec. 2, eq. 2 of [1]_). Each entry of w carries a relative error of at
+    most :math:`\gamma_{M+6}` for units of M entries (:func:`unit_norms`, then
+    one division and one product).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = weight_norm(np.array([[3.0, 4.0], [0.0, 2.0]]), np.array([10.0, -1.0]))
+    >>> w.tolist()
+    [[6.0, 8.0], [-0.0, -1.0]]
+    """
+    xp, _, g_shape, b_shape = _unit_layout(v, axis, finite=False)
+    _check_like(g, "g", v, "v", g_shape)
+    return xp.reshape(g, b_shape) * (v / unit_norms(v, axis))
+
+
+def weight_norm_backward(v: Any, g: Any, grad_w: Any, axis: int | None = 0, *, project: bool = True,
+                         norm: Any = None) -> tuple[Any, Any]:
+    r"""The gradients :math:`(\nabla_v L, \nabla_g L)` from :math:`\nabla_w L`.
+
+    Parameters
+    ----------
+    v, g, axis
+        As in :func:`weight_norm`.
+    grad_w : array
+        :math:`\nabla_w L`, the shape and dtype of `v`.
+    project : bool, default True
+        False drops the projection :math:`M_w` and returns
+        :math:`(g/\|v\|)\nabla_w L` for :math:`\nabla_v L`: a *planted bug*, the
+        wrong backward that gradient checks and the claims must reject. Never
+        use it to train.
+    norm : array, optional
+        ``unit_norms(v, axis)`` when the caller has it from the forward pass
+        (it is then not recomputed).
+
+    Returns
+    -------
+    grad_v : array
+        The shape of `v`; orthogonal to `v` unit by unit.
+    grad_g : array
+        The shape of `g`.
+
+    Notes
+    -----
+    With :math:`u = v/\|v\|` (Sec. 2.1, eqs. 3-4 of [1]_),
+
+    .. math::
+
+        \nabla_g L = u^\top \nabla_w L, \qquad
+        \nabla_v L = \frac{g}{\|v\|}\bigl(\nabla_w L - u\,\nabla_g L\bigr)
+                   = \frac{g}{\|v\|} M_w \nabla_w L,
+
+    since :math:`M_w = I - u u^\top` for either sign of g. One pass over v
+    for the norm, one for the inner product, one for the update: M_w is never
+    formed.
+    """
+    xp, axes, g_shape, b_shape = _unit_layout(v, axis, finite=False)
+    _check_like(g, "g", v, "v", g_shape)
+    _check_like(grad_w, "grad_w", v, "v", tuple(v.shape), finite=False)
+    norm = unit_norms(v, axis) if norm is None else norm
+    u = v / norm
+    grad_g = xp.sum(grad_w * u, axis=axes, keepdims=True)
+    if not bool(xp.all(xp.isfinite(grad_g))):
+        check_all_finite(grad_w, "grad_w")  # NaN or Inf reaches grad_g: name the argument at fault
+    scale = xp.reshape(g, b_shape) / norm
+    grad_v = scale * (grad_w - u * grad_g) if project else scale * grad_w
+    return grad_v, xp.reshape(grad_g, g_shape)
+
+
+def weight_norm_hvp(v: Any, g: Any, grad_w: Any, hvp_w: Any, dv: Any, axis: int | None = 0) -> Any:
+    r"""The derivative of :math:`\nabla_v L` along `dv`: the Hessian-vector product :math:`H_v\,dv` at fixed g.
+
+    Parameters
+    ----------
+    v, g, axis
+        As in :func:`weight_norm`.
+    grad_w : array
+        :math:`\nabla_w L` at :math:`w = g v/\|v\|`.
+    hvp_w : callable
+        ``hvp_w(dw)``: the loss's Hessian in w applied to a weight-shaped ``dw``.
+    dv : array
+        The direction, the shape of `v`.
+
+    Returns
+    -------
+    array
+        :math:`H_v\,dv`, the shape of `v`.
+
+    Notes
+    -----
+    Differentiate :math:`\nabla_v L = (g/n)(G - u\,(u^\top G))` with
+    :math:`n = \|v\|`, :math:`u = v/n`, :math:`G = \nabla_w L(w)`:
+
+    .. math::
+
+        dn = u^\top dv, \quad du = \frac{M_w\,dv}{n}, \quad dw = g\,du, \quad dG = H_w\,dw,
+
+        H_v\,dv = -\frac{dn}{n}\nabla_v L
+                  + \frac{g}{n}\Bigl(dG - du\,(u^\top G) - u\,(du^\top G + u^\top dG)\Bigr).
+
+    For :math:`dv = v` this gives :math:`du = 0`, :math:`dn = n` and so
+    :math:`H_v v = -\nabla_v L`: the loss is constant along rays (Sec. 2.1 of [1]_).
+    """
+    xp, axes, g_shape, b_shape = _unit_layout(v, axis)
+    _check_like(g, "g", v, "v", g_shape)
+    _check_like(grad_w, "grad_w", v, "v", tuple(v.shape))
+    _check_like(dv, "dv", v, "v", tuple(v.shape))
+    norm = unit_norms(v, axis)
+    u = v / norm
+    gb = xp.reshape(g, b_shape)
+
+    def along(a: Any, b: Any) -> Any:
+        return xp.sum(a * b, axis=axes, keepdims=True)
+
+    dn = along(u, dv)
+    du = (dv - u * dn) / norm
+    dG = hvp_w(gb * du)
+    uG = along(u, grad_w)
+    grad_v = (gb / norm) * (grad_w - u * uG)
+    return -(dn / norm) * grad_v + (gb / norm) * (dG - du * uG - u * (along(du, grad_w) + along(u, dG)))
+
+
+def log_scale(s: Any) -> Any:
+    r"""The length :math:`g = e^s` of the log-scale parameterisation (Sec. 2 of [1]_): g stays positive."""
+    xp = check_finite_floating(s, "s")
+    return xp.exp(s)
+
+
+def log_scale_backward(s: Any, grad_g: Any) -> Any:
+    r""":math:`\nabla_s L = e^s\,\nabla_g L`, the chain rule through :math:`g = e^s`."""
+    _check_like(grad_g, "grad_g", s, "s", tuple(s.shape))
+    return log_scale(s) * grad_g
+
+
+# --- data-dependent initialisation (Sec. 3 of [1]) ------------------------------------------
+
+
+def init_from_preactivations(t: Any, *, init_scale: float = 1.0, axis: int = 1, fallback: bool = False) -> tuple[Any, Any]:
+    r"""(g, b) that give each unit of `t` mean 0 and standard deviation `init_scale` on this batch.
+
+    Parameters
+    ----------
+    t : array
+        The normalised pre-activations :math:`t = v\cdot x/\|v\|` of a batch:
+        ``(batch, out)`` or ``(batch, out, h, w)``.
+    init_scale : float
+        The standard deviation wanted, > 0.
+    axis : int
+        The unit (channel) axis of `t`; the statistics run over all others.
+    fallback : bool
+        What to do with a unit whose :math:`\sigma[t] = 0` (constant inputs, a
+        batch of one, a dead unit). False (default): ValueError naming the
+        units. True: keep that unit's length, g = init_scale, b = -mu g, and
+        warn (a RuntimeWarning) instead of dividing by zero.
+
+    Returns
+    -------
+    g, b : arrays of shape ``(t.shape[axis],)``
+
+    Notes
+    -----
+    With the population moments :math:`\mu[t]`, :math:`\sigma[t]` (Sec. 3 of [1]_)
+
+    .. math:: g = \frac{\mathrm{init\_scale}}{\sigma[t]}, \qquad b = -\mu[t]\,g,
+
+    so :math:`g t + b` has mean 0 and variance :math:`\mathrm{init\_scale}^2`
+    per unit. No small constant is added to :math:`\sigma`: a constant unit
+    would otherwise get :math:`g \approx 10^5` and blow up its layer.
+    """
+    xp = check_finite_floating(t, "t")
+    scale = check_positive(init_scale, "init_scale")
+    if t.ndim < 2:
+        raise ValueError(f"t must have a batch axis and a unit axis, got shape {tuple(t.shape)}")
+    (a,) = normalize_axes(axis, t.ndim)
+    axes = tuple(i for i in range(t.ndim) if i != a)
+    mu = xp.mean(t, axis=axes)
+    shape = [1] * t.ndim
+    shape[a] = t.shape[a]
+    centred = t - xp.reshape(mu, tuple(shape))
+    sigma = xp.sqrt(xp.mean(centred * centred, axis=axes))
+    # a spread at rounding level of mu is no spread: it is what a constant unit leaves behind
+    floor = 4 * float(xp.finfo(t.dtype).eps) * xp.abs(mu)
+    dead = sigma <= floor
+    if bool(xp.any(dead)):
+        units = [int(i) for i in xp.nonzero(dead)[0]][:5]
+        message = (f"sigma[t] = 0 on the init batch for units {units} (constant inputs, a batch of one or dead "
+                   f"units): data-dependent initialisation cannot set their scale")
+        if not fallback:
+            raise ValueError(message + "; use a batch that varies, or fallback=True to keep g = init_scale there")
+        warnings.warn(message + "; those units keep g = init_scale", RuntimeWarning, stacklevel=2)
+        sigma = xp.where(dead, xp.ones_like(sigma), sigma)
+    g = scale / sigma
+    return g, -mu * g
+
+
+def _dense_preactivations(v: Any, x: Any, normalise: bool) -> Any:
+    xp, _, _, _ = _unit_layout(v, 0)
+    if v.ndim != 2:
+        raise ValueError(f"v must be a fully connected weight (out, in), got shape {tuple(v.shape)}")
+    xq = check_finite_floating(x, "x")
+    if xq is not xp or x.dtype != v.dtype:
+        raise TypeError(f"x must be an array of v's namespace and dtype ({dtype_name(v.dtype)})")
+    if x.ndim != 2 or x.shape[1] != v.shape[1]:
+        raise ValueError(f"x must have shape (batch, {v.shape[1]}) to match v {tuple(v.shape)}, got {tuple(x.shape)}")
+    raw = x @ v.T
+    return raw / xp.reshape(unit_norms(v, 0), (1, v.shape[0])) if normalise else raw
+
+
+def data_dependent_init(v: Any, x: Any, *, init_scale: float = 1.0, fallback: bool = False) -> tuple[Any, Any]:
+    r"""Data-dependent initialisation of a weight-normalised fully connected layer: (g, b).
+
+    Parameters
+    ----------
+    v : array, shape (out, in)
+        The direction parameter.
+    x : array, shape (batch, in)
+        The init batch (the layer's input).
+    init_scale : float
+        Standard deviation of each pre-activation after the init.
+    fallback : bool
+        See :func:`init_from_preactivations`.
+
+    Returns
+    -------
+    g, b : arrays of shape (out,)
+
+    Notes
+    -----
+    :math:`t = v\cdot x/\|v\|` is the pre-activation with g = 1, b = 0; then
+    :math:`g = \mathrm{init\_scale}/\sigma[t]`, :math:`b = -\mu[t]\,g` (Sec. 3 of
+    [1]_), computed from the *normalised* t before any nonlinearity. Convolutions
+    and whole networks go through
+    :meth:`gc_theory.models.normalization.WeightNorm.data_dependent_init` and
+    :func:`gc_theory.models.normalization.data_dependent_init_network`, which
+    compute t with the layer itself.
+    """
+    return init_from_preactivations(_dense_preactivations(v, x, True), init_scale=init_scale, fallback=fallback)
+
+
+def data_dependent_init_raw_sigma(v: Any, x: Any, *, init_scale: float = 1.0) -> tuple[Any, Any]:
+    r"""A known mistake, kept as a control: sigma and mu of the *raw* :math:`v\cdot x`, not of :math:`v\cdot x/\|v\|`.
+
+    The pre-activation variance it leaves is :math:`\mathrm{init\_scale}^2/\|v\|^2`
+    per unit: right only where :math:`\|v\| = 1`, which square layers with a
+    default init come close to. Do not use it to initialise.
+    """
+    return init_from_preactivations(_dense_preactivations(v, x, False), init_scale=init_scale)
+
+
+# --- weight standardisation -----------------------------------------------------------------
+
+
+def _moments(w: Any, axis: int | None, name: str) -> tuple[Any, tuple[int, ...], Any, Any]:
+    xp, axes, _, _ = _unit_layout(w, axis, name)
+    mean = xp.mean(w, axis=axes, keepdims=True)
+    centred = w - mean
+    std = xp.sqrt(xp.mean(centred * centred, axis=axes, keepdims=True))
+    if bool(xp.any(std == 0)):
+        first = int(xp.argmax(xp.astype(xp.reshape(std == 0, (-1,)), xp.int8)))
+        raise ValueError(f"{name} is constant on unit {first}: its standard deviation is 0, nothing to standardise")
+    return xp, axes, centred, std
+
+
+def weight_standardization(w: Any, axis: int | None = 0) -> Any:
+    r"""Weight standardisation :math:`\hat w = (w - \mu)/\sigma` per output unit (population sigma).
+
+    Parameters
+    ----------
+    w : array
+        Real floating, finite; `axis` is the output-unit axis.
+    axis : int or None
+
+    Returns
+    -------
+    array
+        Each unit with mean 0 and population variance 1.
+
+    Raises
+    ------
+    ValueError
+        A unit that is constant (sigma = 0), axis out of range, NaN or Inf.
+
+    References
+    ----------
+    Qiao et al. 2019 [2]_, eq. 5 (no epsilon is added: a constant unit raises).
+    """
+    _, _, centred, std = _moments(w, axis, "w")
+    return centred / std
+
+
+def weight_standardization_backward(w: Any, grad_ws: Any, axis: int | None = 0) -> Any:
+    r""":math:`\nabla_w L` from :math:`\nabla_{\hat w} L` through weight standardisation.
+
+    Notes
+    -----
+    With :math:`\hat w = (w - \mu\mathbf 1)/\sigma` over M entries and
+    :math:`G = \nabla_{\hat w} L`,
+
+    .. math::
+
+        \nabla_w L = \frac{1}{\sigma}\Bigl(G - \bar G\,\mathbf 1
+                     - \hat w\,\frac{\hat w^\top G}{M}\Bigr),
+
+    the projection of G onto the complement of :math:`\mathbf 1` and
+    :math:`\hat w` (which are orthogonal): GC happens inside WS, and the result
+    has zero mean and is orthogonal to :math:`\hat w`.
+    """
+    xp, axes, centred, std = _moments(w, axis, "w")
+    _check_like(grad_ws, "grad_ws", w, "w", tuple(w.shape))
+    ws = centred / std
+    return (grad_ws - xp.mean(grad_ws, axis=axes, keepdims=True)
+            - ws * xp.mean(ws * grad_ws, axis=axes, keepdims=True)) / std
+
+
+# --- batch statistics per unit: mean-only and full batch normalisation -----------------------
+
+
+def _feature_axes(x: Any, name: str = "x") -> tuple[Any, tuple[int, ...]]:
+    """The axes a batch statistic runs over: all but axis 1 (features/channels)."""
+    xp = check_finite_floating(x, name)
+    if x.ndim < 2:
+        raise ValueError(f"{name} must be (batch, features, ...), got shape {tuple(x.shape)}")
+    return xp, tuple(i for i in range(x.ndim) if i != 1)
+
+
+def mean_only_batch_norm(x: Any) -> tuple[Any, Any]:
+    r"""Subtract each feature's batch mean: ``(x - mu, mu)``, features on axis 1 (Sec. 4 of [1]_)."""
+    xp, axes = _feature_axes(x)
+    mu = xp.mean(x, axis=axes, keepdims=True)
+    return x - mu, xp.reshape(mu, (x.shape[1],))
+
+
+def mean_only_batch_norm_backward(dy: Any) -> Any:
+    r"""The input gradient of :func:`mean_only_batch_norm`: :math:`dy - \overline{dy}` per feature.
+
+    Notes
+    -----
+    :math:`\partial(x_i - \frac1n\sum_k x_k)/\partial x_j = \delta_{ij} - 1/n`, so
+    the backward is :math:`(I - \mathbf 1\mathbf 1^\top/n)\,dy`: GC's projection P,
+    applied over the examples of the batch instead of the inputs of a unit.
+    """
+    xp, axes = _feature_axes(dy, "dy")
+    return dy - xp.mean(dy, axis=axes, keepdims=True)
+
+
+def batch_norm(x: Any, eps: float = 0.0) -> tuple[Any, Any, Any]:
+    r"""Normalise each feature over the batch: ``(x_hat, mu, sigma)`` with :math:`\sigma = \sqrt{\mathrm{var} + \epsilon}`.
+
+    Parameters
+    ----------
+    x : array
+        ``(batch, features, ...)``.
+    eps : float
+        Added to the population variance, >= 0. With eps = 0 a constant
+        feature raises a ValueError instead of returning NaN.
+
+    References
+    ----------
+    Ioffe and Szegedy 2015 [3]_, Alg. 1 (population variance in training).
+    """
+    xp, axes = _feature_axes(x)
+    eps = check_real(eps, "eps", low=0.0)
+    mu = xp.mean(x, axis=axes, keepdims=True)
+    centred = x - mu
+    sigma = xp.sqrt(xp.mean(centred * centred, axis=axes, keepdims=True) + eps)
+    if bool(xp.any(sigma == 0)):
+        raise ValueError("x has a feature that is constant over the batch and eps = 0: batch norm would divide by 0")
+    return centred / sigma, xp.reshape(mu, (x.shape[1],)), xp.reshape(sigma, (x.shape[1],))
+
+
+def batch_norm_backward(x_hat: Any, sigma: Any, dy: Any) -> Any:
+    r"""The input gradient of :func:`batch_norm` from the gradient of ``x_hat``.
+
+    Notes
+    -----
+    .. math::
+
+        \nabla_x L = \frac{1}{\sigma}\Bigl(dy - \overline{dy} - \hat x\,\overline{\hat x\,dy}\Bigr),
+
+    the mean-only backward followed by removing the :math:`\hat x` direction,
+    both over the batch (Ioffe and Szegedy [3]_, Sec. 3).
+    """
+    xp, axes = _feature_axes(dy, "dy")
+    shape = [1] * dy.ndim
+    shape[1] = dy.shape[1]
+    return (mean_only_batch_norm_backward(dy) - x_hat * xp.mean(x_hat * dy, axis=axes, keepdims=True)) / xp.reshape(sigma, tuple(shape))
