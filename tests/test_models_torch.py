@@ -11,6 +11,7 @@ from gc_theory.models import (
     Conv2d,
     Flatten,
     Linear,
+    MeanOnlyBatchNorm,
     MeanSquaredError,
     Network,
     ReLU,
@@ -18,6 +19,7 @@ from gc_theory.models import (
     Sigmoid,
     SoftmaxCrossEntropy,
     Tanh,
+    WeightNorm,
     catalogue,
 )
 
@@ -42,6 +44,13 @@ def torch_layer(layer, params: dict, x):
         return torch.tanh(x)
     if isinstance(layer, Sigmoid):
         return torch.sigmoid(x)
+    if isinstance(layer, WeightNorm):
+        v = params["v"]
+        norms = torch.sqrt((v * v).reshape(v.shape[0], -1).sum(dim=1)).reshape((-1,) + (1,) * (v.ndim - 1))
+        weight = params["g"].reshape(norms.shape) * v / norms
+        return torch_layer(layer.layer, {"weight": weight, **({"bias": params["bias"]} if "bias" in params else {})}, x)
+    if isinstance(layer, MeanOnlyBatchNorm):
+        return x - x.mean(dim=0, keepdim=True) + params["bias"]
     if isinstance(layer, Sequential):
         for i, sub in enumerate(layer.layers):
             prefix = f"{i}."

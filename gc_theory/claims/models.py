@@ -33,7 +33,7 @@ from ..centralization import centralize
 from ..models import mlp
 from ..models.catalogue import GradCase, planted_bugs
 from ..tolerances import gamma, unit_roundoff
-from ..training import trajectory
+from ..training import full_batch_trajectory
 from ..problems.invariance import shift_response
 from . import Context, Measurement, claim
 
@@ -196,8 +196,8 @@ def invariance_trajectory(ctx: Context, opt_name: str, gc: str | None, *, zero_m
         params = {k: centralize(v) if v.ndim > 1 else v for k, v in params.items()}
     x = ctx.normal(8, 6)
     labels = ctx.xp.asarray(ctx.rng.integers(0, 3, size=8))
-    opt = optim.sgd(lr=INVARIANCE_LR, gc=gc, **INVARIANCE_OPTIMIZERS[opt_name])
-    return trajectory(net, params, (x, labels), opt, INVARIANCE_STEPS)
+    opt = optim.SGD(lr=INVARIANCE_LR, gc=gc, **INVARIANCE_OPTIMIZERS[opt_name])
+    return full_batch_trajectory(opt, params, net, (x, labels), INVARIANCE_STEPS)
 
 
 def invariance_measurement(

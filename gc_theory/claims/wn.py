@@ -26,7 +26,7 @@ from ..centralization import centralize
 from ..convergence import geometric_ladder, order_measurement
 from ..models import BatchNorm, Conv2d, Linear, MeanOnlyBatchNorm, ReLU, Sequential, WeightNorm
 from ..models.normalization import data_dependent_init_network
-from ..optim import adam, sgd
+from ..optim import Adam, SGD
 from ..projections import (
     annihilation_residual,
     idempotence_residual,
@@ -243,8 +243,8 @@ def norm_growth(ctx: Context, control: bool) -> Iterator[Measurement]:
     """
     xp = ctx.xp
     lr = 0.3
-    optimisers = {"momentum": sgd(lr, momentum=0.9), "adam": adam(0.05), "weight decay": sgd(lr, weight_decay=0.1)}
-    for name, opt in (optimisers.items() if control else (("sgd", sgd(lr)),)):
+    optimisers = {"momentum": SGD(lr, momentum=0.9), "adam": Adam(0.05), "weight decay": SGD(lr, weight_decay=0.1)}
+    for name, opt in (optimisers.items() if control else (("sgd", SGD(lr)),)):
         case = ctx.spawn(name)
         out, inp = 4, 12
         problem = _LeastSquares(case, out, inp, 32)

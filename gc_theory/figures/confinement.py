@@ -34,7 +34,7 @@ def three_input_unit(gc: str | None, steps: int = 80, seed: int = SEED, lr: floa
         r = X[idx] @ p["w"][0] - y[idx]
         return {"w": (r @ X[idx] / len(idx))[None, :]}
 
-    traj = optim.trajectory(optim.sgd(lr, momentum=0.8, gc=gc), {"w": w0}, grad, steps)
+    traj = optim.record_trajectory(optim.SGD(lr, momentum=0.8, gc=gc), {"w": w0}, grad, steps)
     return np.stack([p["w"][0] for p in traj.params])
 
 
@@ -48,17 +48,17 @@ def residual_curves(steps: int = 200, seed: int = SEED) -> dict[str, np.ndarray]
     grad_fn = tanh_regression(ctx, shapes)
     params = init_params(ctx, shapes)
     makers = {
-        "SGD": lambda gc: optim.sgd(0.3, gc=gc),
-        "momentum": lambda gc: optim.sgd(0.1, momentum=0.9, gc=gc),
-        "Nesterov": lambda gc: optim.sgd(0.1, momentum=0.9, nesterov=True, gc=gc),
-        "Adam": lambda gc: optim.adam(0.02, gc=gc),
+        "SGD": lambda gc: optim.SGD(0.3, gc=gc),
+        "momentum": lambda gc: optim.SGD(0.1, momentum=0.9, gc=gc),
+        "Nesterov": lambda gc: optim.SGD(0.1, momentum=0.9, nesterov=True, gc=gc),
+        "Adam": lambda gc: optim.Adam(0.02, gc=gc),
     }
     curves = {}
     for name, make in makers.items():
         for gc in ("gradient", "update", None):
             if gc is None and name != "SGD":
                 continue
-            traj = optim.trajectory(make(gc), params, grad_fn, steps)
+            traj = optim.record_trajectory(make(gc), params, grad_fn, steps)
             curves[(name, gc)] = np.array([
                 max(float(np.abs((p[k] - params[k]).reshape(params[k].shape[0], -1).sum(axis=1)).max())
                     / np.sqrt(np.prod(params[k].shape[1:])) for k in shapes)

@@ -12,7 +12,7 @@ from .. import optim
 from ..data import load_digits
 from ..models import mlp
 from ..problems.invariance import shift_response
-from ..training import trajectory
+from ..training import full_batch_trajectory
 from . import figure
 
 SEED = 0
@@ -37,9 +37,9 @@ def invariance_runs(steps: int = STEPS, seed: int = SEED, n_samples: int = 300) 
     runs = {}
     for label, gc, zero_mean in (("no GC", None, False), ("GC", "gradient", False), ("GC, zero-mean init", "gradient", True)):
         start = {k: (centralize(v) if zero_mean and v.ndim > 1 else v) for k, v in params.items()}
-        opt = optim.sgd(lr=0.05, momentum=0.9, gc=gc)
+        opt = optim.SGD(lr=0.05, momentum=0.9, gc=gc)
         with threadpool_limits(limits=1, user_api="blas"):  # tiny matrices: see training.digits_experiment
-            iterates, _ = trajectory(net, start, batch, opt, steps)
+            iterates, _ = full_batch_trajectory(opt, start, net, batch, steps)
         runs[label] = [p["0.weight"] for p in iterates]
     return runs
 
