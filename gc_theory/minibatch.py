@@ -35,19 +35,29 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._validation import check_bool, check_finite_floating, check_int
-from .backend import array_namespace
+from .backend import to_numpy
 
 __all__ = [
     "BatchMoments",
+    "SampledVariance",
     "batch_covariance",
     "draw_batch",
     "enumerated_moments",
     "minibatch_gradient",
     "per_example_covariance",
+    "sampled_variance",
 ]
 
 #: Exact enumeration refuses more batches than this: it is meant for small N.
 MAX_ENUMERATED_BATCHES = 200_000
+
+
+class SampledVariance(NamedTuple):
+    """Monte Carlo estimate of :math:`E\lVert \hat g_B - \bar g\rVert^2` and its standard error."""
+
+    mean: float
+    standard_error: float
+    draws: int
 
 
 class BatchMoments(NamedTuple):
@@ -174,3 +184,29 @@ def enumerated_moments(per_example: Any, batch_size: int) -> BatchMoments:
     mean = xp.mean(means, axis=0)
     centred = means - mean
     return BatchMoments(mean, (xp.matrix_transpose(centred) @ centred) / count, count)
+
+
+def sampled_variance(per_example: Any, batch_size: int, draws: int, rng: np.random.Generator) -> SampledVariance:
+    r"""Estimate the total variance :math:`E\lVert \hat g_B - \bar g\rVert^2` from `draws` random batches.
+
+    Notes
+    -----
+    With the full-batch mean :math:`\bar g` known exactly, each draw's
+    :math:`s_r = \lVert \hat g_B^{(r)} - \bar g\rVert^2` is an unbiased sample of
+    :math:`\operatorname{tr}\operatorname{Cov}[\hat g_B]`; the estimate is their
+    mean and its standard error is :math:`\mathrm{sd}(s)/\sqrt{R}`. By the
+    central limit theorem the estimate lies within :math:`z` standard errors of
+    the truth with probability about :math:`1 - 2\Phi(-z)`.
+    """
+    xp, n = _per_example(per_example)
+    batch_size = _batch_size(batch_size, n)
+    draws = check_int(draws, "draws", minimum=2)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    # One uniformly random permutation per draw; its first B entries are a uniform batch.
+    batches = rng.permuted(np.tile(np.arange(n), (draws, 1)), axis=1)[:, :batch_size]
+    rows = xp.take(per_example, xp.asarray(batches.reshape(-1), dtype=xp.int64), axis=0)
+    means = xp.mean(xp.reshape(rows, (draws, batch_size, per_example.shape[1])), axis=1)
+    gaps = means - xp.mean(per_example, axis=0)
+    samples = to_numpy(xp.sum(gaps * gaps, axis=1)).astype(np.float64)  # R floats for a report
+    return SampledVariance(float(samples.mean()), float(samples.std(ddof=1) / np.sqrt(draws)), draws)

@@ -95,3 +95,37 @@ def test_bad_input_names_the_argument():
         enumerated_moments(np.ones((40, 1)), 20)
     with pytest.raises(TypeError, match="rng must be"):
         draw_batch(5, 2, 0)
+
+
+def test_sampled_variance_on_the_digits_matches_the_finite_population_formula():
+    pytest.importorskip("sklearn")
+    from gc_theory._logistic import per_example_gradients
+    from gc_theory.data import load_digits
+    from gc_theory.minibatch import sampled_variance
+
+    digits = load_digits()
+    x, labels = digits.train
+    y = (np.asarray(labels) == 3).astype(np.float64)  # one class against the rest
+    g = per_example_gradients(x, y, 0.05 * np.random.default_rng(0).standard_normal(x.shape[1]))
+    n = g.shape[0]
+    for b in (16, n // 2, n - 20):
+        est = sampled_variance(g, b, 1500, np.random.default_rng(b))
+        exact = float(np.trace(batch_covariance(g, b)))
+        assert abs(est.mean - exact) <= 4.0 * est.standard_error  # z = 4: two-sided p ~ 6e-5
+    with_replacement = float(np.trace(batch_covariance(g, n - 20, replacement=True)))
+    assert abs(est.mean - with_replacement) > 40.0 * est.standard_error
+
+
+def test_sampled_variance_refuses_bad_draws():
+    from gc_theory.minibatch import sampled_variance
+
+    with pytest.raises(ValueError, match="draws must be >= 2"):
+        sampled_variance(np.ones((4, 2)), 2, 1, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("id", ["minibatch.covariance.exact", "minibatch.covariance.sampled"])
+def test_minibatch_claims_hold_and_their_controls_fail(id, backend):
+    from gc_theory.claims import get_claim
+
+    result = get_claim(id).run(backend=backend)
+    assert result.ok, result
