@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["gaussian_classes", "per_example_gradients"]
+__all__ = ["gaussian_classes", "grad", "loss", "per_example_gradients"]
 
 
 def per_example_gradients(x: Any, y: Any, w: Any) -> Any:
@@ -34,3 +34,19 @@ def gaussian_classes(n: int, p: int, rng: np.random.Generator) -> tuple[np.ndarr
     shift = np.zeros(p)
     shift[0] = 1.0
     return rng.standard_normal((n, p)) + np.outer(2.0 * y - 1.0, shift), y
+
+
+def loss(x: Any, y: Any, w: Any) -> Any:
+    """The mean logistic loss, a 0-d array in the namespace of `x` (log(1 + e^z) computed stably)."""
+    from .backend import array_namespace
+
+    xp = array_namespace(x)
+    z = x @ w
+    return xp.mean(xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z))) - y * z)
+
+
+def grad(x: Any, y: Any, w: Any) -> Any:
+    """The gradient of :func:`loss`: the mean of :func:`per_example_gradients`."""
+    from .backend import array_namespace
+
+    return array_namespace(x).mean(per_example_gradients(x, y, w), axis=0)

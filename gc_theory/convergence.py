@@ -1,0 +1,289 @@
+r"""Order of convergence from errors on a geometric ladder of steps, with a derived tolerance.
+
+A method of order p has error :math:`e(h) = C h^p (1 + c h^q + \dots)`. On the
+ladder :math:`h_i = h_{\max}/r^i` the successive log-log slopes
+
+.. math::
+
+    s_i = \frac{\log(e_i/e_{i+1})}{\log(h_i/h_{i+1})}
+        = p + K r^{-q i} + \dots
+
+drift towards p geometrically, by the factor :math:`r^{-q}` per rung. One
+Richardson step on the slopes removes the leading drift,
+
+.. math::
+
+    \hat p = s_n + \frac{s_n - s_{n-1}}{r^q - 1},
+
+and the size of that correction bounds what is left (see :func:`fit_order`), so
+the tolerance of "the observed order is p" is derived from the ladder itself
+rather than set as a fixed band.
+
+How to place a control
+----------------------
+The registry asks a control to miss its tolerance by at least 10x. A fixed band
+of 0.1 around the claimed order against a control one order away misses by
+exactly 10x: on the margin, so a slightly curved ladder flips the verdict. With
+the derived tolerance here the band is the ladder's own drift (typically
+1e-3 ... 1e-2 on a ladder reaching :math:`h\lambda \le 0.2 / 2^4`), so a control
+whose true order differs by one whole order misses by 100x or more. Place the
+control so that
+
+* its true order differs from the claimed one by at least 1 (a wrong
+  coefficient that leaves a lower-order term, not a perturbation of size
+  :math:`h^{p+1}` that only bends the ladder), and
+* it is measured on the same ladder, with its own fit: its tolerance comes from
+  its own drift, so a control cannot pass by borrowing a loose band.
+
+Rounding
+--------
+Slopes mean nothing once the errors reach the rounding floor (the error a
+computation makes with no truncation at all, e.g. :math:`\epsilon |f|/h` for a
+difference quotient). :func:`fit_order` refuses a ladder whose smallest error is
+within ``floor_margin`` (default 100) of that floor, and widens the tolerance by
+the slope noise the floor can still cause above it.
+
+Everything here is plain floats on the host: the errors are a handful of
+scalars, whatever backend produced them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_int, check_positive, check_real
+from .measurement import Measurement
+
+__all__ = ["OrderFit", "fit_order", "geometric_ladder", "order_measurement", "successive_slopes"]
+
+_EPS = float(np.finfo(np.float64).eps)
+# Relative spread allowed between the ratios h_i/h_{i+1} of one ladder: steps are
+# computed as h_max / r**i in floating point, which is exact to a few ulps.
+_LADDER_RTOL = 1e-9
+
+
+def geometric_ladder(h_max: float, n: int, ratio: float = 2.0) -> np.ndarray:
+    """The steps :math:`h_i = h_{\\max}/r^i`, i = 0 .. n-1 (decreasing).
+
+    Parameters
+    ----------
+    h_max : float
+        The largest step, > 0.
+    n : int
+        Number of rungs, >= 3 (two slopes, one drift).
+    ratio : float
+        r > 1, the factor between consecutive steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 steps, largest first.
+    """
+    h_max = check_positive(h_max, "h_max")
+    n = check_int(n, "n", minimum=3)
+    ratio = check_real(ratio, "ratio", low=1.0, low_open=True)
+    return h_max / ratio ** np.arange(n, dtype=np.float64)
+
+
+def _as_positive_vector(values: Any, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a 1-d sequence of real numbers, got {values!r}") from exc
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {array.shape}")
+    bad = np.flatnonzero(~(np.isfinite(array) & (array > 0)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must be finite and > 0, got {float(array[i])!r} at index {i}")
+    return array
+
+
+def _ladder(steps: Any, errors: Any) -> tuple[np.ndarray, np.ndarray]:
+    h = _as_positive_vector(steps, "steps")
+    e = _as_positive_vector(errors, "errors")
+    if h.shape != e.shape:
+        raise ValueError(f"errors must have one entry per step ({h.size}), got {e.size}")
+    if h.size < 3:
+        raise ValueError(f"steps must have at least 3 rungs (two slopes and their drift), got {h.size}")
+    if np.any(np.diff(h) >= 0):
+        raise ValueError(f"steps must be strictly decreasing, got {h.tolist()}")
+    return h, e
+
+
+def _rounding_floor(value: Any, n: int) -> np.ndarray:
+    if np.ndim(value) == 0:
+        return np.full(n, check_real(value, "rounding_floor", low=0.0))
+    floor = np.asarray(value, dtype=np.float64)
+    if floor.shape != (n,) or not np.all(np.isfinite(floor) & (floor >= 0)):
+        raise ValueError(f"rounding_floor must be a finite scalar >= 0 or one such value per step ({n}), got {value!r}")
+    return floor
+
+
+def successive_slopes(steps: Sequence[float] | np.ndarray, errors: Sequence[float] | np.ndarray) -> np.ndarray:
+    r"""The log-log slopes :math:`s_i = \log(e_i/e_{i+1}) / \log(h_i/h_{i+1})` between neighbouring rungs.
+
+    Parameters
+    ----------
+    steps : sequence of float
+        Strictly decreasing positive steps (any ladder, not only geometric).
+    errors : sequence of float
+        The positive error measured at each step.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``len(steps) - 1`` slopes, coarsest pair first.
+    """
+    h, e = _ladder(steps, errors)
+    return np.diff(np.log(e)) / np.diff(np.log(h))
+
+
+@dataclass(frozen=True)
+class OrderFit:
+    """The order observed on a ladder, and the tolerance it can be held to.
+
+    Attributes
+    ----------
+    steps, errors, slopes : tuple of float
+        The ladder, the errors on it and the successive slopes (coarsest first).
+    ratio : float
+        r, the common ratio of the ladder.
+    order : float
+        The Richardson-corrected order :math:`\\hat p`.
+    drift : float
+        :math:`s_n - s_{n-1}`, the change of the last two slopes.
+    tolerance : float
+        The bound on :math:`|\\hat p - p|` derived in :func:`fit_order`.
+    floor_margin : float
+        min_i e_i / floor_i, how far the errors stay above the rounding floor
+        (inf when no floor was given).
+    """
+
+    steps: tuple[float, ...]
+    errors: tuple[float, ...]
+    slopes: tuple[float, ...]
+    ratio: float
+    order: float
+    drift: float
+    tolerance: float
+    floor_margin: float
+
+    def measure(self, expected: float, detail: str = "") -> Measurement:
+        """A :class:`Measurement` of "the observed order is `expected`": residual :math:`|\\hat p - p|`."""
+        expected = check_real(expected, "expected")
+        slopes = ", ".join(f"{s:.4f}" for s in self.slopes)
+        where = (f"order {self.order:.4f} vs {expected:g}; slopes [{slopes}] on h = {self.steps[0]:.3g}"
+                 f" / {self.ratio:g}^0..{len(self.steps) - 1}")
+        return Measurement(abs(self.order - expected), self.tolerance, None, f"{detail}: {where}" if detail else where)
+
+
+def fit_order(steps: Sequence[float] | np.ndarray, errors: Sequence[float] | np.ndarray, *,
+              correction_order: float = 1.0, rounding_floor: float | Sequence[float] | np.ndarray = 0.0,
+              floor_margin: float = 100.0) -> OrderFit:
+    r"""Fit the order of convergence on a geometric ladder, with a tolerance derived from the slopes' drift.
+
+    Parameters
+    ----------
+    steps : sequence of float
+        A geometric ladder :math:`h_i = h_{\max}/r^i`, decreasing, at least 3 rungs
+        (:func:`geometric_ladder`).
+    errors : sequence of float
+        The positive error at each step.
+    correction_order : float
+        q, the power of the leading relative correction, :math:`e = C h^p (1 + c h^q)`.
+        The default 1 is the smallest correction an integer-order method can have;
+        the tolerance below stays valid for any true q' >= q, so 1 is safe.
+    rounding_floor : float or sequence of float
+        The error rounding alone produces at each step (a scalar, or one per
+        step): 0 when the errors are far from it by construction.
+    floor_margin : float
+        Refuse the ladder if some error is less than this multiple of its floor.
+
+    Returns
+    -------
+    OrderFit
+
+    Raises
+    ------
+    ValueError
+        If the ladder is not geometric, an error is not finite and positive, or
+        the errors come within `floor_margin` of the rounding floor.
+
+    Notes
+    -----
+    Let the slopes be :math:`s_i = p + K r^{-q' i}` with :math:`q' \ge q`, and
+    :math:`d = s_n - s_{n-1}`. Then :math:`\hat p = s_n + d/(r^q - 1)` has
+
+    .. math::
+
+        \frac{|\hat p - p|}{|d|}
+          = \left|\frac{1}{r^{q'} - 1} - \frac{1}{r^q - 1}\right|
+          \le \frac{1}{r^q - 1},
+
+    zero when q' = q. Terms beyond the leading drift are covered by a factor 2:
+
+    .. math::
+
+        \tau = \frac{2 |d|}{r^q - 1}
+             + \Bigl(1 + \frac{2}{r^q - 1}\Bigr) \frac{2\delta}{\log r}.
+
+    The second term is the slope noise: a relative uncertainty :math:`\delta_i`
+    in each error moves a slope by at most :math:`(\delta_i + \delta_{i+1})/\log r`,
+    and the Richardson step amplifies it by :math:`1 + 2/(r^q - 1)`. Here
+    :math:`\delta = \max_i (\mathrm{floor}_i/e_i + 4\epsilon|\log e_i|)`, the
+    rounding floor relative to the error plus the rounding of the logarithms.
+    """
+    h, e = _ladder(steps, errors)
+    q = check_positive(correction_order, "correction_order")
+    margin = check_positive(floor_margin, "floor_margin")
+    ratios = h[:-1] / h[1:]
+    r = float(ratios[0])
+    if np.any(np.abs(ratios / r - 1.0) > _LADDER_RTOL):
+        raise ValueError(f"steps must form a geometric ladder h_max/r^i, got ratios {ratios.tolist()}")
+
+    floor = _rounding_floor(rounding_floor, h.size)
+    with np.errstate(divide="ignore"):
+        above = np.where(floor > 0, e / np.where(floor > 0, floor, 1.0), np.inf)
+    worst = int(np.argmin(above))
+    if above[worst] < margin:
+        raise ValueError(
+            f"errors reach the rounding floor: {e[worst]:.3g} at h={h[worst]:.3g} is only {above[worst]:.3g}x the "
+            f"floor {floor[worst]:.3g} (need >= {margin:g}x); raise h_max or use fewer rungs")
+
+    slopes = np.diff(np.log(e)) / np.diff(np.log(h))
+    d = float(slopes[-1] - slopes[-2])
+    gain = r**q - 1.0
+    order = float(slopes[-1]) + d / gain
+    delta = float(np.max(floor / e + 4.0 * _EPS * np.abs(np.log(e))))
+    tolerance = 2.0 * abs(d) / gain + (1.0 + 2.0 / gain) * 2.0 * delta / math.log(r)
+    return OrderFit(steps=tuple(float(x) for x in h), errors=tuple(float(x) for x in e),
+                    slopes=tuple(float(x) for x in slopes), ratio=r, order=order, drift=d,
+                    tolerance=float(tolerance), floor_margin=float(above[worst]))
+
+
+def order_measurement(steps: Sequence[float] | np.ndarray, errors: Sequence[float] | np.ndarray, expected: float, *,
+                      correction_order: float = 1.0, rounding_floor: float | Sequence[float] | np.ndarray = 0.0,
+                      floor_margin: float = 100.0, detail: str = "") -> Measurement:
+    """A :class:`Measurement` of "the errors on this ladder converge with order `expected`".
+
+    The residual is :math:`|\\hat p - p|`, the tolerance that of :func:`fit_order`
+    (derived from the ladder's drift and rounding floor), scale None (a slope is
+    not a rounding error). See the module docstring for placing its control.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = geometric_ladder(0.1, 5)
+    >>> fd = [abs((np.sin(1 + s) - np.sin(1 - s)) / (2 * s) - np.cos(1)) for s in h]
+    >>> order_measurement(h, fd, 2).passed, order_measurement(h, fd, 1).passed
+    (True, False)
+    """
+    fit = fit_order(steps, errors, correction_order=correction_order, rounding_floor=rounding_floor,
+                    floor_margin=floor_margin)
+    return fit.measure(expected, detail)
