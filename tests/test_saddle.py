@@ -1,0 +1,58 @@
+"""Saddles: exact escape times, the stable manifold, noisy escape; bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gc_theory.claims import get_claim
+from gc_theory.saddle import escape_step, noisy_escape_steps, predicted_escape_step
+
+
+@given(exponent=st.floats(0.5, 12.0), h_lambda=st.floats(0.05, 1.5))
+def test_escape_step_matches_the_formula_away_from_integer_boundaries(exponent, h_lambda):
+    delta = 10.0**-exponent
+    exact = math.log(1.0 / delta) / math.log1p(h_lambda)
+    # Within ~1e-9 of an integer the rounding of (1 + h|lambda|)^k decides the step; the formula holds elsewhere.
+    if abs(exact - round(exact)) < 1e-9:
+        return
+    lam = np.array([2.0, -h_lambda])
+    assert escape_step(lam, np.array([1.0, delta]), 1.0, 1.0) == predicted_escape_step(delta, 1.0, 1.0, -h_lambda)
+
+
+def test_stable_manifold_converges_to_the_saddle():
+    lam = np.array([0.8, -0.3])
+    assert escape_step(lam, np.array([0.9, 0.0]), 0.5, 1.0, max_steps=500) == 501
+
+
+def test_noisy_escape_reports_stuck_runs():
+    lam = np.array([1.0, -1.0])
+    times = noisy_escape_steps(lam, 0.0, 1.0, 1.0, 4, np.random.default_rng(0), max_steps=10)
+    assert times.stuck == 4 and math.isinf(times.mean)
+    fast = noisy_escape_steps(lam, 1e-3, 1.0, 1.0, 50, np.random.default_rng(0))
+    assert fast.stuck == 0 and 5 < fast.mean < 15
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="eigenvalues must include a negative one"):
+        escape_step(np.array([1.0, 2.0]), np.ones(2), 0.1, 1.0)
+    with pytest.raises(ValueError, match="x0 must have the shape of eigenvalues"):
+        escape_step(np.array([1.0, -2.0]), np.ones(3), 0.1, 1.0)
+    with pytest.raises(ValueError, match="delta must be"):
+        predicted_escape_step(0.0, 1.0, 0.1, -1.0)
+    with pytest.raises(ValueError, match="lambda_min must be negative"):
+        predicted_escape_step(0.1, 1.0, 0.1, 1.0)
+    with pytest.raises(ValueError, match="sigma must be"):
+        noisy_escape_steps(np.array([1.0, -1.0]), -1.0, 0.1, 1.0, 4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="runs must be >= 2"):
+        noisy_escape_steps(np.array([1.0, -1.0]), 0.1, 0.1, 1.0, 1, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("id", ["saddle.escape.exact", "saddle.escape.noisy"])
+def test_saddle_claims_hold_and_their_controls_fail(id, backend):
+    result = get_claim(id).run(backend=backend)
+    assert result.ok, result
