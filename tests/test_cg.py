@@ -111,3 +111,21 @@ def test_bad_arguments_name_themselves():
 def test_cg_claims_hold_and_their_controls_fail(id):
     result = get_claim(id).run()
     assert result.ok, result
+
+
+def test_minibatch_cg_keeps_conjugacy_only_with_the_full_batch():
+    from gc_theory.stochastic import minibatch_cg
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 6)) * np.geomspace(1.0, 5.0, 6)
+    y = x @ rng.standard_normal(6)
+    full = minibatch_cg(x, y, np.zeros(6), 200, 5, np.random.default_rng(1))
+    noisy = minibatch_cg(x, y, np.zeros(6), 8, 5, np.random.default_rng(1))
+    assert max(full.cosines) < 1e-12 and full.losses[-1] < 1e-20
+    assert np.mean(noisy.cosines) > 1e-2 and noisy.losses[-1] > 1e3 * full.losses[-1]
+    with pytest.raises(ValueError, match="batch_size must be <= 200"):
+        minibatch_cg(x, y, np.zeros(6), 201, 5, rng)
+
+
+def test_stochastic_cg_claim_holds_and_its_control_fails():
+    assert get_claim("cg.stochastic.conjugacy").run().ok

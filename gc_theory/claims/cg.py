@@ -17,6 +17,10 @@ mechanism takes over: orthogonality is lost once a Ritz value converges, far
 beyond the local model, and at :math:`\kappa = 10^4, n = 10` the gradients are
 no longer orthogonal at all (see the notebook).
 
+``cg.stochastic.conjugacy`` shows why CG is not used for stochastic training:
+the same exact step fed with mini-batch gradients loses conjugacy at once
+(:mod:`gc_theory.stochastic`).
+
 References
 ----------
 .. [1] J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., 2006, Thm. 5.2-5.3.
@@ -32,7 +36,8 @@ from scipy.optimize import rosen, rosen_der
 
 from .._quadratic import Quadratic, quadratic
 from ..cg import pairwise_cosines, nonlinear_cg
-from ..tolerances import unit_roundoff
+from ..stochastic import minibatch_cg
+from ..tolerances import gamma, unit_roundoff
 from . import NUMPY_ONLY, Context, Measurement, claim
 
 #: Size of the quadratics and the condition numbers swept.
@@ -140,3 +145,33 @@ def _rosenbrock(ctx: Context, control: bool):
         run = nonlinear_cg(rosen, rosen_der, ROSENBROCK_X0, beta=beta, tol=GTOL, maxiter=BUDGET)
         # gtol is the stopping criterion, not a rounding bound: scale None.
         yield Measurement(float(np.max(np.abs(run.jac))), GTOL, None, f"{beta}: {run.nit} iterations, {run.nfev} f, {run.njev} grad")
+
+
+#: Least squares for the stochastic claim: examples, parameters, seeds.
+LS_N, LS_P, LS_SEEDS = 500, 10, 3
+
+
+@claim(
+    "cg.stochastic.conjugacy",
+    statement="consecutive CG directions stay H-conjugate only with exact gradients: with full-batch gradients "
+    "|d_k^T H d_k+1| is rounding",
+    source="Nocedal & Wright (2006), Thm. 5.3; Bottou, Curtis & Nocedal (2018), Sec. 6",
+    control="mini-batch gradients without replacement, B = 50 and 10 of N = 500, over 3 seeds",
+    runs_on=NUMPY_ONLY,
+)
+def _stochastic(ctx: Context, control: bool):
+    data = ctx.spawn("least squares").rng
+    x = data.standard_normal((LS_N, LS_P)) * np.geomspace(1.0, 10.0, LS_P)
+    y = x @ data.standard_normal(LS_P) + 0.5 * data.standard_normal(LS_N)
+    kappa = float(np.linalg.cond(x.T @ x))
+    for batch in (50, 10) if control else (LS_N,):
+        cosines = [minibatch_cg(x, y, np.zeros(LS_P), batch, LS_P - 1, ctx.spawn(f"B={batch} seed={s}").rng).cosines
+                   for s in range(LS_SEEDS if batch < LS_N else 1)]  # full batch: deterministic, one run  # fmt: skip
+        worst = [max(c) for c in cosines]
+        # The local rounding model of the quadratic claims: kappa times the gradients' rounding (~ gamma_{2P}).
+        tol = kappa * gamma(2 * LS_P, np.float64)
+        detail = f"B={batch}: max H-cosine over seeds {min(worst):.2g}..{max(worst):.2g}"
+        if control:  # the noisiest case must fail too: report the least-failing seed
+            yield from (Measurement(float(np.mean(c)), tol, None, detail + f", seed {s} mean") for s, c in enumerate(cosines))
+        else:
+            yield Measurement(max(worst), tol, None, detail)
