@@ -89,7 +89,7 @@ def minibatch_cg(x: np.ndarray, y: np.ndarray, w0: np.ndarray, batch_size: int, 
         w = w - float(g @ d) / float(d @ hd) * d
         g_new = gradient(w)
         d_new = -g_new + beta_value(beta, g_new, g, d) * d
-        cosines.append(abs(float(d @ hessian @ d_new)) / np.sqrt(float(d @ hd) * float(d_new @ hessian @ d_new)))
+        cosines.append(abs(float(d @ hessian @ d_new)) / float(np.sqrt(float(d @ hd) * float(d_new @ hessian @ d_new))))
         losses.append(loss(w))
         g, d = g_new, d_new
     return NoisyCG(cosines, losses)

@@ -119,8 +119,8 @@ def test_minibatch_cg_keeps_conjugacy_only_with_the_full_batch():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200, 6)) * np.geomspace(1.0, 5.0, 6)
     y = x @ rng.standard_normal(6)
-    full = minibatch_cg(x, y, np.zeros(6), 200, 5, np.random.default_rng(1))
-    noisy = minibatch_cg(x, y, np.zeros(6), 8, 5, np.random.default_rng(1))
+    full = minibatch_cg(x, y, np.zeros(6), 200, 6, np.random.default_rng(1))
+    noisy = minibatch_cg(x, y, np.zeros(6), 8, 6, np.random.default_rng(1))
     assert max(full.cosines) < 1e-12 and full.losses[-1] < 1e-20
     assert np.mean(noisy.cosines) > 1e-2 and noisy.losses[-1] > 1e3 * full.losses[-1]
     with pytest.raises(ValueError, match="batch_size must be <= 200"):
