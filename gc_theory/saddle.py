@@ -18,6 +18,13 @@ coordinate after k steps is :math:`a^k \sigma S_k` with :math:`S_k \to S \sim
 :math:`\log(r/(\sigma|S|))/\log a`: its mean grows like
 :math:`\log(1/\sigma)/\log a`, a slope of :math:`1/\log a` against :math:`\log(1/\sigma)`.
 
+A *plateau* is a region where the gradient is tiny. On the ramp
+:math:`L(x) = -s x`, :math:`0 \le x \le W`, plain gradient descent moves
+:math:`\eta s` per step and needs :math:`\lceil W/(\eta s)\rceil` steps, inversely
+proportional to the gradient's scale s; Adam's step
+:math:`\eta\,\hat m/(\sqrt{\hat v} + \epsilon) = \eta\, s/(s + \epsilon)` for a
+constant gradient is nearly independent of s (:func:`steps_to_cross_plateau`).
+
 The iterations run on any array-API namespace; noise is drawn from a seeded
 NumPy generator and moved with ``asarray``.
 
@@ -38,8 +45,9 @@ import numpy as np
 
 from ._validation import check_finite_floating, check_int, check_nonnegative, check_positive
 from .backend import to_numpy
+from .optim import Optimizer
 
-__all__ = ["EscapeTimes", "escape_step", "noisy_escape_steps", "predicted_escape_step"]
+__all__ = ["EscapeTimes", "escape_step", "noisy_escape_steps", "predicted_escape_step", "steps_to_cross_plateau"]
 
 
 def _unstable(eigenvalues: Any) -> tuple[Any, int]:
@@ -115,3 +123,28 @@ def noisy_escape_steps(eigenvalues: Any, sigma: float, h: float, radius: float, 
     if done.size < 2:
         return EscapeTimes(math.inf, math.inf, runs, stuck)
     return EscapeTimes(float(done.mean()), float(done.std(ddof=1) / math.sqrt(done.size)), runs, stuck)
+
+
+def steps_to_cross_plateau(optimizer: Optimizer, scale: float, width: float, *, xp: Any = None,
+                           dtype: Any = "float64", max_steps: int = 10_000) -> int:
+    r"""Steps of `optimizer` (from :mod:`gc_theory.optim`) to cross the ramp :math:`L(x) = -s x` from 0 to `width`.
+
+    The gradient is the constant :math:`-s` (`scale`) everywhere on the ramp.
+    Returns `max_steps` + 1 if the optimiser has not crossed by then.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a gc_theory.optim optimiser, got {type(optimizer).__name__}")
+    scale, width = check_positive(scale, "scale"), check_positive(width, "width")
+    max_steps = check_int(max_steps, "max_steps", minimum=1)
+    from .backend import get_namespace, resolve_dtype
+
+    xp = get_namespace() if xp is None else xp
+    dt = resolve_dtype(xp, dtype)
+    params = {"x": xp.zeros(1, dtype=dt)}
+    grads = {"x": xp.full(1, -scale, dtype=dt)}
+    state = optimizer.init(params)
+    for k in range(1, max_steps + 1):
+        params, state = optimizer.step(params, grads, state)
+        if float(params["x"][0]) >= width:
+            return k
+    return max_steps + 1

@@ -14,6 +14,14 @@ steps whose slope against :math:`\log(1/\sigma)`, over
 (weighted least squares, each mean's standard error from its runs).
 Control: the continuous-time rate :math:`1/(h|\lambda_{\min}|)`.
 
+``saddle.plateau.adaptive``: Adam (lr 0.01, eps 1e-8) crosses the ramp
+:math:`L = -s x` of width 1 in a number of steps that does not depend on the
+gradient's scale :math:`s \in \{10^{-2}, 10^{-4}, 10^{-6}\}`: the counts differ
+from the count at :math:`s = 10^{-2}` by at most
+:math:`\lceil W\epsilon/(\eta s)\rceil + 1` (the :math:`s/(s + \epsilon)` shrinkage of
+its step, plus one step of discreteness). Control: plain SGD (lr 1), whose count
+is :math:`\lceil W/(\eta s)\rceil`, capped at 500.
+
 References
 ----------
 .. [1] J. D. Lee, M. Simchowitz, M. I. Jordan and B. Recht, COLT 2016.
@@ -26,7 +34,8 @@ import math
 
 import numpy as np
 
-from ..saddle import escape_step, noisy_escape_steps, predicted_escape_step
+from .. import optim
+from ..saddle import escape_step, noisy_escape_steps, predicted_escape_step, steps_to_cross_plateau
 from . import Context, Measurement, claim
 
 H, RADIUS, LAMBDA_MIN = 1.0, 1.0, -1.0
@@ -74,3 +83,28 @@ def _noisy(ctx: Context, control: bool):
     rate = H * abs(LAMBDA_MIN) if control else math.log1p(H * abs(LAMBDA_MIN))
     yield Measurement(abs(slope - 1.0 / rate), Z * slope_error, None,
                       f"slope {slope:.4f} +- {slope_error:.2g} vs 1/rate {1.0 / rate:.4f}")  # fmt: skip
+
+
+#: The plateau: width, Adam's lr and eps, the gradient scales.
+PLATEAU_WIDTH, ADAM_LR, ADAM_EPS, SCALES = 1.0, 0.01, 1e-8, (1e-2, 1e-4, 1e-6)
+#: Step cap: Adam needs ~100; SGD at s = 1e-4 would need 10^4, so the cap already shows the 1/s growth.
+PLATEAU_STEPS = 500
+
+
+@claim(
+    "saddle.plateau.adaptive",
+    statement="Adam crosses a plateau of gradient scale s = 1e-2, 1e-4, 1e-6 in a number of steps independent of s",
+    source="Kingma & Ba (2015), Sec. 2.1 (the step's scale invariance)",
+    control="plain SGD, whose step count grows as 1/s",
+)
+def _plateau(ctx: Context, control: bool):
+    def steps(scale: float) -> int:
+        opt = optim.sgd(lr=1.0) if control else optim.adam(lr=ADAM_LR, eps=ADAM_EPS)
+        return steps_to_cross_plateau(opt, scale, PLATEAU_WIDTH, xp=ctx.xp, dtype=ctx.dtype_name, max_steps=PLATEAU_STEPS)
+
+    reference = steps(SCALES[0])
+    for scale in SCALES[1:]:
+        # A count against a count: scale None. Slack: eps shrinks Adam's step by s/(s + eps).
+        slack = math.ceil(PLATEAU_WIDTH * ADAM_EPS / (ADAM_LR * scale)) + 1
+        measured = steps(scale)
+        yield Measurement(float(abs(measured - reference)), float(slack), None, f"s={scale:g}: {measured} vs {reference} steps")
