@@ -107,7 +107,7 @@ def test_bad_arguments_name_themselves():
 
 
 @pytest.mark.parametrize("id", ["cg.quadratic.orthogonal", "cg.quadratic.n_steps", "cg.quadratic.same_iterates",
-                                "cg.rosenbrock.converges"])  # fmt: skip
+                                "cg.rosenbrock.converges", "cg.wolfe.descent"])  # fmt: skip
 def test_cg_claims_hold_and_their_controls_fail(id):
     result = get_claim(id).run()
     assert result.ok, result

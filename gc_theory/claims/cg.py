@@ -17,6 +17,12 @@ mechanism takes over: orthogonality is lost once a Ritz value converges, far
 beyond the local model, and at :math:`\kappa = 10^4, n = 10` the gradients are
 no longer orthogonal at all (see the notebook).
 
+``cg.wolfe.descent``: with strong Wolfe steps and :math:`c_2 < 1/2`,
+Fletcher-Reeves and Dai-Yuan directions are descent directions with the
+bounds of Al-Baali and of Dai and Yuan; with :math:`c_2 = 0.9` Fletcher-Reeves
+produces an ascent direction on Rosenbrock (Dai-Yuan, which needs only the
+weak Wolfe conditions, does not).
+
 ``cg.stochastic.conjugacy`` shows why CG is not used for stochastic training:
 the same exact step fed with mini-batch gradients loses conjugacy at once
 (:mod:`gc_theory.stochastic`).
@@ -175,3 +181,28 @@ def _stochastic(ctx: Context, control: bool):
             yield from (Measurement(float(np.mean(c)), tol, None, detail + f", seed {s} mean") for s, c in enumerate(cosines))
         else:
             yield Measurement(max(worst), tol, None, detail)
+
+
+@claim(
+    "cg.wolfe.descent",
+    statement="under strong Wolfe steps with c2 < 1/2, FR directions satisfy g^T d/||g||^2 <= (2c2-1)/(1-c2) "
+    "and DY directions <= -1/(1+c2): both descend",
+    source="Al-Baali (1985); Dai & Yuan (1999), SIAM J. Optim. 10, 177-182",
+    control="FR with c2 = 0.9, held to g^T d < 0 (it produces an ascent direction)",
+    runs_on=NUMPY_ONLY,
+)
+def _wolfe_descent(ctx: Context, control: bool):
+    cases = [("FR", 0.9)] if control else [(b, c2) for b in ("FR", "DY") for c2 in (0.1, 0.4)]
+    for beta, c2 in cases:
+        run = nonlinear_cg(rosen, rosen_der, ROSENBROCK_X0, beta=beta, c2=c2, restart=False, tol=GTOL, maxiter=300,
+                           return_all=True)  # fmt: skip
+        g, d = np.array(run.allgrads), np.array(run.alldirs)
+        ratio = np.sum(g * d, axis=1) / np.sum(g * g, axis=1)
+        if control:
+            bound = 0.0
+        else:
+            bound = (2.0 * c2 - 1.0) / (1.0 - c2) if beta == "FR" else -1.0 / (1.0 + c2)
+        # Rounding of the two 2-term inner products, relative to |g|.|d| / ||g||^2.
+        scale = float(np.max(np.sum(np.abs(g) * np.abs(d), axis=1) / np.sum(g * g, axis=1)))
+        yield Measurement(max(float(ratio.max()) - bound, 0.0), gamma(8, np.float64) * scale, scale,
+                          f"{beta}, c2={c2}: max g^T d/||g||^2 = {ratio.max():.3f}, bound {bound:.3f}")  # fmt: skip
