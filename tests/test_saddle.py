@@ -75,3 +75,21 @@ def test_plateau_steps_scale_as_one_over_s_for_sgd_and_not_for_adam():
 
 def test_plateau_claim_holds_and_its_control_fails(backend):
     assert get_claim("saddle.plateau.adaptive").run(backend=backend).ok
+
+
+def test_goe_integral_matches_the_closed_form_and_the_diagonal_case_is_2_to_the_minus_n():
+    from gc_theory.goe import positive_definite_fraction, positive_definite_probability
+
+    assert positive_definite_probability(1) == pytest.approx(0.5, abs=1e-12)
+    assert positive_definite_probability(2) == pytest.approx(0.5 - 1 / (2 * math.sqrt(2)), abs=1e-9)
+    assert positive_definite_probability(3) < positive_definite_probability(2) ** 1.5  # faster than exponential
+    frac = positive_definite_fraction(3, 40_000, np.random.default_rng(7), ensemble="diagonal")
+    assert abs(frac - 0.125) <= 4 * math.sqrt(0.125 * 0.875 / 40_000)
+    with pytest.raises(ValueError, match="n must be <= 4"):
+        positive_definite_probability(5)
+    with pytest.raises(ValueError, match="ensemble must be one of"):
+        positive_definite_fraction(2, 10, np.random.default_rng(0), ensemble="gue")
+
+
+def test_goe_claim_holds_and_its_control_fails():
+    assert get_claim("saddle.goe.positive_definite").run().ok
