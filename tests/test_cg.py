@@ -129,3 +129,13 @@ def test_minibatch_cg_keeps_conjugacy_only_with_the_full_batch():
 
 def test_stochastic_cg_claim_holds_and_its_control_fails():
     assert get_claim("cg.stochastic.conjugacy").run().ok
+
+
+def test_cg_benchmark_quick_run_reports_every_beta_and_scipy():
+    from gc_theory.bench.cg import cg_vs_scipy
+
+    report = cg_vs_scipy(repeats=1, quick=True)
+    methods = {row[1] for row in report.rows}
+    assert methods == {f"nonlinear_cg {b}" for b in CG} | {"scipy CG (PR+)"}
+    assert all(row[2] for row in report.rows)  # every method converged on Rosenbrock
+    assert len(report.targets) == 2
