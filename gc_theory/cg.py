@@ -34,6 +34,8 @@ References
 .. [3] M. Al-Baali, "Descent property and global convergence of the
    Fletcher-Reeves method with inexact line search", IMA J. Numer. Anal. 5
    (1985) 121-124.
+.. [4] M. J. D. Powell, "Restart procedures for the conjugate gradient method",
+   Math. Program. 12 (1977) 241-254.
 """
 
 from __future__ import annotations
@@ -110,11 +112,12 @@ def nonlinear_cg(
         ``hvp(x, v) -> H(x) v``, required by ``line_search="exact"``.
     c1, c2 : float
         Strong Wolfe constants, :math:`0 < c_1 < c_2 < 1`. The default
-        :math:`c_2 = 0.4` is SciPy's for CG; FR and DY are guaranteed descent
-        directions only for :math:`c_2 < 1/2` (Al-Baali, 1985).
+        :math:`c_2 = 0.4` is SciPy's for CG. FR directions are guaranteed to
+        descend only for :math:`c_2 < 1/2` (Al-Baali, 1985); DY's for any
+        :math:`c_2 < 1` (Dai and Yuan, 1999).
     restart : bool
-        Powell's test: when :math:`|g_{k+1}^\top g_k| \ge 0.2\,\lVert g_{k+1}\rVert^2`
-        set :math:`d_{k+1} = -g_{k+1}` (Nocedal and Wright, eq. 5.52). It never
+        Powell's restart test (Powell, 1977): when
+        :math:`|g_{k+1}^\top g_k| \ge 0.2\,\lVert g_{k+1}\rVert^2` set :math:`d_{k+1} = -g_{k+1}` (Nocedal and Wright, eq. 5.52). It never
         fires on a quadratic with exact steps, where successive gradients are
         orthogonal; without it FR and DY jam on Rosenbrock with tiny steps.
     return_all : bool
