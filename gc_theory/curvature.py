@@ -84,7 +84,7 @@ def top_eigenvalue(
     the spectrum costs many products; `converged` says whether the rule was met.
     The residual bound holds whatever the gap; when the gap
     :math:`\delta` to the rest of the spectrum is known, the sharper
-    :math:`\lVert r\rVert^2/\delta` applies (Parlett, Thm. 11.7.1). When
+    :math:`\lVert r\rVert^2/\delta` applies (Kato-Temple; Parlett, Ch. 10). When
     :math:`\lambda_{\max}` and :math:`-\lambda_{\max}` are both eigenvalues the
     iterate oscillates and does not converge.
 

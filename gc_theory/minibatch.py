@@ -53,7 +53,7 @@ MAX_ENUMERATED_BATCHES = 200_000
 
 
 class SampledVariance(NamedTuple):
-    """Monte Carlo estimate of :math:`E\lVert \hat g_B - \bar g\rVert^2` and its standard error."""
+    r"""Monte Carlo estimate of :math:`E\lVert \hat g_B - \bar g\rVert^2` and its standard error."""
 
     mean: float
     standard_error: float

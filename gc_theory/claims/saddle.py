@@ -1,0 +1,139 @@
+r"""Claims about gradient descent near a saddle (:mod:`gc_theory.saddle`).
+
+``saddle.escape.exact``: on :math:`f = \tfrac12(x_1^2 - x_2^2/2)` with h = 1, GD
+started on the stable manifold converges to the saddle, and started
+:math:`\delta` off it leaves the ball of radius 1 after exactly
+:math:`\lceil\log(1/\delta)/\log(1 + h|\lambda_{\min}|)\rceil` steps, for
+:math:`\delta = 10^{-1} \dots 10^{-12}` (the count must match: tolerance half a
+step). Control: :math:`\delta = 0`, which never escapes (within 10^3 steps).
+
+``saddle.escape.noisy``: from the saddle, noisy GD escapes in a mean number of
+steps whose slope against :math:`\log(1/\sigma)`, over
+:math:`\sigma = 10^{-2} \dots 10^{-10}`, is :math:`1/\log(1 + h|\lambda_{\min}|)`;
+1000 runs per :math:`\sigma`, tolerance 4 standard errors of the fitted slope
+(weighted least squares, each mean's standard error from its runs).
+Control: the continuous-time rate :math:`1/(h|\lambda_{\min}|)`.
+
+``saddle.plateau.adaptive``: Adam (lr 0.01, eps 1e-8) crosses the ramp
+:math:`L = -s x` of width 1 in a number of steps that does not depend on the
+gradient's scale :math:`s \in \{10^{-2}, 10^{-4}, 10^{-6}\}`: the counts differ
+from the count at :math:`s = 10^{-2}` by at most
+:math:`\lceil W\epsilon/(\eta s)\rceil + 1` (the :math:`s/(s + \epsilon)` shrinkage of
+its step, plus one step of discreteness). Control: plain SGD (lr 1), whose count
+is :math:`\lceil W/(\eta s)\rceil`, capped at 500.
+
+``saddle.goe.positive_definite``: the fraction of positive definite GOE
+matrices among :math:`10^5` samples agrees, within 4 binomial standard errors
+:math:`\sqrt{p(1-p)/M}`, with the probability from integrating the joint
+eigenvalue density (n = 1, 2, 3; n = 2 is :math:`1/2 - 1/(2\sqrt2)`). Control:
+the diagonal-matrix answer :math:`2^{-n}` (n = 2, 3), which overstates how
+common minima are.
+
+References
+----------
+.. [1] J. D. Lee, M. Simchowitz, M. I. Jordan and B. Recht, COLT 2016.
+.. [2] R. Ge, F. Huang, C. Jin and Y. Yuan, COLT 2015.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import optim
+from ..goe import positive_definite_fraction, positive_definite_probability
+from ..saddle import escape_step, noisy_escape_steps, predicted_escape_step, steps_to_cross_plateau
+from . import NUMPY_ONLY, Context, Measurement, claim
+
+H, RADIUS, LAMBDA_MIN = 1.0, 1.0, -1.0
+EIGENVALUES = (1.0, LAMBDA_MIN)
+MAX_STEPS = 1_000
+#: Noise levels, runs per level, and the z of the statistical tolerance.
+SIGMAS, RUNS, Z = (1e-2, 1e-4, 1e-6, 1e-8, 1e-10), 1000, 4.0
+
+
+@claim(
+    "saddle.escape.exact",
+    statement="GD started delta off the stable manifold of a quadratic saddle leaves radius r after exactly "
+    "ceil(log(r/delta)/log(1 + h|lambda_min|)) steps",
+    source="Lee et al. (2016); the linear recurrence x <- (I - h Lambda) x",
+    control="delta = 0 (on the stable manifold): never escapes",
+)
+def _exact(ctx: Context, control: bool):
+    lam = ctx.asarray(EIGENVALUES)
+    for delta in (1e-1, 1e-3, 1e-6, 1e-9, 1e-12):
+        x0 = ctx.asarray([0.5, 0.0 if control else delta])
+        measured = escape_step(lam, x0, H, RADIUS, max_steps=MAX_STEPS)
+        predicted = predicted_escape_step(delta, RADIUS, H, LAMBDA_MIN)
+        # Step counts must agree exactly; half a step separates "equal" from "one off".
+        yield Measurement(float(abs(measured - predicted)), 0.5, None, f"delta={delta:g}: {measured} vs {predicted} steps")
+
+
+@claim(
+    "saddle.escape.noisy",
+    statement="noisy GD escapes a saddle in a mean time growing as log(1/sigma)/log(1 + h|lambda_min|)",
+    source="Ge et al. (2015); the unstable coordinate grows as (1 + h|lambda_min|)^k sigma S",
+    control="the continuous-time slope 1/(h|lambda_min|)",
+)
+def _noisy(ctx: Context, control: bool):
+    lam = ctx.asarray(EIGENVALUES)
+    logs, means, errors = [], [], []
+    for sigma in SIGMAS:
+        times = noisy_escape_steps(lam, sigma, H, RADIUS, RUNS, ctx.spawn(f"sigma={sigma:g}").rng, max_steps=MAX_STEPS)
+        logs.append(math.log(1.0 / sigma))
+        means.append(times.mean)
+        errors.append(times.standard_error)
+    x, y, w = np.array(logs), np.array(means), 1.0 / np.array(errors) ** 2
+    xbar = np.sum(w * x) / np.sum(w)
+    slope = float(np.sum(w * (x - xbar) * y) / np.sum(w * (x - xbar) ** 2))
+    slope_error = float(1.0 / math.sqrt(np.sum(w * (x - xbar) ** 2)))
+    rate = H * abs(LAMBDA_MIN) if control else math.log1p(H * abs(LAMBDA_MIN))
+    yield Measurement(abs(slope - 1.0 / rate), Z * slope_error, None,
+                      f"slope {slope:.4f} +- {slope_error:.2g} vs 1/rate {1.0 / rate:.4f}")  # fmt: skip
+
+
+#: The plateau: width, Adam's lr and eps, the gradient scales.
+PLATEAU_WIDTH, ADAM_LR, ADAM_EPS, SCALES = 1.0, 0.01, 1e-8, (1e-2, 1e-4, 1e-6)
+#: Step cap: Adam needs ~100; SGD at s = 1e-4 would need 10^4, so the cap already shows the 1/s growth.
+PLATEAU_STEPS = 500
+
+
+@claim(
+    "saddle.plateau.adaptive",
+    statement="Adam crosses a plateau of gradient scale s = 1e-2, 1e-4, 1e-6 in a number of steps independent of s",
+    source="Kingma & Ba (2015), Sec. 2.1 (the step's scale invariance)",
+    control="plain SGD, whose step count grows as 1/s",
+)
+def _plateau(ctx: Context, control: bool):
+    def steps(scale: float) -> int:
+        opt = optim.sgd(lr=1.0) if control else optim.adam(lr=ADAM_LR, eps=ADAM_EPS)
+        return steps_to_cross_plateau(opt, scale, PLATEAU_WIDTH, xp=ctx.xp, dtype=ctx.dtype_name, max_steps=PLATEAU_STEPS)
+
+    reference = steps(SCALES[0])
+    for scale in SCALES[1:]:
+        # A count against a count: scale None. Slack: eps shrinks Adam's step by s/(s + eps).
+        slack = math.ceil(PLATEAU_WIDTH * ADAM_EPS / (ADAM_LR * scale)) + 1
+        measured = steps(scale)
+        yield Measurement(float(abs(measured - reference)), float(slack), None, f"s={scale:g}: {measured} vs {reference} steps")
+
+
+GOE_SAMPLES = 100_000
+
+
+@claim(
+    "saddle.goe.positive_definite",
+    statement="P(random GOE n x n matrix is positive definite), sampled, matches the integral of the joint "
+    "eigenvalue density (n = 1..3), falling faster than 2^-n",
+    source="Dean & Majumdar (2006); Dauphin et al. (2014)",
+    control="the diagonal-matrix probability 2^-n, n = 2, 3",
+    runs_on=NUMPY_ONLY,
+)
+def _goe(ctx: Context, control: bool):
+    for n in (2, 3) if control else (1, 2, 3):
+        sampled = positive_definite_fraction(n, GOE_SAMPLES, ctx.spawn(f"goe n={n}").rng)
+        exact = positive_definite_probability(n)
+        predicted = 2.0**-n if control else exact
+        # Binomial standard error of the sampled fraction, at the integrated probability.
+        tol = Z * math.sqrt(exact * (1.0 - exact) / GOE_SAMPLES)
+        yield Measurement(abs(sampled - predicted), tol, None, f"n={n}: sampled {sampled:.5f}, integral {exact:.5f}, 2^-n {2.0**-n:.4f}")

@@ -1,0 +1,83 @@
+"""Vanishing gradients: activation slopes (hypothesis), the depth bound, saturated outputs; oracle: torch autograd."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gc_theory.backend import to_numpy
+from gc_theory.claims import get_claim
+from gc_theory.vanishing import activation_slope, chain, input_gradient, steps_to_leave_saturation
+from strategies import bounded_floats, seeds
+
+
+@given(z=st.lists(bounded_floats(60.0), min_size=1, max_size=50))
+def test_slope_bounds_hold_on_drawn_points(z):
+    z = np.array(z)
+    u = np.finfo(float).eps / 2
+    sig = activation_slope("sigmoid", z)
+    assert np.all(sig <= 0.25 * (1 + 8 * u))
+    # Equality only at 0: sigma'(z) = 1/4 - z^2/16 + O(z^4) drops below 1/4 by more than rounding once |z| > 4 sqrt(u).
+    assert np.all(sig[np.abs(z) > 4 * math.sqrt(u)] < 0.25)
+    assert np.all(activation_slope("tanh", z) <= 1.0)
+    assert set(np.unique(activation_slope("relu", z)).tolist()) <= {0.0, 1.0}
+
+
+@given(depth=st.integers(1, 12), seed=seeds)
+def test_sigmoid_chain_never_exceeds_the_bound(depth, seed):
+    rng = np.random.default_rng(seed)
+    net, params = chain("sigmoid", depth, 8, rng)
+    g = input_gradient(net, params, rng.standard_normal((1, 8)), rng.standard_normal((1, 8)))
+    assert g.input_norm <= g.output_norm * g.weight_norm_product / 4.0**depth * (1 + 1e-12)
+
+
+def test_input_gradient_matches_torch_autograd(backend):
+    torch = pytest.importorskip("torch")
+    from strategies import on_backend
+
+    rng = np.random.default_rng(5)
+    net, params = chain("tanh", 3, 6, rng, xp=on_backend(backend, np.zeros(1)).__array_namespace__())
+    x, up = rng.standard_normal((1, 6)), rng.standard_normal((1, 6))
+    ours = input_gradient(net, params, on_backend(backend, x), on_backend(backend, up))
+    h = torch.tensor(x, requires_grad=True)
+    out = h
+    for k in range(3):
+        w = torch.tensor(to_numpy(params[f"{2 * k}.weight"]))
+        b = torch.tensor(to_numpy(params[f"{2 * k}.bias"]))
+        out = torch.tanh(out @ w.T + b)
+    out.backward(torch.tensor(up))
+    assert ours.input_norm == pytest.approx(float(h.grad.norm()), rel=1e-12)
+
+
+def test_saturation_step_counts_obey_their_bounds():
+    for z0 in (-3.0, -7.0, -10.0):
+        assert steps_to_leave_saturation("ce", z0, 0.5) <= math.ceil(2 * abs(z0) / 0.5)
+        assert steps_to_leave_saturation("mse", z0, 0.5) >= (math.exp(abs(z0)) - 1) / 0.5
+    # An unsaturated unit: both leave at once.
+    assert steps_to_leave_saturation("mse", 0.5, 1.0) == steps_to_leave_saturation("ce", 0.5, 1.0) == 0
+    assert steps_to_leave_saturation("mse", -30.0, 1.0, max_steps=10) == 11
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="name must be one of"):
+        activation_slope("gelu", np.zeros(2))
+    with pytest.raises(ValueError, match="depth must be >= 1"):
+        chain("sigmoid", 0, 4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="init must be one of"):
+        chain("sigmoid", 2, 4, np.random.default_rng(0), init="xavier")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        steps_to_leave_saturation("hinge", -3.0, 1.0)
+    with pytest.raises(ValueError, match="eta must be"):
+        steps_to_leave_saturation("ce", -3.0, 0.0)
+    with pytest.raises(TypeError, match="z must have a real floating dtype"):
+        activation_slope("tanh", np.arange(3))
+
+
+@pytest.mark.parametrize("id", ["vanishing.slopes", "vanishing.sigmoid_chain.bound", "vanishing.output.saturation"])
+def test_vanishing_claims_hold_and_their_controls_fail(id, backend, dtype):
+    result = get_claim(id).run(backend=backend, dtype=dtype)
+    assert result.ok, result
