@@ -62,15 +62,15 @@ def test_plateau_steps_scale_as_one_over_s_for_sgd_and_not_for_adam():
     from gc_theory import optim
     from gc_theory.saddle import steps_to_cross_plateau
 
-    sgd = [steps_to_cross_plateau(optim.sgd(lr=1.0), s, 1.0) for s in (1e-1, 1e-2, 1e-3)]
+    sgd = [steps_to_cross_plateau(optim.SGD(lr=1.0), s, 1.0) for s in (1e-1, 1e-2, 1e-3)]
     # ceil(W/(lr s)), give or take the one step that the rounding of the running sum can add.
     assert all(abs(n - math.ceil(1.0 / s)) <= 1 for n, s in zip(sgd, (1e-1, 1e-2, 1e-3)))
-    adam = [steps_to_cross_plateau(optim.adam(lr=0.05), s, 1.0) for s in (1e-1, 1e-3, 1e-5)]
+    adam = [steps_to_cross_plateau(optim.Adam(lr=0.05), s, 1.0) for s in (1e-1, 1e-3, 1e-5)]
     assert max(adam) - min(adam) <= 1
     with pytest.raises(TypeError, match="optimizer must be"):
         steps_to_cross_plateau(None, 1e-2, 1.0)
     with pytest.raises(ValueError, match="scale must be"):
-        steps_to_cross_plateau(optim.sgd(lr=1.0), 0.0, 1.0)
+        steps_to_cross_plateau(optim.SGD(lr=1.0), 0.0, 1.0)
 
 
 def test_plateau_claim_holds_and_its_control_fails(backend):

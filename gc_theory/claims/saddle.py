@@ -107,7 +107,7 @@ PLATEAU_STEPS = 500
 )
 def _plateau(ctx: Context, control: bool):
     def steps(scale: float) -> int:
-        opt = optim.sgd(lr=1.0) if control else optim.adam(lr=ADAM_LR, eps=ADAM_EPS)
+        opt = optim.SGD(lr=1.0) if control else optim.Adam(lr=ADAM_LR, eps=ADAM_EPS)
         return steps_to_cross_plateau(opt, scale, PLATEAU_WIDTH, xp=ctx.xp, dtype=ctx.dtype_name, max_steps=PLATEAU_STEPS)
 
     reference = steps(SCALES[0])
