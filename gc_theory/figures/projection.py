@@ -24,7 +24,9 @@ def projection_geometry(seed: int = SEED) -> Figure:
     Right: the norm removed by P equals M * mean(g)^2, for random gradients of two sizes."""
     g, pg = projection_example(seed=seed)
     e = unit_vector(3)
-    fig = Figure(figsize=(9.0, 4.2), layout="constrained")
+    fig = Figure(figsize=(9.6, 4.2), layout="constrained")
+    # The 3-D axes draw their z label outside their box: keep a gap so it never meets the right panel.
+    fig.get_layout_engine().set(wspace=0.12)
     ax = fig.add_subplot(1, 2, 1, projection="3d")
     s = np.linspace(-1.2, 1.2, 2)
     X, Y = np.meshgrid(s, s)
@@ -38,10 +40,12 @@ def projection_geometry(seed: int = SEED) -> Figure:
     ax.text(*(1.1 * e), "e", fontsize=10)
     ax.set(xlabel="$x$", ylabel="$y$", zlabel="$z$", xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), zlim=(-1.2, 1.8))
     ax.view_init(elev=18, azim=-60)
+    ax.set_box_aspect(None, zoom=0.88)
     ax.set_title("$g$ (solid) and $Pg$ (dashed) on the plane $x+y+z=0$")
 
     # The Pythagoras identity behind ||P g|| <= ||g|| (claim gc.P.norm_gap), for two sizes.
     gap = fig.add_subplot(1, 2, 2)
+    gap.yaxis.labelpad = 10
     rng = np.random.default_rng(seed)
     for M, marker in ((3, "o"), (64, "s")):
         vectors = rng.standard_normal((150, M)) + rng.standard_normal((150, 1))
