@@ -222,6 +222,8 @@ def _same_magnitude(shown: str, fresh: str) -> bool:
     if shown in ("0", "nan", "-", "exact") or fresh in ("0", "nan", "-", "exact"):
         return shown == fresh
     a, b = float(shown), float(fresh)
+    if a == 0.0 or b == 0.0:  # "0.0" eps: the same only if the fresh one also rounds to 0.0 shown
+        return a == b or max(a, b) < 0.05
     return abs(math.log10(a) - math.log10(b)) <= 1.0
 
 
@@ -273,3 +275,4 @@ def test_excerpt_rows_parse_both_table_formats() -> None:
     ]
     assert _excerpt_rows("claim backend dtype\n-----\n...\n30 claims, 30 verified") == []
     assert _same_magnitude("1.11e-16", "7.22e-16") and not _same_magnitude("1.11e-16", "7.22e-14")
+    assert _same_magnitude("0.0", "0.0") and not _same_magnitude("0.0", "3.5")
