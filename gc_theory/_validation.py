@@ -46,6 +46,7 @@ __all__ = [
     "check_real",
     "check_seed",
     "check_unit_interval",
+    "host_vector",
     "normalize_axes",
 ]
 
@@ -230,3 +231,18 @@ def normalize_axes(axis: int | Sequence[int], ndim: int, name: str = "axis") -> 
     if len(set(out)) != len(out):
         raise ValueError(f"{name} has a repeated axis: {tuple(axes)}")
     return tuple(sorted(out))
+
+
+def host_vector(values: Any, name: str, *, positive: bool = False) -> np.ndarray:
+    """`values` as a finite 1-d float64 NumPy array (entries > 0 with `positive`), for host-side SciPy code."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a 1-d sequence of real numbers, got {type(values).__name__} {values!r:.60}") from exc
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {array.shape}")
+    bad = np.flatnonzero(~(np.isfinite(array) & (array > 0))) if positive else np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must be finite{' and > 0' if positive else ''}, got {float(array[i])!r} at index {i}")
+    return array

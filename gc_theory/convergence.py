@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_int, check_positive, check_real
+from ._validation import check_int, check_positive, check_real, host_vector
 from .measurement import Measurement
 
 __all__ = ["OrderFit", "fit_order", "geometric_ladder", "order_measurement", "successive_slopes"]
@@ -95,17 +95,7 @@ def geometric_ladder(h_max: float, n: int, ratio: float = 2.0) -> np.ndarray:
 
 
 def _as_positive_vector(values: Any, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-d sequence of real numbers, got {values!r}") from exc
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {array.shape}")
-    bad = np.flatnonzero(~(np.isfinite(array) & (array > 0)))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{name} must be finite and > 0, got {float(array[i])!r} at index {i}")
-    return array
+    return host_vector(values, name, positive=True)
 
 
 def _ladder(steps: Any, errors: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ evaluations), because absolute times drift on shared machines.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -69,6 +70,33 @@ class Report:
         lines += [f"target {'met    ' if met else 'MISSED '} {t}" for t, met in self.targets.items()]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def torch_available() -> bool:
+    """Whether torch, the benchmarks' outside reference, is installed."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def torch_one_thread_median(fn: Callable[[], Any] | None, repeats: int) -> float:
+    """Median time of ``fn()`` (a torch reference) with torch held to one thread; NaN when there is none.
+
+    One thread, because the toolkit's NumPy paths run on one core and a ratio
+    is only fair between like and like. torch's own thread count is restored.
+    """
+    if fn is None:
+        return math.nan
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return measure(fn, repeats).median
+    finally:
+        torch.set_num_threads(before)
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

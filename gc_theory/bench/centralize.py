@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..centralization import as_columns, centralize, projection_matrix
-from . import Report, benchmark, measure
+from . import Report, benchmark, measure, torch_available, torch_one_thread_median
 
 #: (label, shape): FC (out, in) and conv (out, in, 3, 3) at about 1, 16 and 128 MB of float64.
 CASES = (
@@ -47,13 +47,6 @@ def _torch_fn(g: np.ndarray) -> Any:
 
 @benchmark("centralize")
 def bench_centralize(repeats: int = 7, quick: bool = False) -> Report:
-    torch: Any
-    try:
-        import torch
-
-        threads_before = torch.get_num_threads()
-    except ImportError:
-        torch, threads_before = None, 0
     rng = np.random.default_rng(0)
     headers = ["case", "MB", "copy ms", "centralize ms", "/copy", "two-pass /copy", "P@G /copy", "torch-1t /copy", "centralize/torch-1t"]
     rows, data = [], []
@@ -71,12 +64,7 @@ def bench_centralize(repeats: int = 7, quick: bool = False) -> Report:
             dense = measure(lambda: P @ cols, max(1, min(repeats, 3))).median
         else:
             dense = math.nan
-        torch_t = math.nan
-        fn = _torch_fn(g)
-        if fn is not None:
-            torch.set_num_threads(1)
-            torch_t = measure(fn, repeats).median
-            torch.set_num_threads(threads_before)
+        torch_t = torch_one_thread_median(_torch_fn(g), repeats)
         ratio = ours.median / copy.median
         vs_torch = ours.median / torch_t if math.isfinite(torch_t) else math.nan
         rows.append([label, round(mb, 1), copy.median * 1e3, ours.median * 1e3, ratio, two.median / copy.median,
@@ -95,6 +83,6 @@ def bench_centralize(repeats: int = 7, quick: bool = False) -> Report:
     if targets_torch:
         report.targets["centralize no slower than torch (1 thread) for tensors >= 16 MB"] = all(targets_torch)
     report.notes.append(f"P@G skipped (NaN) where M > {MAX_DENSE_M}: P alone would need M^2*8 bytes")
-    if torch is None:
+    if not torch_available():
         report.notes.append("torch not installed: its columns are NaN")
     return report

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..models import Conv2d, Linear, WeightNorm
-from . import Report, benchmark, measure
+from . import Report, benchmark, measure, torch_available, torch_one_thread_median
 
 #: (label, layer, input shape): the distinct layer shapes of ResNet-18 at a small batch.
 CASES = (
@@ -59,13 +59,6 @@ def _torch_step(layer: Any, x: np.ndarray, dy: np.ndarray) -> Any:
 
 @benchmark("weightnorm")
 def bench_weightnorm(repeats: int = 7, quick: bool = False) -> Report:
-    torch: Any
-    try:
-        import torch
-
-        threads_before = torch.get_num_threads()
-    except ImportError:
-        torch, threads_before = None, 0
     rng = np.random.default_rng(0)
     headers = ["case", "plain ms", "WN ms", "WN/plain", "torch-1t WN ms", "WN/torch-1t"]
     rows, data, met = [], [], []
@@ -77,12 +70,7 @@ def bench_weightnorm(repeats: int = 7, quick: bool = False) -> Report:
         dy = rng.standard_normal(layer.output_shape(x_shape))
         t_plain = measure(lambda: _step(layer, plain, x, dy), repeats)
         t_wn = measure(lambda: _step(wn, params, x, dy), repeats)
-        t_torch = math.nan
-        fn = _torch_step(layer, x, dy)
-        if fn is not None:
-            torch.set_num_threads(1)
-            t_torch = measure(fn, repeats).median
-            torch.set_num_threads(threads_before)
+        t_torch = torch_one_thread_median(_torch_step(layer, x, dy), repeats)
         ratio = t_wn.median / t_plain.median
         met.append(ratio <= RATIO_TARGET)
         rows.append([label, t_plain.median * 1e3, t_wn.median * 1e3, ratio, t_torch * 1e3, t_wn.median / t_torch])
@@ -91,6 +79,6 @@ def bench_weightnorm(repeats: int = 7, quick: bool = False) -> Report:
     report = Report("WeightNorm forward + backward (float64, CPU, medians)", headers, rows, data=data)
     report.targets[f"WeightNorm <= {RATIO_TARGET}x the plain layer on every shape"] = all(met)
     report.notes.append("our layers run NumPy's BLAS with its default threads; torch is pinned to one thread")
-    if torch is None:
+    if not torch_available():
         report.notes.append("torch not installed: its columns are NaN")
     return report

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive
+from .._validation import check_positive, host_vector
 
 def check_problem(problem: Any, name: str, needs: tuple[str, ...], why: str) -> Any:
     """`problem` if it has each method in `needs`; else a TypeError naming the method and what needs it."""
@@ -33,12 +33,4 @@ def check_series_step(h: float, lambda_max: float | None, name: str = "h") -> No
 
 def as_theta(theta: Any, name: str = "theta") -> np.ndarray:
     """A finite 1-d float64 host vector."""
-    try:
-        array = np.asarray(theta, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-d array of real numbers, got {type(theta).__name__}") from exc
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, got {array.tolist()}")
-    return array
+    return host_vector(theta, name)
