@@ -1,0 +1,196 @@
+r"""Implicit gradient regularisation: gradient descent follows the flow of :math:`L + (h/4)\|\nabla L\|^2`.
+
+References
+----------
+.. [1] D. G. T. Barrett and B. Dherin, "Implicit Gradient Regularization", ICLR 2021, Sec. 3 (Fig. 1, the
+   two-parameter model) and Sec. 4 (explicit gradient regularisation).
+.. [2] S. J. D. Prince, *Understanding Deep Learning*, MIT Press 2023, Ch. 9, notebook 9.2 (the valley).
+.. [3] E. Hairer, C. Lubich, G. Wanner, *Geometric Numerical Integration*, 2nd ed., Springer 2006, Ch. IX.1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+from ..convergence import fit_order, geometric_ladder
+from ..igr import (dense_lambda_max, explicit_regularization, flow, gradient_descent, modified_field, modified_loss,
+                   one_step_errors)
+from ..problems import Quadratic, TwoParameter, Valley
+from . import figure
+
+#: The two-parameter start of the figure: above the hyperbola, a^2 - b^2 = -4.41, lambda_max = 28.8.
+TWO_PARAMETER_START = (2.8, 3.5)
+#: Steps of gradient descent on the two-parameter model (h lambda_max(theta_0) = 0.14, 0.43, 0.81).
+TWO_PARAMETER_STEPS = (0.005, 0.015, 0.028)
+#: Time every two-parameter run covers: long enough that each has settled on the hyperbola.
+TWO_PARAMETER_TIME = 8.4
+#: Times at which the flows are sampled: finely while a^2 - b^2 moves, then coarsely.
+FLOW_TIMES = np.concatenate([np.linspace(0.0, 0.6, 241), np.linspace(0.6, TWO_PARAMETER_TIME, 38)[1:]])
+#: The valley run: start, the large step, the small step (h/8) and the time covered.
+VALLEY_START = (0.8, 0.5)
+VALLEY_STEP = 0.1
+VALLEY_TIME = 30.0
+#: Steps times lambda_max shown on the quadratic, either side of 1 (series) and 2 (stability).
+QUADRATIC_H_LAMBDA = (0.3, 0.9, 1.5, 1.9, 2.05)
+
+
+def two_parameter_runs(start=TWO_PARAMETER_START, steps=TWO_PARAMETER_STEPS, T=TWO_PARAMETER_TIME):
+    """GD iterates for each step, and the points of the plain and the order-1 modified flows on the same times.
+
+    Returns ``(problem, runs)``, ``runs[h] = (gd, igr_flow)`` with ``gd`` the iterates (rows) and ``igr_flow``
+    the order-1 modified flow at the times FLOW_TIMES (which end at T);
+    ``runs[0.0] = (None, plain_flow)`` on the same times.
+    """
+    problem = TwoParameter(x=1.0, y=1.0)
+    theta0 = np.asarray(start, dtype=np.float64)
+    lam = dense_lambda_max(problem, theta0)
+    runs = {}
+    for h in steps:
+        n = int(round(T / h))
+        gd = gradient_descent(problem, theta0, h, n)
+        field = modified_field(problem, h, order=1, lambda_max=lam)
+        runs[h] = (gd, _sampled_flow(field, theta0, FLOW_TIMES))
+    plain = modified_field(problem, 1.0, order=0)
+    runs[0.0] = (None, _sampled_flow(plain, theta0, FLOW_TIMES))
+    return problem, runs
+
+
+def _sampled_flow(field, theta0, times):
+    """The flow at each of the increasing `times` (from 0): one DOP853 solve per interval, from the last point."""
+    path = np.empty((len(times), theta0.size))
+    path[0] = theta0
+    for i, dt in enumerate(np.diff(times)):
+        path[i + 1] = flow(field, path[i], float(dt), rtol=1e-10, atol=1e-12).theta
+    return path
+
+
+def two_parameter_local_errors(start=TWO_PARAMETER_START, rungs=6):
+    """One GD step against the flows of the order-0, 1, 2 modified fields on a ladder with h_max lambda = 0.2.
+
+    Returns ``(steps, {order: (errors, OrderFit)})``.
+    """
+    problem = TwoParameter(x=1.0, y=1.0)
+    theta0 = np.asarray(start, dtype=np.float64)
+    lam = dense_lambda_max(problem, theta0)
+    steps = geometric_ladder(0.2 / lam, rungs)
+    out = {}
+    for k in (0, 1, 2):
+        errors, floors = one_step_errors(lambda t, h: t - h * problem.grad(t),
+                                         lambda h, k=k: modified_field(problem, h, order=k, lambda_max=lam),
+                                         theta0, steps)
+        out[k] = (errors, fit_order(steps, errors, rounding_floor=floors))
+    return steps, out
+
+
+@figure("igr_two_parameter")
+def igr_two_parameter() -> Figure:
+    """Left: GD on L = (1 - ab)^2/2 for three steps, the plain flow, the hyperbola of minima and its flattest point.
+    Middle: a^2 - b^2 along each run, GD (dots) against its IGR flow (dashed) and the plain flow (conserved).
+    Right: the local error of one GD step against the order-k modified flow, slopes k + 2."""
+    problem, runs = two_parameter_runs()
+    fig = Figure(figsize=(14.0, 4.3), layout="constrained")
+    ax, q_ax, err = fig.subplots(1, 3, width_ratios=(0.9, 1.0, 1.0))
+    a = np.linspace(0.25, 3.0, 400)
+    ax.plot(a, 1.0 / a, color="0.55", linewidth=1.0, label="minima $ab = y/x$")
+    ax.plot([1.0], [1.0], marker="*", markersize=12, color="k", linestyle="none", label="flattest minimum")
+    plain = runs[0.0][1]
+    times = FLOW_TIMES
+    ax.plot(*plain.T, color="k", linewidth=1.0, label="gradient flow of $L$")
+    q_ax.plot(times, plain[:, 0] ** 2 - plain[:, 1] ** 2, color="k", linewidth=1.0, label="gradient flow of $L$")
+    for i, h in enumerate(TWO_PARAMETER_STEPS):
+        gd, igr = runs[h]
+        c = f"C{i}"
+        ax.plot(*gd.T, marker="o", markersize=2.0, color=c, linewidth=0.6, label=f"GD, $h = {h:g}$")
+        ax.plot(*gd[-1], marker="o", markersize=6, color=c, markeredgecolor="k", linestyle="none")
+        q_ax.plot(h * np.arange(len(gd)), gd[:, 0] ** 2 - gd[:, 1] ** 2, marker="o",
+                  markersize=3, color=c, linestyle="none", label=f"GD, $h = {h:g}$")
+        q_ax.plot(times, igr[:, 0] ** 2 - igr[:, 1] ** 2, color=c, linestyle="--", linewidth=1.2)
+    q_ax.plot([], [], color="0.3", linestyle="--", linewidth=1.2, label=r"flow of $L + \frac{h}{4}\|\nabla L\|^2$")
+    ax.set(xlabel="$a$", ylabel="$b$", xlim=(0.25, 3.0), ylim=(0.25, 3.7), aspect="equal")
+    ax.set_title("$L = (y - abx)^2/2$, $x = y = 1$, from $(2.8, 3.5)$")
+    ax.legend(loc="upper left")
+    q_ax.set(xlabel="time $t = nh$ (the runs go on to $t = %g$, flat)" % TWO_PARAMETER_TIME, ylabel="$a^2 - b^2$",
+             xlim=(-0.02, 0.6), ylim=(-4.75, -3.95))
+    q_ax.set_title("The flow conserves $a^2 - b^2$; GD shrinks $|a^2 - b^2|$")
+    q_ax.legend(loc="lower right")
+
+    steps, fits = two_parameter_local_errors()
+    for k, (errors, fit) in fits.items():
+        err.loglog(steps, errors, marker="o", markersize=4, color=f"C{k}",
+                   label=f"order-{k} field: slope {fit.order:.2f} (theory {k + 2})")
+    err.set(xlabel="step $h$", ylabel=r"$\|\theta_1^{\mathrm{GD}} - \varphi_h(\theta_0)\|_\infty$")
+    err.xaxis.set_minor_formatter(NullFormatter())
+    err.set_title("One GD step against the order-$k$ modified flow")
+    err.legend(loc="lower right")
+    return fig
+
+
+def valley_runs(start=VALLEY_START, h=VALLEY_STEP, T=VALLEY_TIME):
+    """Four descents on the valley over time T, as iterate arrays: GD at step h; GD at h/8 on L;
+    GD at h/8 on the modified loss L + (h/4)||grad L||^2; GD at h/4 on L + (3h/16)||grad L||^2 (EGR)."""
+    problem = Valley()
+    theta0 = np.asarray(start, dtype=np.float64)
+    n = int(round(T / h))
+    return problem, {
+        f"GD, $h = {h:g}$": gradient_descent(problem, theta0, h, n),
+        f"GD, $h = {h / 8:g}$": gradient_descent(problem, theta0, h / 8, 8 * n),
+        rf"GD, $h = {h / 8:g}$, on $L + \frac{{{h:g}}}{{4}}\|\nabla L\|^2$": gradient_descent(
+            modified_loss(problem, h), theta0, h / 8, 8 * n),
+        rf"GD, $h = {h / 4:g}$, on $L + \frac{{3\cdot{h:g}}}{{16}}\|\nabla L\|^2$ (EGR)": gradient_descent(
+            explicit_regularization(problem, 3 * h / 16), theta0, h / 4, 4 * n),
+    }
+
+
+def quadratic_runs(h_lambdas=QUADRATIC_H_LAMBDA, steps=40):
+    """GD on a 2-d quadratic (spectrum 0.2, 1) for each h lambda_max: the top-eigenvector coordinate per step,
+    and the exact modified flow at the same times where h lambda_max < 1 (None otherwise)."""
+    problem = Quadratic((0.2, 1.0), seed=0)
+    top = problem.eigenvectors[:, int(np.argmax(problem.spectrum))]
+    theta0 = problem.eigenvectors @ np.array([1.0, 1.0])
+    out = {}
+    for hl in h_lambdas:
+        h = hl / problem.lambda_max
+        gd = gradient_descent(problem, theta0, h, steps) @ top
+        modified = None
+        if hl < 1.0:
+            modified = np.array([problem.modified_flow(theta0, h, i * h) @ top for i in range(steps + 1)])
+        out[hl] = (gd, modified)
+    return out
+
+
+@figure("igr_valley")
+def igr_valley() -> Figure:
+    """Left: the valley of UDL 9.2 with four descents. Middle: phi_0 against time for each.
+    Right: GD on a quadratic either side of h lambda = 1 (the modified flow exists) and 2 (stability)."""
+    problem, runs = valley_runs()
+    fig = Figure(figsize=(13.5, 4.2), layout="constrained")
+    ax, time_ax, quad = fig.subplots(1, 3, width_ratios=(1.0, 1.0, 1.0))
+    p0, p1 = np.meshgrid(np.linspace(0.0, 1.0, 201), np.linspace(-0.6, 0.6, 201))
+    loss = np.vectorize(lambda u, v: problem.value(np.array([u, v])))(p0, p1)
+    ax.contourf(p0, p1, loss, levels=12, cmap="Greys", alpha=0.55)
+    styles = ("-", ":", "--", "-.")
+    for i, (label, path) in enumerate(runs.items()):
+        ax.plot(path[:, 0], path[:, 1], color=f"C{i}", linestyle=styles[i], linewidth=1.2, label=label)
+        ax.plot(*path[-1], marker="o", markersize=5, color=f"C{i}")
+        t = np.linspace(0.0, VALLEY_TIME, len(path))
+        time_ax.plot(t, path[:, 0], color=f"C{i}", linestyle=styles[i], linewidth=1.4, label=label)
+    ax.set(xlabel=r"$\phi_0$", ylabel=r"$\phi_1$")
+    ax.set_title(r"$L = 1 - e^{-\phi_1^2/2\sigma^2}$, $\sigma = e^{-2\phi_0^2}$: wide at $\phi_0 = 0$")
+    time_ax.set(xlabel="time $t = nh$ (the runs go on to $t = %g$, flat)" % VALLEY_TIME, ylabel=r"$\phi_0$",
+                xlim=(-0.05, 3.0))
+    time_ax.set_title(r"Where each run settles along the valley floor")
+    time_ax.legend(loc="upper right")
+
+    for i, (hl, (gd, modified)) in enumerate(quadratic_runs().items()):
+        n = np.arange(len(gd))
+        quad.semilogy(n, np.abs(gd), marker="o", markersize=2.5, color=f"C{i}", linewidth=0.8,
+                      label=rf"$h\lambda_{{\max}} = {hl:g}$")
+        if modified is not None:
+            quad.semilogy(n, np.abs(modified), color=f"C{i}", linestyle="--", linewidth=1.0)
+    quad.plot([], [], color="0.3", linestyle="--", linewidth=1.0, label=r"modified flow ($h\lambda < 1$)")
+    quad.set(xlabel="step $n$", ylabel=r"$|q_{\max}^\top \theta_n|$", ylim=(1e-14, 1e2))
+    quad.set_title(r"Quadratic: $|1 - h\lambda|$ per step; unstable for $h\lambda > 2$")
+    quad.legend(loc="lower left", ncols=2)
+    return fig
