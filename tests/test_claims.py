@@ -257,3 +257,12 @@ def test_residuals_that_are_not_rounding_errors_show_no_eps_count() -> None:
     assert result.ok and result.residual_eps is None and result.to_dict()["residual_eps"] is None
     row = claims.format_table([result]).splitlines()[2].split()
     assert row[5] == "-"
+
+
+def test_numpy_only_claims_report_the_dtype_they_compute_in() -> None:
+    """SciPy-based claims compute in float64 whatever dtype is asked for; the table must say float64."""
+    numpy_only = [c for c in ALL if c.runs_on == claims.NUMPY_ONLY]
+    assert numpy_only
+    for c in numpy_only[:3]:
+        result = c.run(backend="array_api_strict", dtype="float32")
+        assert (result.backend, result.dtype) == ("numpy", "float64"), c.id
