@@ -76,6 +76,10 @@ def _slopes(ctx: Context, control: bool) -> Measurement:
         ("central rounding", "central", np.geomspace(hc / 1000, hc / 10, 9), -1.0),
         ("forward truncation", "forward", np.geomspace(10 * hf, min(100 * hf, 0.06), 7), 1.0),
     ]
+    # One verdict over the three ranges, not one per range: judged range by range, the control's
+    # least-failing range misses the fixed +-0.1 band by only 10x (the band problem that
+    # gc_theory.convergence solves with a derived tolerance; the rounding-side slope, measured on
+    # the rounding floor itself, does not fit that module yet).
     return Measurement.worst(slope_measurement(ctx, *c, exact=exact) for c in cases)
 
 
@@ -163,7 +167,7 @@ def complex_step_measurement(ctx: Context, analytic: bool) -> Measurement:
         value = derivative(g, x, "complex").value
         rel = float(np.max(np.abs(to_numpy(value) / to_numpy(exact) - 1.0)))
         out.append(Measurement(rel, tol, 1.0, f"{name}: max relative error {rel:.3g}"))
-    return Measurement.worst(out)
+    return out
 
 
 @claim(
