@@ -120,6 +120,13 @@ def lr_at(lr: LearningRate, t: int) -> float:
         raise type(exc)(f"lr schedule returned {value!r} at step {t}; {exc}") from None
 
 
+def _same_dtype(a: Any, b: Any) -> bool:
+    """Equal dtypes, byte order aside: a step returns native-order arrays, and gradients may come big-endian."""
+    if isinstance(a, np.dtype) and isinstance(b, np.dtype):
+        return a.newbyteorder("=") == b.newbyteorder("=")
+    return a == b
+
+
 def _check_pairs(params: Params, grads: Params, t: int) -> None:
     if not isinstance(params, Mapping) or not isinstance(grads, Mapping):
         bad = "params" if not isinstance(params, Mapping) else "grads"
@@ -133,7 +140,7 @@ def _check_pairs(params: Params, grads: Params, t: int) -> None:
         check_floating(g, f"grads[{name!r}]")
         if tuple(g.shape) != tuple(p.shape):
             raise ValueError(f"grads[{name!r}] has shape {tuple(g.shape)} but params[{name!r}] has shape {tuple(p.shape)}")
-        if g.dtype != p.dtype:
+        if not _same_dtype(g.dtype, p.dtype):
             raise TypeError(f"grads[{name!r}] has dtype {dtype_name(g.dtype)} but params[{name!r}] has {dtype_name(p.dtype)}")
 
 
