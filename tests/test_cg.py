@@ -8,16 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import OptimizeResult, minimize, rosen, rosen_der
 
-from gc_theory._quadratic import Quadratic
 from gc_theory.cg import BETAS, beta_value, nonlinear_cg, pairwise_cosines
 from gc_theory.claims import get_claim
+from gc_theory.problems import SPDQuadratic
 from strategies import seeds, spd_matrices
 
 CG = ("FR", "PR", "PR+", "HS", "DY")
 
 
-def _problem(a: np.ndarray, seed: int) -> Quadratic:
-    return Quadratic(a, np.random.default_rng(seed).standard_normal(a.shape[0]), np.linalg.eigvalsh(a))
+def _problem(a: np.ndarray, seed: int) -> SPDQuadratic:
+    return SPDQuadratic(a, np.random.default_rng(seed).standard_normal(a.shape[0]))
 
 
 @given(a=spd_matrices(log10_condition=st.floats(0.0, 2.0)), seed=seeds, beta=st.sampled_from(CG))
