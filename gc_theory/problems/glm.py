@@ -19,7 +19,7 @@ draws data for the logistic loss.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,11 @@ class LinearModelLoss:
     def grad(self, theta: Any) -> Any:
         d1 = self.link(self.X @ theta, self.y)[1]
         return self.X.T @ d1 / self.X.shape[0] + self.ridge * theta
+
+    def subset(self, rows: Any) -> LinearModelLoss:
+        """The same loss on the examples `rows` only (an integer array of X's namespace): a mini-batch's problem."""
+        xp = array_namespace(self.X)
+        return replace(self, X=xp.take(self.X, rows, axis=0), y=xp.take(self.y, rows, axis=0))
 
     def per_example_grads(self, theta: Any) -> Any:
         r"""Rows :math:`\phi_k'(x_k^\top\theta)\,x_k`, shape (n, d): the data term's per-example gradients (no ridge)."""
