@@ -191,10 +191,11 @@ def log_positive_definite_probability(n: int, *, digits: int | None = None) -> f
                 a[j, n], a[n, j] = m[j], -m[j]
         det = mpmath.det(a)
         if det <= 0:  # the exact value is a positive square; a non-positive one is all cancellation
-            raise ValueError(f"digits must be larger for n = {n}: with {digits} digits det A came out {mpmath.nstr(det, 3)}, not > 0")
+            raise ValueError(f"digits must be larger for n = {n}: with {digits} digits det A came out "
+                             f"{mpmath.nstr(det, 3)}, not > 0")
         log_z_plus = mpmath.log(det) / 2
-        log_z = (n * mpmath.log(2 * mpmath.pi) / 2 - mpmath.loggamma(n + 1)
-                 + mpmath.fsum(mpmath.loggamma(1 + mpmath.mpf(j) / 2) for j in range(1, n + 1)) - n * mpmath.loggamma(1.5))  # fmt: skip
+        gammas = mpmath.fsum(mpmath.loggamma(1 + mpmath.mpf(j) / 2) for j in range(1, n + 1))
+        log_z = n * mpmath.log(2 * mpmath.pi) / 2 - mpmath.loggamma(n + 1) + gammas - n * mpmath.loggamma(1.5)
         return float(log_z_plus - log_z)
 
 
@@ -223,7 +224,8 @@ def fit_rate(ns: Sequence[int], log_p: Sequence[float]) -> RateFit:
     ns = np.asarray(ns, dtype=np.float64)
     log_p = host_vector(log_p, "log_p")
     if ns.ndim != 1 or ns.size < 4 or ns.size != log_p.size:
-        raise ValueError(f"ns must be a 1-D sequence of at least 4 sizes matching log_p, got {ns.size} sizes and {log_p.size} values")
+        raise ValueError(f"ns must be a 1-D sequence of at least 4 sizes matching log_p, "
+                         f"got {ns.size} sizes and {log_p.size} values")
     design = np.stack([-ns**2, ns, np.log(ns), np.ones_like(ns)], axis=1)
     pinv = np.linalg.pinv(design)
     theta, c1, c2, c0 = (float(c) for c in pinv @ log_p)

@@ -233,6 +233,7 @@ def comparison_table(rows: Sequence[Comparison], optimum: float | None = None) -
     lines = [head + ("  gap to optimum" if optimum is not None else ""), "-" * (len(head) + (16 if optimum is not None else 0))]
     for r in rows:
         cos = "" if math.isnan(r.cosine_mean) else f"{r.cosine_mean:.3f}"
-        line = f"{r.method.upper():6}  {r.batch_size:5d}  {r.loss_mean:17.5g}  {r.loss_min:10.5g} .. {r.loss_max:<10.5g}  {cos:>8}"
+        line = (f"{r.method.upper():6}  {r.batch_size:5d}  {r.loss_mean:17.5g}  "
+                f"{r.loss_min:10.5g} .. {r.loss_max:<10.5g}  {cos:>8}")
         lines.append(line + (f"  {r.loss_mean - optimum:.2e}" if optimum is not None else ""))
     return "\n".join(lines)

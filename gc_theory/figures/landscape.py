@@ -279,11 +279,11 @@ def landscape_cg_noise(seed: int = SEED) -> Figure:
     rows = cg_against_sgd(problem, w0, sizes, [seed + s for s in NOISE_SEEDS], NOISE_EPOCHS, lr)
     fig = Figure(figsize=(10.0, 3.9), layout="constrained")
     gap_ax, cos_ax = fig.subplots(1, 2)
-    for method, c, label in (("sgd", "C1", r"SGD, fixed step $1/L_s$"), ("cg", "C0", "CG (PR+), step from the batch's curvature")):
+    methods = (("sgd", "C1", r"SGD, fixed step $1/L_s$"), ("cg", "C0", "CG (PR+), step from the batch's curvature"))
+    for method, c, label in methods:
         r = [row for row in rows if row.method == method]
-        mean = np.array([row.loss_mean for row in r]) - optimum
-        low, high = mean - (np.array([row.loss_min for row in r]) - optimum), (np.array([row.loss_max for row in r]) - optimum) - mean
-        gap_ax.errorbar(sizes, mean, yerr=[low, high], fmt="o-", color=c, capsize=3, markersize=4, label=label)
+        mean, low, high = (np.array([getattr(row, k) for row in r]) - optimum for k in ("loss_mean", "loss_min", "loss_max"))
+        gap_ax.errorbar(sizes, mean, yerr=[mean - low, high - mean], fmt="o-", color=c, capsize=3, markersize=4, label=label)
     gap_ax.set(xscale="log", yscale="log", xlabel="batch size B (N = full batch)", ylabel="final loss $-$ optimum")
     gap_ax.set_xticks(sizes, [str(b) for b in sizes[:-1]] + [f"N = {n}"])
     gap_ax.set_title(f"Same budget ({NOISE_EPOCHS} epochs), mean and range over {len(NOISE_SEEDS)} seeds")
