@@ -51,7 +51,7 @@ from scipy.optimize._linesearch import LineSearchWarning
 
 from ._validation import check_callable, check_choice, check_finite_floating, check_int, check_positive, check_real
 
-__all__ = ["BETAS", "LINE_SEARCHES", "POWELL_RESTART", "beta_value", "nonlinear_cg", "pairwise_cosines"]
+__all__ = ["BETAS", "LINE_SEARCHES", "POWELL_RESTART", "beta_value", "gradient_orthogonality", "nonlinear_cg", "pairwise_cosines"]
 
 BETAS = ("FR", "PR", "PR+", "HS", "DY", "SD")
 LINE_SEARCHES = ("wolfe", "exact")
@@ -266,3 +266,32 @@ def pairwise_cosines(vectors: Any, A: np.ndarray | None = None) -> np.ndarray:
     cos = np.abs(gram) / np.outer(size, size)
     np.fill_diagonal(cos, 0.0)
     return cos
+
+
+def gradient_orthogonality(gradients: Any) -> list[float]:
+    r"""For each iteration k, :math:`\max_{j<k} |g_k^\top g_j| / (\lVert g_k\rVert \lVert g_j\rVert)` (0 at k = 0).
+
+    In exact arithmetic CG's gradients on a quadratic with exact steps are
+    mutually orthogonal, so every entry is 0. In floating point each step's
+    rounding, of relative size u, is amplified along the directions of the
+    converged eigenvalues (Paige's analysis of the Lanczos process, which CG
+    is), so the entries grow geometrically with k, sooner the larger the
+    condition number: this is how CG loses finite termination.
+
+    Parameters
+    ----------
+    gradients : array_like, shape (k, n)
+        One gradient per row, e.g. ``nonlinear_cg(..., return_all=True).allgrads``.
+
+    Returns
+    -------
+    list of float
+
+    References
+    ----------
+    .. [1] C. C. Paige, "Accuracy and effectiveness of the Lanczos algorithm for the
+       symmetric eigenproblem", Linear Algebra Appl. 34 (1980) 235-258.
+    .. [2] A. Greenbaum, *Iterative Methods for Solving Linear Systems*, SIAM, 1997, Ch. 4.
+    """
+    cos = pairwise_cosines(gradients)
+    return [float(np.max(cos[k, :k])) if k else 0.0 for k in range(cos.shape[0])]

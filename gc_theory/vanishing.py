@@ -19,8 +19,9 @@ gradient is :math:`\partial L/\partial x = W_1^\top D_1 \cdots W_d^\top D_d\,
 At the output, a sigmoid unit with squared error has
 :math:`\partial L/\partial z = (\sigma(z) - y)\sigma'(z)`, which vanishes when the
 unit saturates on the wrong answer; with cross-entropy it is
-:math:`\sigma(z) - y`, which does not. :func:`steps_to_leave_saturation`
-counts the gradient steps each needs.
+:math:`\sigma(z) - y`, which does not. :func:`output_gradient` writes both
+closed forms; :func:`steps_to_leave_saturation` counts the gradient steps each
+needs.
 
 Everything here runs on any array-API namespace and uses the layers of
 :mod:`gc_theory.models` as they are.
@@ -54,6 +55,7 @@ __all__ = [
     "activation_slope",
     "chain",
     "input_gradient",
+    "output_gradient",
     "steps_to_leave_saturation",
 ]
 
@@ -118,6 +120,46 @@ def input_gradient(net: Sequential, params: dict[str, Any], x: Any, upstream: An
         if key.endswith("weight"):
             product *= float(xp.linalg.matrix_norm(value, ord=2))
     return ChainGradient(float(xp.linalg.vector_norm(dx)), float(xp.linalg.vector_norm(upstream)), product)
+
+
+OUTPUT_LOSSES = ("mse", "ce")
+
+
+def output_gradient(loss: str, z: Any, targets: Any) -> Any:
+    r"""The closed-form gradient of a sigmoid output's mean loss with respect to its pre-activations z.
+
+    Parameters
+    ----------
+    loss : {"mse", "ce"}
+        Squared error :math:`\frac1N\sum_j(\sigma(z_j) - t_j)^2` (no factor 1/2, as
+        :class:`~gc_theory.models.losses.SigmoidMeanSquaredError`) or binary
+        cross-entropy on logits (:class:`~gc_theory.models.losses.SigmoidCrossEntropy`).
+    z, targets : array
+        Pre-activations and targets of one shape (N entries in all).
+
+    Returns
+    -------
+    array
+        :math:`\partial L/\partial z`, in the namespace and dtype of `z`.
+
+    Notes
+    -----
+    .. math::
+
+        \text{mse:}\ \frac{2}{N}(\sigma(z) - t)\,\sigma(z)(1 - \sigma(z)), \qquad
+        \text{ce:}\ \frac{1}{N}(\sigma(z) - t).
+
+    :math:`\sigma` is evaluated from :math:`e^{-|z|} \le 1`, so nothing overflows.
+    """
+    check_choice(loss, "loss", OUTPUT_LOSSES)
+    xp = check_finite_floating(z, "z")
+    check_finite_floating(targets, "targets")
+    if tuple(targets.shape) != tuple(z.shape):
+        raise ValueError(f"targets must have the shape of z {tuple(z.shape)}, got {tuple(targets.shape)}")
+    e = xp.exp(-xp.abs(z))
+    s = xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    n = math.prod(z.shape)
+    return (2.0 / n) * (s - targets) * (s * (1.0 - s)) if loss == "mse" else (s - targets) / n
 
 
 def steps_to_leave_saturation(loss: str, z0: float, eta: float, *, max_steps: int = 1_000_000) -> int:

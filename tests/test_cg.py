@@ -8,16 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import OptimizeResult, minimize, rosen, rosen_der
 
-from gc_theory._quadratic import Quadratic
 from gc_theory.cg import BETAS, beta_value, nonlinear_cg, pairwise_cosines
 from gc_theory.claims import get_claim
+from gc_theory.problems import SPDQuadratic
 from strategies import seeds, spd_matrices
 
 CG = ("FR", "PR", "PR+", "HS", "DY")
 
 
-def _problem(a: np.ndarray, seed: int) -> Quadratic:
-    return Quadratic(a, np.random.default_rng(seed).standard_normal(a.shape[0]), np.linalg.eigvalsh(a))
+def _problem(a: np.ndarray, seed: int) -> SPDQuadratic:
+    return SPDQuadratic(a, np.random.default_rng(seed).standard_normal(a.shape[0]))
 
 
 @given(a=spd_matrices(log10_condition=st.floats(0.0, 2.0)), seed=seeds, beta=st.sampled_from(CG))
@@ -139,3 +139,27 @@ def test_cg_benchmark_quick_run_reports_every_beta_and_scipy():
     assert methods == {f"nonlinear_cg {b}" for b in CG} | {"scipy CG (PR+)"}
     assert all(row[2] for row in report.rows)  # every method converged on Rosenbrock
     assert len(report.targets) == 2
+
+
+def test_spd_quadratic_has_its_spectrum_minimiser_and_derivatives_in_any_namespace(xp):
+    from gc_theory.backend import array_namespace, to_numpy
+    from gc_theory.gradcheck import check_gradient, check_hvp
+    from gc_theory.problems import spd_quadratic
+
+    q = spd_quadratic([1.0, 3.0, 10.0, 30.0], np.random.default_rng(1), xp=xp)
+    assert array_namespace(q.A) is xp and q.condition_number == pytest.approx(30.0)
+    np.testing.assert_allclose(np.linalg.eigvalsh(to_numpy(q.A)), [1.0, 3.0, 10.0, 30.0], rtol=1e-13)
+    assert float(xp.max(xp.abs(q.grad(q.minimiser)))) <= 1e-13 * 30.0
+    x, v = xp.asarray(np.arange(4.0)), xp.asarray(np.ones(4))
+    assert check_gradient(q.value, q.grad, x).passed and check_hvp(q.grad, q.hvp, x, v).passed
+
+
+def test_spd_quadratic_rejects_bad_input():
+    from gc_theory.problems import SPDQuadratic, spd_quadratic
+
+    with pytest.raises(ValueError, match="spectrum must be > 0"):
+        spd_quadratic([1.0, -2.0], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="spectrum must have at least one eigenvalue"):
+        spd_quadratic([], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="A must be square"):
+        SPDQuadratic(np.ones((2, 3)), np.ones(2))

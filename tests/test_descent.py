@@ -7,10 +7,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from gc_theory import _logistic
-from gc_theory._quadratic import quadratic
 from gc_theory.claims import get_claim
 from gc_theory.descent import descent_bound, gradient_descent_losses, smoothness, taylor_remainders
+from gc_theory.problems import gaussian_classes, logistic_loss, spd_quadratic
 from strategies import seeds, spd_matrices
 
 
@@ -36,7 +35,7 @@ def test_descent_lemma_holds_on_drawn_spd_quadratics(a, seed, fraction):
 
 
 def test_quadratic_remainder_is_exactly_the_curvature_term():
-    q = quadratic(np.array([1.0, 4.0]), np.random.default_rng(0))
+    q = spd_quadratic([1.0, 4.0], np.random.default_rng(0))
     x, d = np.array([0.3, -0.2]), np.array([0.6, 0.8])
     steps = [1.0, 0.5, 0.25]
     expected = [0.5 * h**2 * d @ q.A @ d for h in steps]
@@ -45,9 +44,11 @@ def test_quadratic_remainder_is_exactly_the_curvature_term():
 
 def test_logistic_gradient_matches_numdifftools():
     nd = pytest.importorskip("numdifftools")
-    x, y = _logistic.gaussian_classes(30, 3, np.random.default_rng(1))
+    problem = logistic_loss(*gaussian_classes(30, 3, np.random.default_rng(1)))
     w = np.array([0.2, -0.5, 0.1])
-    np.testing.assert_allclose(_logistic.grad(x, y, w), nd.Gradient(lambda v: _logistic.loss(x, y, v))(w), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(problem.grad(w), nd.Gradient(problem.value)(w), rtol=1e-8, atol=1e-10)
+    # The per-example rows average to the gradient (no ridge here).
+    np.testing.assert_allclose(np.mean(problem.per_example_grads(w), axis=0), problem.grad(w), rtol=1e-14)
 
 
 def test_gradient_descent_losses_beyond_two_over_l_grow():

@@ -17,6 +17,7 @@ from gc_theory.minibatch import (
     minibatch_gradient,
     per_example_covariance,
 )
+from gc_theory.problems import logistic_loss
 from gc_theory.tolerances import gamma
 from strategies import backends, on_backend, seeds
 
@@ -99,14 +100,13 @@ def test_bad_input_names_the_argument():
 
 def test_sampled_variance_on_the_digits_matches_the_finite_population_formula():
     pytest.importorskip("sklearn")
-    from gc_theory._logistic import per_example_gradients
     from gc_theory.data import load_digits
     from gc_theory.minibatch import sampled_variance
 
     digits = load_digits()
     x, labels = digits.train
-    y = (np.asarray(labels) == 3).astype(np.float64)  # one class against the rest
-    g = per_example_gradients(x, y, 0.05 * np.random.default_rng(0).standard_normal(x.shape[1]))
+    y = np.where(np.asarray(labels) == 3, 1.0, -1.0)  # one class against the rest
+    g = logistic_loss(x, y).per_example_grads(0.05 * np.random.default_rng(0).standard_normal(x.shape[1]))
     n = g.shape[0]
     for b in (16, n // 2, n - 20):
         est = sampled_variance(g, b, 1500, np.random.default_rng(b))

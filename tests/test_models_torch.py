@@ -22,6 +22,7 @@ from gc_theory.models import (
     WeightNorm,
     catalogue,
 )
+from gc_theory.models.losses import SigmoidCrossEntropy, SigmoidMeanSquaredError
 
 torch = pytest.importorskip("torch", reason="torch is the autograd oracle; install it to compare against it")
 F = torch.nn.functional
@@ -64,6 +65,10 @@ def torch_loss(loss, outputs, targets):
         return F.cross_entropy(outputs, targets)
     if isinstance(loss, MeanSquaredError):
         return F.mse_loss(outputs, targets)
+    if isinstance(loss, SigmoidMeanSquaredError):
+        return F.mse_loss(torch.sigmoid(outputs), targets)
+    if isinstance(loss, SigmoidCrossEntropy):
+        return F.binary_cross_entropy_with_logits(outputs, targets)
     raise TypeError(f"no torch oracle for {type(loss).__name__}")
 
 

@@ -93,3 +93,44 @@ def test_goe_integral_matches_the_closed_form_and_the_diagonal_case_is_2_to_the_
 
 def test_goe_claim_holds_and_its_control_fails():
     assert get_claim("saddle.goe.positive_definite").run().ok
+
+
+def test_exact_goe_probability_matches_the_integral_the_closed_form_and_sampling():
+    from gc_theory.goe import log_positive_definite_probability, positive_definite_fraction, positive_definite_probability
+
+    assert math.exp(log_positive_definite_probability(1)) == pytest.approx(0.5, rel=1e-15)
+    assert math.exp(log_positive_definite_probability(2)) == pytest.approx((2 - math.sqrt(2)) / 4, rel=1e-14)
+    for n in (3, 4):  # quadrature's own error is ~1e-10 here
+        assert math.exp(log_positive_definite_probability(n)) == pytest.approx(positive_definite_probability(n), rel=1e-7)
+    # n = 5 lies beyond the quadrature: sampling, within 4 binomial standard errors.
+    p5, samples = math.exp(log_positive_definite_probability(5)), 200_000
+    frac = positive_definite_fraction(5, samples, np.random.default_rng(3))
+    assert abs(frac - p5) <= 4 * math.sqrt(p5 * (1 - p5) / samples)
+
+
+@pytest.mark.parametrize("n", [7, 24, 40])
+def test_exact_goe_probability_does_not_move_with_more_digits(n):
+    from gc_theory.goe import log_positive_definite_probability, working_digits
+
+    value = log_positive_definite_probability(n)
+    assert value == log_positive_definite_probability(n, digits=2 * working_digits(n))
+    with pytest.raises(ValueError, match="digits must be larger"):
+        log_positive_definite_probability(40, digits=20)
+
+
+def test_rate_fit_recovers_exact_coefficients_and_rejects_bad_input():
+    from gc_theory.goe import fit_rate
+
+    ns = np.arange(3, 20)
+    fit = fit_rate(ns, -0.3 * ns**2 + 0.5 * ns - 0.04 * np.log(ns) + 1.0)
+    assert (fit.theta, fit.c1, fit.c2, fit.c0) == pytest.approx((0.3, 0.5, -0.04, 1.0), rel=1e-10)
+    assert 0 < fit.rounding < 1e-12
+    with pytest.raises(ValueError, match="at least 4 sizes"):
+        fit_rate([1, 2, 3], [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="log_p must be finite"):
+        fit_rate([1, 2, 3, 4], [0.0, 0.0, float("nan"), 0.0])
+
+
+def test_goe_rate_claim_holds_and_its_control_fails():
+    result = get_claim("saddle.goe.rate").run()
+    assert result.ok, result

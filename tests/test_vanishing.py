@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from gc_theory.backend import to_numpy
 from gc_theory.claims import get_claim
-from gc_theory.vanishing import activation_slope, chain, input_gradient, steps_to_leave_saturation
+from gc_theory.models.losses import SigmoidCrossEntropy, SigmoidMeanSquaredError
+from gc_theory.vanishing import activation_slope, chain, input_gradient, output_gradient, steps_to_leave_saturation
 from strategies import bounded_floats, seeds
 
 
@@ -53,6 +54,33 @@ def test_input_gradient_matches_torch_autograd(backend):
     assert ours.input_norm == pytest.approx(float(h.grad.norm()), rel=1e-12)
 
 
+@pytest.mark.parametrize(("loss", "name"), [(SigmoidMeanSquaredError, "mse"), (SigmoidCrossEntropy, "ce")])
+def test_output_losses_backward_is_the_closed_form(loss, name, backend):
+    from strategies import on_backend
+
+    rng = np.random.default_rng(11)
+    z = on_backend(backend, np.append(8.0 * rng.standard_normal(9), [-40.0, 0.0, 40.0]).reshape(4, 3))
+    t = on_backend(backend, rng.random((4, 3)))
+    _, cache = loss().forward(z, t)
+    np.testing.assert_allclose(to_numpy(loss().backward(cache)), to_numpy(output_gradient(name, z, t)), rtol=1e-14, atol=1e-18)
+
+
+@pytest.mark.parametrize(("loss", "name"), [(SigmoidMeanSquaredError, "mse"), (SigmoidCrossEntropy, "ce")])
+def test_output_losses_match_torch_far_into_saturation(loss, name):
+    torch = pytest.importorskip("torch")
+    z = np.array([[-60.0, -12.0, -1.0], [0.0, 3.0, 60.0]])
+    t = np.array([[1.0, 1.0, 0.25], [0.5, 0.0, 0.0]])
+    tz = torch.tensor(z, requires_grad=True)
+    f = torch.nn.functional
+    ref = f.mse_loss(torch.sigmoid(tz), torch.tensor(t)) if name == "mse" else f.binary_cross_entropy_with_logits(tz, torch.tensor(t))
+    ref.backward()
+    value, cache = loss().forward(z, t)
+    assert float(value) == pytest.approx(ref.item(), rel=1e-14)
+    np.testing.assert_allclose(loss().backward(cache), tz.grad.numpy(), rtol=1e-13, atol=1e-300)
+    # Saturated on the wrong answer (z = -60, t = 1): squared error's gradient has vanished, cross-entropy's has not.
+    assert abs(float(output_gradient(name, z, t)[0, 0])) == (pytest.approx(1 / 6) if name == "ce" else pytest.approx(0.0, abs=1e-25))
+
+
 def test_saturation_step_counts_obey_their_bounds():
     for z0 in (-3.0, -7.0, -10.0):
         assert steps_to_leave_saturation("ce", z0, 0.5) <= math.ceil(2 * abs(z0) / 0.5)
@@ -75,9 +103,16 @@ def test_bad_input_names_the_argument():
         steps_to_leave_saturation("ce", -3.0, 0.0)
     with pytest.raises(TypeError, match="z must have a real floating dtype"):
         activation_slope("tanh", np.arange(3))
+    with pytest.raises(ValueError, match="loss must be one of"):
+        output_gradient("hinge", np.zeros(2), np.zeros(2))
+    with pytest.raises(ValueError, match="targets must have the shape of z"):
+        output_gradient("ce", np.zeros(2), np.zeros(3))
+    with pytest.raises(ValueError, match="targets must have the logits' shape"):
+        SigmoidCrossEntropy()(np.zeros((2, 2)), np.zeros((2, 3)))
 
 
-@pytest.mark.parametrize("id", ["vanishing.slopes", "vanishing.sigmoid_chain.bound", "vanishing.output.saturation"])
+@pytest.mark.parametrize("id", ["vanishing.slopes", "vanishing.sigmoid_chain.bound", "vanishing.output.identities",
+                                "vanishing.output.saturation"])
 def test_vanishing_claims_hold_and_their_controls_fail(id, backend, dtype):
     result = get_claim(id).run(backend=backend, dtype=dtype)
     assert result.ok, result

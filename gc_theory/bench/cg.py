@@ -17,8 +17,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import minimize, rosen, rosen_der
 
-from .. import _logistic
 from ..cg import nonlinear_cg
+from ..problems import logistic_loss
 from . import Report, benchmark
 from .optim import _interleaved
 
@@ -40,10 +40,8 @@ def _problems(quick: bool) -> dict[str, Problem]:
         from ..data import load_digits
 
         x, labels = load_digits().train
-        y = (np.asarray(labels) == 3).astype(np.float64)  # one digit against the rest
-        f = lambda w: float(_logistic.loss(x, y, w)) + 0.5 * L2 * float(w @ w)  # noqa: E731
-        g = lambda w: _logistic.grad(x, y, w) + L2 * w  # noqa: E731
-        problems["digits logistic (3 vs rest)"] = (f, g, np.zeros(x.shape[1]))
+        problem = logistic_loss(x, np.where(np.asarray(labels) == 3, 1.0, -1.0), ridge=L2)  # one digit against the rest
+        problems["digits logistic (3 vs rest)"] = (lambda w: float(problem.value(w)), problem.grad, np.zeros(x.shape[1]))
     return problems
 
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import rosen, rosen_der
 
-from .._quadratic import Quadratic, quadratic
+from ..problems import SPDQuadratic, spd_quadratic
 from ..cg import pairwise_cosines, nonlinear_cg
 from ..stochastic import minibatch_cg
 from ..tolerances import gamma, unit_roundoff
@@ -56,16 +56,16 @@ GTOL = 1e-5
 BUDGET = 1000
 
 
-def _problem(ctx: Context, kappa: float) -> Quadratic:
-    return quadratic(np.linspace(1.0, kappa, N), ctx.spawn(f"kappa={kappa:g}").rng)
+def _problem(ctx: Context, kappa: float) -> SPDQuadratic:
+    return spd_quadratic(np.linspace(1.0, kappa, N), ctx.spawn(f"kappa={kappa:g}").rng)
 
 
-def _exact_run(q: Quadratic, beta: str, steps: int):
+def _exact_run(q: SPDQuadratic, beta: str, steps: int):
     return nonlinear_cg(q.value, q.grad, np.zeros(N), beta=beta, line_search="exact", hvp=q.hvp,
                         tol=np.finfo(np.float64).tiny, maxiter=steps, return_all=True)  # fmt: skip
 
 
-def _relative_rounding(q: Quadratic, run) -> np.ndarray:
+def _relative_rounding(q: SPDQuadratic, run) -> np.ndarray:
     """rho_k of the module docstring for every stored step."""
     x, g = np.array(run.allvecs), np.array(run.allgrads)
     norm_a = float(q.eigenvalues.max())

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _logistic
-from .._quadratic import Quadratic, quadratic
+from ..problems import SPDQuadratic, gaussian_classes, logistic_loss, spd_quadratic
 from ..convergence import geometric_ladder, order_measurement
 from ..descent import descent_bound, gradient_descent_losses, smoothness, taylor_remainders
 from ..tolerances import gamma
@@ -39,10 +38,8 @@ N = 20
 SPECTRUM = np.append(np.linspace(0.1, 5.0, N - 1), 10.0)
 
 
-def _quadratic(ctx: Context) -> tuple[Quadratic, np.ndarray]:
-    host = quadratic(SPECTRUM, ctx.spawn("quadratic").rng)
-    q = Quadratic(ctx.asarray(host.A), ctx.asarray(host.b), host.eigenvalues)
-    return q, host.minimiser
+def _quadratic(ctx: Context) -> SPDQuadratic:
+    return spd_quadratic(SPECTRUM, ctx.spawn("quadratic").rng, xp=ctx.xp, dtype=ctx.dtype)
 
 
 def _power_tol(ctx: Context) -> float:
@@ -57,13 +54,13 @@ def _power_tol(ctx: Context) -> float:
     control="the remainder with the gradient's sign flipped (order 1)",
 )
 def _taylor(ctx: Context, control: bool):
-    x_host, y_host = _logistic.gaussian_classes(200, 5, ctx.spawn("data").rng)
-    x, y = ctx.asarray(x_host), ctx.asarray(y_host)
+    x_host, y_host = gaussian_classes(200, 5, ctx.spawn("data").rng)
+    problem = logistic_loss(ctx.asarray(x_host), ctx.asarray(y_host))
     # At w = 0 every z_i = 0, where sigma'' vanishes: the cubic Taylor term is zero and the remainder is
     # (1/2) h^2 d^T H d (1 + O(h^2)), a correction of order q = 2 that the ladder fit is told about.
     w = ctx.xp.zeros(5, dtype=ctx.dtype)
-    f = lambda v: _logistic.loss(x, y, v)  # noqa: E731
-    true_grad = _logistic.grad(x, y, w)
+    f = problem.value
+    true_grad = problem.grad(w)
     g = true_grad * (-1.0 if control else 1.0)
     unit = true_grad / ctx.xp.linalg.vector_norm(true_grad)
     for k in range(3):
@@ -86,10 +83,10 @@ def _taylor(ctx: Context, control: bool):
 )
 def _lemma(ctx: Context, control: bool):
     xp = ctx.xp
-    q, x_star = _quadratic(ctx)
+    q = _quadratic(ctx)
     top = smoothness(lambda v: q.hvp(None, v), ctx.spawn("power").normal(N), tol=_power_tol(ctx))
     # x = x* + v_top puts g = A(x - x*) along the top eigenvector, where the lemma is an equality.
-    x = ctx.asarray(x_star) + top.vector
+    x = q.minimiser + top.vector
     g = q.grad(x)
     f0, g2 = q.value(x), float(xp.vecdot(g, g))
     l_s = top.eigenvalue / (2.0 if control else 1.0)
@@ -109,7 +106,7 @@ def _lemma(ctx: Context, control: bool):
     control="eta = 2.1/L_s, beyond the stability limit 2/L_s",
 )
 def _monotone(ctx: Context, control: bool):
-    q, _ = _quadratic(ctx)
+    q = _quadratic(ctx)
     l_s = smoothness(lambda v: q.hvp(None, v), ctx.spawn("power").normal(N), tol=_power_tol(ctx)).eigenvalue
     losses = np.array(gradient_descent_losses(q.value, lambda v: q.grad(v), ctx.spawn("start").normal(N),
                                               (2.1 if control else 1.9) / l_s, 100))  # fmt: skip

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .._logistic import gaussian_classes, per_example_gradients
+from ..problems import gaussian_classes, logistic_loss
 from ..minibatch import batch_covariance, enumerated_moments, sampled_variance
 from ..tolerances import gamma
 from . import Context, Measurement, claim
@@ -68,7 +68,7 @@ def _exact(ctx: Context, control: bool):
 def _sampled(ctx: Context, control: bool):
     x, y = gaussian_classes(N_SAMPLED, P_SAMPLED, ctx.spawn("data").rng)
     w = 0.3 * ctx.spawn("weights").rng.standard_normal(P_SAMPLED)
-    g = per_example_gradients(ctx.asarray(x), ctx.asarray(y), ctx.asarray(w))
+    g = logistic_loss(ctx.asarray(x), ctx.asarray(y)).per_example_grads(ctx.asarray(w))
     for b in (int(0.9 * N_SAMPLED),) if control else (10, int(0.5 * N_SAMPLED), int(0.9 * N_SAMPLED)):
         estimate = sampled_variance(g, b, DRAWS, ctx.spawn(f"batches B={b}").rng)
         predicted = float(ctx.xp.sum(ctx.xp.linalg.diagonal(batch_covariance(g, b, replacement=control))))

@@ -29,6 +29,12 @@ eigenvalue density (n = 1, 2, 3; n = 2 is :math:`1/2 - 1/(2\sqrt2)`). Control:
 the diagonal-matrix answer :math:`2^{-n}` (n = 2, 3), which overstates how
 common minima are.
 
+``saddle.goe.rate``: the exact :math:`\log P_n` (a Pfaffian, :mod:`gc_theory.goe`)
+fitted with :math:`-\theta n^2 + c_1 n + c_2\log n + c_0` over n = 8..24 gives
+Dean and Majumdar's :math:`\theta = \ln 3/4` (for :math:`\beta = 1`), within the
+fit's drift from the window n = 5..16. Control: diagonal matrices,
+:math:`\log P_n = -n\log 2`, whose :math:`n^2` coefficient is 0.
+
 References
 ----------
 .. [1] J. D. Lee, M. Simchowitz, M. I. Jordan and B. Recht, COLT 2016.
@@ -42,7 +48,7 @@ import math
 import numpy as np
 
 from .. import optim
-from ..goe import positive_definite_fraction, positive_definite_probability
+from ..goe import THETA, fit_rate, log_positive_definite_probability, positive_definite_fraction, positive_definite_probability
 from ..saddle import escape_step, noisy_escape_steps, predicted_escape_step, steps_to_cross_plateau
 from . import NUMPY_ONLY, Context, Measurement, claim
 
@@ -137,3 +143,41 @@ def _goe(ctx: Context, control: bool):
         # Binomial standard error of the sampled fraction, at the integrated probability.
         tol = Z * math.sqrt(exact * (1.0 - exact) / GOE_SAMPLES)
         yield Measurement(abs(sampled - predicted), tol, None, f"n={n}: sampled {sampled:.5f}, integral {exact:.5f}, 2^-n {2.0**-n:.4f}")
+
+
+#: Sizes of the rate fit, and the earlier window whose drift sets the tolerance.
+RATE_SIZES, EARLIER_SIZES = range(8, 25), range(5, 17)
+
+
+@claim(
+    "saddle.goe.rate",
+    statement="log P(GOE n x n positive definite) = -theta n^2 + c1 n + c2 log n + c0 + o(1) with theta = ln(3)/4 "
+    "(exact Pfaffian values, fit over n = 8..24)",
+    source="Dean & Majumdar, PRL 97 (2006) 160201 (beta = 1); de Bruijn (1955)",
+    control="diagonal matrices with i.i.d. normal entries, P = 2^-n: theta = 0",
+    runs_on=NUMPY_ONLY,
+)
+def _goe_rate(ctx: Context, control: bool):
+    """The n^2 coefficient of log P_n against Dean and Majumdar's ln(3)/4.
+
+    Notes
+    -----
+    The fit omits the :math:`O(1/n)` terms of :math:`\\log P_n`, so its
+    :math:`\\theta` carries a truncation error that falls as the window of n
+    moves out (measured up to n = 60: :math:`-1.2\\times10^{-5}` on n = 5..16,
+    :math:`-3.1\\times10^{-6}` on 8..24, :math:`-3.5\\times10^{-7}` on 16..48). The
+    tolerance is the drift between the fit on 8..24 and on the earlier 5..16,
+    which bounds the later fit's error when that error falls monotonically,
+    plus both fits' rounding (:func:`gc_theory.goe.fit_rate`).
+    """
+
+    def log_p(n: int) -> float:
+        return -n * math.log(2.0) if control else log_positive_definite_probability(n)
+
+    values = {n: log_p(n) for n in sorted(set(RATE_SIZES) | set(EARLIER_SIZES))}
+    fit, earlier = (fit_rate(list(ns), [values[n] for n in ns]) for ns in (RATE_SIZES, EARLIER_SIZES))
+    n = RATE_SIZES[-1]
+    second = -(values[n] - 2.0 * values[n - 1] + values[n - 2]) / 2.0
+    yield Measurement(abs(fit.theta - THETA), abs(fit.theta - earlier.theta) + fit.rounding + earlier.rounding, THETA,
+                      f"theta {fit.theta:.7f} (n = 8..24), {earlier.theta:.7f} (5..16), ln3/4 = {THETA:.7f}; "
+                      f"c1 = {fit.c1:.4f}, c2 = {fit.c2:.4f}; -Delta^2 log P/2 at n = {n - 1}: {second:.6f}")  # fmt: skip

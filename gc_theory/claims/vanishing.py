@@ -13,6 +13,15 @@ norms (:math:`\gamma_{d(2w+4)}` relative). Controls: ReLU with He
 initialisation and tanh in its linear regime (small weights), whose slopes are
 near 1, not 1/4, at depths 5 to 20: they break the bound.
 
+``vanishing.output.identities``: for the two sigmoid-output loss cases of
+:mod:`gc_theory.cases` (squared error of :math:`\sigma(z)`, binary
+cross-entropy on logits), a central difference of the registered case's value
+in each coordinate equals the closed form of :func:`gc_theory.vanishing.output_gradient`,
+:math:`\tfrac2N(\sigma - t)\sigma'` and :math:`\tfrac1N(\sigma - t)`, within the
+central difference's error model. Control: each loss against the other's
+formula (squared error without :math:`\sigma'`, cross-entropy with it), rescaled
+to the same :math:`1/N`.
+
 ``vanishing.output.saturation``: a sigmoid unit saturated on the wrong answer
 (:math:`z_0 \in \{-6, -9, -12\}`, target 1) trained with cross-entropy leaves
 saturation within :math:`\lceil 2|z_0|/\eta\rceil` steps. Control: squared
@@ -28,8 +37,12 @@ from __future__ import annotations
 
 import math
 
-from ..tolerances import gamma
-from ..vanishing import activation_slope, chain, input_gradient, steps_to_leave_saturation
+import numpy as np
+
+from ..backend import to_numpy
+from ..cases import gradient_cases
+from ..tolerances import gamma, unit_roundoff
+from ..vanishing import activation_slope, chain, input_gradient, output_gradient, steps_to_leave_saturation
 from . import Context, Measurement, claim
 
 #: Elementwise slope rounding: libm's exp/tanh (a few ulps), then one or two operations.
@@ -80,6 +93,75 @@ def _chain(ctx: Context, control: bool):
             yield Measurement(max(g.input_norm - bound, 0.0), gamma(depth * (2 * WIDTH + 4), ctx.dtype) * bound, bound,
                               f"{activation}, depth {depth}: ||dx||/||dh|| = {g.input_norm / g.output_norm:.3g}, "
                               f"decay {rate:.3f} per layer")  # fmt: skip
+
+
+#: The registered sigmoid-output loss cases and the closed form each must match.
+OUTPUT_CASES = {"loss.sigmoid_mean_squared_error": "mse", "loss.sigmoid_cross_entropy": "ce"}
+#: Library exp plus the handful of operations of the closed form, in units of u.
+FORMULA_ROUNDING_OPS = 12
+
+
+def _third_derivative_bound(loss: str, t_max: float) -> float:
+    r"""A bound :math:`M_3 \ge |\ell^{(3)}(z)|` for every z, for targets with :math:`|t| \le` `t_max`.
+
+    Cross-entropy: :math:`\ell^{(3)} = \sigma'(1 - 2\sigma)`, at most :math:`1/(6\sqrt3) < 0.1`.
+    Squared error: :math:`\ell^{(3)} = 6\sigma'\sigma'' + 2(\sigma - t)\sigma^{(3)}` with
+    :math:`\sigma' \le 1/4`, :math:`|\sigma''| \le 1/(6\sqrt3)` and :math:`|\sigma^{(3)}| \le 1/8`,
+    so at most :math:`0.15 + (1 + |t|)/4`.
+    """
+    return 0.1 if loss == "ce" else 0.15 + (1.0 + t_max) / 4.0
+
+
+@claim(
+    "vanishing.output.identities",
+    statement="at a sigmoid output dL/dz = (2/N)(sigma(z) - t) sigma'(z) for squared error and (1/N)(sigma(z) - t) "
+    "for cross-entropy on logits (central differences of the registered loss cases)",
+    source="Glorot & Bengio (2010), Sec. 4.2; Nielsen, Neural Networks and Deep Learning (2015), Ch. 3",
+    control="each loss against the other's formula: squared error without sigma', cross-entropy with it",
+)
+def _identities(ctx: Context, control: bool):
+    r"""Central differences of each registered sigmoid-output loss case against its closed form.
+
+    Notes
+    -----
+    The value is :math:`\frac1N\sum_j \ell(z_j)`, so coordinate j's central
+    difference :math:`D_j = (f(z + he_j) - f(z - he_j))/(2h)` has truncation
+    error at most :math:`h^2 M_3/(6N)` (:func:`_third_derivative_bound`). Each
+    value carries at most the case's own rounding bound :math:`\delta`
+    (``rounding_bound`` on the neighbourhood :math:`|z| + 1`, which covers every
+    stencil point), giving :math:`\delta/h`; the stencil points round by
+    :math:`u(|z_j| + h)`, which moves :math:`D_j` by at most that times
+    :math:`\max|\partial f/\partial z_j|/h \le (1 + |t|)/(Nh)`; the closed form
+    adds :data:`FORMULA_ROUNDING_OPS` u of its size. h is the power of two
+    nearest :math:`(3N\delta/M_3)^{1/3}`, which balances the first two terms.
+    The gradient is compared in the max-norm, against the largest of these bounds.
+    """
+    xp = ctx.xp
+    u = unit_roundoff(ctx.dtype)
+    cases = {c.name: c for c in gradient_cases(xp, ctx.dtype, int(ctx.rng.integers(2**31)), kinds=["loss"])}
+    swapped = {"mse": lambda z, t: 2.0 * output_gradient("ce", z, t), "ce": lambda z, t: 0.5 * output_gradient("mse", z, t)}
+    for name, loss in OUTPUT_CASES.items():
+        case = cases[name]
+        z, t = case.point["input"], case.fixed["targets"]
+        n = math.prod(z.shape)
+        t_max = float(xp.max(xp.abs(t)))
+        m3 = _third_derivative_bound(loss, t_max)
+        delta = case.rounding_bound(case.point, {"input": xp.ones_like(z)})
+        h = min(2.0 ** round(math.log2((3.0 * n * delta / m3) ** (1.0 / 3.0))), 1.0)
+        formula = swapped[loss](z, t) if control else output_gradient(loss, z, t)
+        diffs = np.empty(n)
+        for j in range(n):
+            step = np.zeros(n)
+            step[j] = h
+            step = xp.reshape(xp.asarray(step, dtype=z.dtype), z.shape)
+            diffs[j] = (float(case.value({"input": z + step})) - float(case.value({"input": z - step}))) / (2.0 * h)
+        # One measurement per case: the gradient is one vector, compared in the max-norm with the max-norm bound.
+        host = to_numpy(formula).ravel()
+        z_max = float(xp.max(xp.abs(z)))
+        tol = (h * h * m3 / (6.0 * n) + delta / h + u * (z_max + h) * (1.0 + t_max) / (n * h)
+               + FORMULA_ROUNDING_OPS * u * float(np.max(np.abs(host))))  # fmt: skip
+        yield Measurement(float(np.max(np.abs(diffs - host))), tol, float(np.max(np.abs(host))),
+                          f"{name}: {n} coordinates, h = 2^{int(math.log2(h))}")
 
 
 @claim(

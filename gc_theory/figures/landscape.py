@@ -7,11 +7,13 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..cg import nonlinear_cg
+from ..cg import gradient_orthogonality, nonlinear_cg
 from ..descent import descent_bound, smoothness
 from ..minibatch import batch_covariance, sampled_variance
-from ..problems import Quadratic
+from ..data import load_digits
+from ..problems import Quadratic, logistic_loss, spd_quadratic
 from ..saddle import escape_step, noisy_escape_steps, predicted_escape_step
+from ..stochastic import cg_against_sgd
 from ..vanishing import chain, input_gradient
 from . import figure
 
@@ -29,6 +31,10 @@ SADDLE_DELTAS = (0.0, 1e-2, 1e-1)
 ESCAPE_EIGENVALUES, ESCAPE_H, ESCAPE_RADIUS = (1.0, -1.0), 1.0, 1.0
 #: CG panel: size and condition number of the quadratic.
 CG_N, CG_KAPPA = 10, 1e3
+#: CG against SGD on the digits (3 against the rest, ridge 1e-2): batch sizes, seeds, budget in epochs.
+NOISE_BATCHES, NOISE_SEEDS, NOISE_EPOCHS, NOISE_RIDGE = (8, 32, 128, None), tuple(range(5)), 10, 1e-2
+#: Orthogonality figure: size, condition numbers (geometric spectra) and iterations (2n).
+ORTH_N, ORTH_KAPPAS = 40, (1e1, 1e2, 1e4, 1e6)
 
 
 def descent_curve(seed: int = SEED, points: int = 60) -> dict[str, np.ndarray | float]:
@@ -212,4 +218,79 @@ def landscape_saddle_cg(seed: int = SEED) -> Figure:
     cg.set(xlabel="iteration $k$ (exact line search)", ylabel=r"$\|x_k - x^*\|_A / \|x_0 - x^*\|_A$", ylim=(1e-17, 3))
     cg.set_title(rf"Quadratic, $n = {CG_N}$, $\kappa = 10^3$: CG is done after $n$ steps")
     cg.legend(loc="lower left")
+    return fig
+
+
+def cg_orthogonality(seed: int = SEED) -> dict[float, dict[str, np.ndarray]]:
+    r"""Per condition number: CG's (FR, exact steps) loss of gradient orthogonality and relative A-norm error, 2n steps."""
+    out = {}
+    for kappa in ORTH_KAPPAS:
+        q = spd_quadratic(np.geomspace(1.0, kappa, ORTH_N), np.random.default_rng(seed))
+        x_star = q.minimiser
+        run = nonlinear_cg(q.value, q.grad, np.zeros(ORTH_N), beta="FR", line_search="exact", hvp=q.hvp,
+                           tol=np.finfo(np.float64).tiny, maxiter=2 * ORTH_N, return_all=True)  # fmt: skip
+        err = np.array([np.sqrt((x - x_star) @ q.A @ (x - x_star)) for x in run.allvecs]) / np.sqrt(x_star @ q.A @ x_star)
+        out[kappa] = {"cosine": np.array(gradient_orthogonality(np.array(run.allgrads))), "error": err}
+    return out
+
+
+@figure("landscape_cg_orthogonality")
+def landscape_cg_orthogonality(seed: int = SEED) -> Figure:
+    """CG with exact steps in floating point: left, how far each gradient is from orthogonal to the earlier ones;
+    right, the A-norm error, which is not at rounding after n steps once orthogonality is lost."""
+    fig = Figure(figsize=(10.0, 3.9), layout="constrained")
+    cos_ax, err_ax = fig.subplots(1, 2)
+    floor = 1e-17  # zeros (k = 0, exact rounding) drawn at the bottom of the log axis
+    for (kappa, run), c in zip(cg_orthogonality(seed).items(), ("C0", "C1", "C2", "C3"), strict=True):
+        label = rf"$\kappa = 10^{{{round(math.log10(kappa))}}}$"
+        k = np.arange(run["cosine"].size)
+        cos_ax.semilogy(k, np.maximum(run["cosine"], floor), "o-", color=c, markersize=2.5, linewidth=1.0, label=label)
+        err_ax.semilogy(np.arange(run["error"].size), np.maximum(run["error"], floor), "o-", color=c, markersize=2.5,
+                        linewidth=1.0, label=label)  # fmt: skip
+    for ax in (cos_ax, err_ax):
+        ax.axvline(ORTH_N, color="0.5", linewidth=0.8, linestyle="-.")
+        ax.set_xlabel("iteration $k$ (FR, exact line search)")
+    cos_ax.set(ylabel=r"$\max_{j<k} |\cos(g_k, g_j)|$", ylim=(floor, 3))
+    cos_ax.set_title(f"Gradients lose orthogonality (n = {ORTH_N}, geometric spectra)")
+    cos_ax.legend(loc="lower right")
+    err_ax.set(ylabel=r"$\|x_k - x^*\|_A / \|x^*\|_A$", ylim=(floor, 3))
+    err_ax.set_title("... and CG is no longer done after $n$ steps")
+    err_ax.legend(loc="lower left")
+    return fig
+
+
+def digits_logistic() -> tuple[object, np.ndarray, float, float]:
+    """The digits' 3-against-the-rest logistic loss, its start 0, SGD's step 1/L_s there, and the optimum (PR+ CG)."""
+    x, labels = load_digits().train
+    problem = logistic_loss(x, np.where(np.asarray(labels) == 3, 1.0, -1.0), ridge=NOISE_RIDGE)
+    w0 = np.zeros(x.shape[1])
+    l_s = smoothness(lambda v: problem.hvp(w0, v), np.random.default_rng(SEED).standard_normal(x.shape[1]), tol=1e-10).eigenvalue
+    optimum = nonlinear_cg(lambda w: float(problem.value(w)), problem.grad, w0, tol=1e-10).fun
+    return problem, w0, 1.0 / l_s, float(optimum)
+
+
+@figure("landscape_cg_noise")
+def landscape_cg_noise(seed: int = SEED) -> Figure:
+    """CG and SGD with mini-batch gradients on the digits logistic regression, the same budget (10 epochs of
+    per-example evaluations): left, the final loss's gap to the optimum against B; right, CG's loss of conjugacy."""
+    problem, w0, lr, optimum = digits_logistic()
+    n = problem.X.shape[0]
+    sizes = [n if b is None else b for b in NOISE_BATCHES]
+    rows = cg_against_sgd(problem, w0, sizes, [seed + s for s in NOISE_SEEDS], NOISE_EPOCHS, lr)
+    fig = Figure(figsize=(10.0, 3.9), layout="constrained")
+    gap_ax, cos_ax = fig.subplots(1, 2)
+    methods = (("sgd", "C1", r"SGD, fixed step $1/L_s$"), ("cg", "C0", "CG (PR+), step from the batch's curvature"))
+    for method, c, label in methods:
+        r = [row for row in rows if row.method == method]
+        mean, low, high = (np.array([getattr(row, k) for row in r]) - optimum for k in ("loss_mean", "loss_min", "loss_max"))
+        gap_ax.errorbar(sizes, mean, yerr=[mean - low, high - mean], fmt="o-", color=c, capsize=3, markersize=4, label=label)
+    gap_ax.set(xscale="log", yscale="log", xlabel="batch size B (N = full batch)", ylabel="final loss $-$ optimum")
+    gap_ax.set_xticks(sizes, [str(b) for b in sizes[:-1]] + [f"N = {n}"])
+    gap_ax.set_title(f"Same budget ({NOISE_EPOCHS} epochs), mean and range over {len(NOISE_SEEDS)} seeds")
+    gap_ax.legend(loc="upper right")
+    cg_rows = [row for row in rows if row.method == "cg"]
+    cos_ax.semilogx(sizes, [row.cosine_mean for row in cg_rows], "o-", color="C0")
+    cos_ax.set_xticks(sizes, [str(b) for b in sizes[:-1]] + [f"N = {n}"])
+    cos_ax.set(xlabel="batch size B", ylabel=r"mean $|d_k^\top H d_{k+1}| / \|d_k\|_H \|d_{k+1}\|_H$", ylim=(0, 1))
+    cos_ax.set_title("CG's consecutive directions: conjugate only with the full batch")
     return fig

@@ -43,7 +43,7 @@ from ..backend import array_namespace, get_namespace, resolve_dtype
 from ..tolerances import gamma
 from .conv import Conv2d
 from .layers import Flatten, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .losses import Loss, MeanSquaredError, SoftmaxCrossEntropy
+from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SigmoidMeanSquaredError, SoftmaxCrossEntropy
 from .network import Network, mlp, small_cnn
 from .normalization import MeanOnlyBatchNorm, WeightNorm, planted_mean_only_batch_norm
 
@@ -253,6 +253,8 @@ ENTRIES: list[Entry] = [
     (layer_case, "mean_only_batch_norm", lambda: MeanOnlyBatchNorm(3), (6, 3)),
     (loss_case, "softmax_cross_entropy", SoftmaxCrossEntropy, (5, 4)),
     (loss_case, "mean_squared_error", MeanSquaredError, (4, 3)),
+    (loss_case, "sigmoid_mean_squared_error", SigmoidMeanSquaredError, (4, 3)),
+    (loss_case, "sigmoid_cross_entropy", SigmoidCrossEntropy, (4, 3)),
     (model_case, "mlp_relu", lambda: mlp([6, 8, 4]), (5, 6)),
     (model_case, "mlp_tanh", lambda: mlp([6, 8, 7, 4], activation="tanh"), (5, 6)),
     (model_case, "mlp_sigmoid", lambda: mlp([6, 8, 4], activation="sigmoid"), (5, 6)),
@@ -281,7 +283,8 @@ def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 
         padding 1 and a non-square kernel; 1x1), Flatten, ReLU, Tanh, Sigmoid,
         Sequential, WeightNorm of Linear and of Conv2d, mean-only batch norm
         (BatchNorm is checked against torch in its own tests: it has no rounding
-        bound yet); losses: softmax cross-entropy, mean squared error; models:
+        bound yet); losses: softmax cross-entropy, mean squared error, and a
+        sigmoid output with squared error or binary cross-entropy; models:
         MLPs with each activation, the small CNN used on digits, and a strided
         convolutional regressor with a mean-squared-error loss.
     """

@@ -1,4 +1,5 @@
-r"""Losses with analytic gradients: softmax cross-entropy (via log-sum-exp) and mean squared error.
+r"""Losses with analytic gradients: softmax cross-entropy (via log-sum-exp), mean squared error, and the
+two losses of a sigmoid output unit (squared error of :math:`\sigma(z)`, binary cross-entropy on logits).
 
 A loss is an object with ``forward(outputs, targets) -> (value, cache)``, the
 value a 0-d array of the outputs' namespace, and ``backward(cache) -> d value/d outputs``.
@@ -8,6 +9,8 @@ References
 .. [1] N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM, 2002, Sec. 3.1.
 .. [2] P. Blanchard, D. J. Higham, N. J. Higham, "Accurately computing the log-sum-exp and softmax
    functions", IMA J. Numer. Anal. 41 (2021).
+.. [3] X. Glorot and Y. Bengio, "Understanding the difficulty of training deep feedforward neural
+   networks", AISTATS 2010, Sec. 4.2 (squared error against cross-entropy at a sigmoid output).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from typing import Any
 from ..backend import array_namespace, dtype_name, is_array
 from ..tolerances import gamma
 from ._checks import check_input
+from .layers import LIBM_ULPS, Sigmoid
 
-__all__ = ["Loss", "MeanSquaredError", "SoftmaxCrossEntropy", "logsumexp"]
+__all__ = ["Loss", "MeanSquaredError", "SigmoidCrossEntropy", "SigmoidMeanSquaredError", "SoftmaxCrossEntropy", "logsumexp"]
 
 
 def logsumexp(z: Any, axis: int = -1) -> Any:
@@ -148,3 +152,94 @@ class MeanSquaredError(Loss):
         t_abs = xp.abs(targets)
         first = 2 * xp.mean((outputs_abs + t_abs) * err)
         return float(first) + gamma(size + 3, err.dtype) * float(xp.mean((outputs_abs + t_abs) ** 2))
+
+
+def _check_pair(outputs: Any, targets: Any, outputs_name: str) -> Any:
+    xp = check_input(outputs, outputs_name, None, what="(batch, ...)")
+    check_input(targets, "targets", outputs.ndim, what=f"(the shape of the {outputs_name})", dtype=outputs.dtype)
+    if tuple(targets.shape) != tuple(outputs.shape):
+        raise ValueError(f"targets must have the {outputs_name}' shape {tuple(outputs.shape)}, got {tuple(targets.shape)}")
+    if math.prod(outputs.shape) == 0:
+        raise ValueError(f"the batch is empty: {outputs_name} need at least one entry")
+    return xp
+
+
+class SigmoidMeanSquaredError(Loss):
+    r"""Squared error of a sigmoid output, :math:`\frac1N\sum_j (\sigma(z_j) - t_j)^2`, as a loss of the pre-activations z.
+
+    The composition :class:`~gc_theory.models.Sigmoid` then :class:`MeanSquaredError`,
+    and its backward is theirs chained (nothing fused), so that the closed form
+    below is a statement about the layers, not a restatement of this code.
+
+    Notes
+    -----
+    .. math::
+
+        \frac{\partial L}{\partial z_j} = \frac{2}{N}\,(\sigma(z_j) - t_j)\,\sigma'(z_j),
+        \qquad \sigma' = \sigma(1 - \sigma) \le \tfrac14 ,
+
+    which vanishes when the unit saturates (:math:`|z| \to \infty`), whether or
+    not it saturated on the right answer. Rounding: the sigmoid's bound (it is
+    1/4-Lipschitz, plus a few ulps of 1) feeds :class:`MeanSquaredError`'s.
+    """
+
+    def __init__(self) -> None:
+        self._sigmoid, self._mse = Sigmoid(), MeanSquaredError()
+
+    def forward(self, logits: Any, targets: Any) -> tuple[Any, Any]:
+        _check_pair(logits, targets, "logits")
+        s, s_cache = self._sigmoid.forward({}, logits)
+        value, m_cache = self._mse.forward(s, targets)
+        return value, (s_cache, m_cache)
+
+    def backward(self, cache: Any) -> Any:
+        s_cache, m_cache = cache
+        return self._sigmoid.backward({}, s_cache, self._mse.backward(m_cache))[0]
+
+    def error_bound(self, outputs_abs: Any, err: Any, targets: Any, value: Any) -> float:
+        s_abs, s_err = self._sigmoid.error_bound({}, outputs_abs, err)
+        return self._mse.error_bound(s_abs, s_err, targets, value)
+
+
+class SigmoidCrossEntropy(Loss):
+    r"""Binary cross-entropy on logits, :math:`\frac1N\sum_j \bigl(\log(1 + e^{z_j}) - t_j z_j\bigr)`.
+
+    The same loss as ``torch.nn.functional.binary_cross_entropy_with_logits``:
+    :math:`-t\log\sigma(z) - (1 - t)\log(1 - \sigma(z))` written without the
+    sigmoid, as :math:`\max(z, 0) + \log(1 + e^{-|z|}) - tz`, so that no
+    exponential overflows and no logarithm sees 0. Targets are usually
+    probabilities in [0, 1]; like torch, any real target is accepted (the
+    formula and its gradient hold for every t).
+
+    Notes
+    -----
+    .. math::
+
+        \frac{\partial L}{\partial z_j} = \frac{\sigma(z_j) - t_j}{N},
+
+    which stays of order one when the unit saturates on the wrong answer.
+    Rounding: :math:`|\partial \ell_j/\partial z_j| = |\sigma - t| \le 1 + |t_j|`,
+    so an error ``err`` in z moves L by at most :math:`\frac1N\sum_j (1 + |t_j|)\,\mathrm{err}_j`;
+    each term :math:`|\ell_j| \le |z_j|(1 + |t_j|) + \log 2` is computed with
+    two library calls (exp, log1p: :math:`2 \cdot` LIBM_ULPS ulps), a product and
+    three sums, and the mean adds :math:`\gamma_N`, so the evaluation adds at most
+    :math:`\gamma_{N + 2\,\mathrm{LIBM\_ULPS} + 4}\,\frac1N\sum_j (|z_j|(1 + |t_j|) + 1)`.
+    """
+
+    def forward(self, logits: Any, targets: Any) -> tuple[Any, Any]:
+        xp = _check_pair(logits, targets, "logits")
+        e = xp.exp(-xp.abs(logits))  # in (0, 1]: neither softplus nor sigma can overflow
+        softplus = xp.maximum(logits, xp.zeros_like(logits)) + xp.log1p(e)
+        probs = xp.where(logits >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return xp.mean(softplus - targets * logits), (probs, targets)
+
+    def backward(self, cache: Any) -> Any:
+        probs, targets = cache
+        return (probs - targets) / math.prod(probs.shape)
+
+    def error_bound(self, outputs_abs: Any, err: Any, targets: Any, value: Any) -> float:
+        xp = array_namespace(outputs_abs)
+        size = math.prod(outputs_abs.shape)
+        weight = 1.0 + xp.abs(targets)
+        first = xp.mean(weight * err)
+        return float(first) + gamma(size + 2 * LIBM_ULPS + 4, err.dtype) * float(xp.mean(outputs_abs * weight + 1.0))

@@ -28,6 +28,7 @@ Families
 :mod:`.derivatives`  error curves of difference quotients on exp
 :mod:`.invariance`   the input-shift probe of output invariance
 :mod:`.quadratic`    quadratics with a chosen spectrum, their exact modified loss and flow
+:mod:`.spd`          the quadratic CG solves, 1/2 x^T A x - b^T x, with a chosen spectrum
 :mod:`.quartic`      a small quartic with a non-constant third derivative
 :mod:`.two_parameter` the model L(a, b) = (y - a b x)^2/2 of implicit gradient regularisation
 :mod:`.valley`       a curved valley (1 - exp(-phi_1^2/(2 sigma^2)), sigma = exp(-2 phi_0^2))
@@ -55,6 +56,8 @@ from .invariance import shift_response
 from .quadratic import Quadratic
 from .quartic import Quartic
 from .regression import GradFn, diagonal_quadratic, init_params, tanh_regression
+from .spd import SPDQuadratic, spd_quadratic
+from .glm import gaussian_classes
 from .two_parameter import TwoParameter
 from .valley import Valley
 
@@ -77,10 +80,12 @@ __all__ = [
     "Problem",
     "Quadratic",
     "Quartic",
+    "SPDQuadratic",
     "TwoParameter",
     "Valley",
     "diagonal_quadratic",
     "error_curve",
+    "gaussian_classes",
     "init_params",
     "least_squares",
     "logistic_loss",
@@ -88,6 +93,7 @@ __all__ = [
     "model_step",
     "quartic_loss",
     "shift_response",
+    "spd_quadratic",
     "squared_loss",
     "tanh_loss",
     "tanh_regression",

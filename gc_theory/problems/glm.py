@@ -10,21 +10,26 @@ derivatives :math:`\phi', \phi'', \phi'''` applied entrywise:
     \nabla^3 f[u, v] = \tfrac1n X^\top\big(\phi'''(z) \odot Xu \odot Xv\big),
 
 so the Hessian-vector product and the third-derivative contraction cost two
-matrix-vector products each, and all four are exact.
+matrix-vector products each, and all four are exact. The per-example gradients
+:math:`\phi_k'(z_k)\,x_k` (the rows whose mean is the data term of
+:math:`\nabla f`) are what mini-batch noise is made of; :func:`gaussian_classes`
+draws data for the logistic loss.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .._validation import check_nonnegative
+import numpy as np
+
+from .._validation import check_int, check_nonnegative
 from ..backend import array_namespace
 
 Link = Callable[[Any, Any], tuple[Any, Any, Any, Any]]
 
-__all__ = ["LinearModelLoss", "logistic_loss", "quartic_loss", "squared_loss", "tanh_loss"]
+__all__ = ["LinearModelLoss", "gaussian_classes", "logistic_loss", "quartic_loss", "squared_loss", "tanh_loss"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,16 @@ class LinearModelLoss:
     def grad(self, theta: Any) -> Any:
         d1 = self.link(self.X @ theta, self.y)[1]
         return self.X.T @ d1 / self.X.shape[0] + self.ridge * theta
+
+    def subset(self, rows: Any) -> LinearModelLoss:
+        """The same loss on the examples `rows` only (an integer array of X's namespace): a mini-batch's problem."""
+        xp = array_namespace(self.X)
+        return replace(self, X=xp.take(self.X, rows, axis=0), y=xp.take(self.y, rows, axis=0))
+
+    def per_example_grads(self, theta: Any) -> Any:
+        r"""Rows :math:`\phi_k'(x_k^\top\theta)\,x_k`, shape (n, d): the data term's per-example gradients (no ridge)."""
+        d1 = self.link(self.X @ theta, self.y)[1]
+        return d1[:, None] * self.X
 
     def hvp(self, theta: Any, v: Any) -> Any:
         d2 = self.link(self.X @ theta, self.y)[2]
@@ -140,3 +155,16 @@ def quartic_loss(X: Any, shift: Any) -> LinearModelLoss:
         return 0.25 * r2 * r2 - 0.5 * r2, r2 * r - r, 3.0 * r2 - 1.0, 6.0 * r
 
     return LinearModelLoss(X, shift, link, 0.0, "quartic double well")
+
+
+def gaussian_classes(n: int, p: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n points in p dimensions from two unit Gaussians whose means are 2 apart along the first axis; labels +-1.
+
+    Host float64, for :func:`logistic_loss` (move them with ``xp.asarray``).
+    """
+    n = check_int(n, "n", minimum=1)
+    p = check_int(p, "p", minimum=1)
+    labels = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    shift = np.zeros(p)
+    shift[0] = 1.0
+    return rng.standard_normal((n, p)) + np.outer(labels, shift), labels
