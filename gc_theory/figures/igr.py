@@ -1,5 +1,8 @@
 r"""Implicit gradient regularisation: gradient descent follows the flow of :math:`L + (h/4)\|\nabla L\|^2`.
 
+Drawing only: the runs come from the problem modules (:func:`gc_theory.problems.two_parameter.two_parameter_runs`,
+:func:`gc_theory.problems.valley.valley_runs`, :func:`gc_theory.problems.quadratic.quadratic_runs`).
+
 References
 ----------
 .. [1] D. G. T. Barrett and B. Dherin, "Implicit Gradient Regularization", ICLR 2021, Sec. 3 (Fig. 1, the
@@ -14,75 +17,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from ..convergence import fit_order, geometric_ladder
-from ..igr import (dense_lambda_max, explicit_regularization, flow, gradient_descent, modified_field, modified_loss,
-                   one_step_errors)
-from ..problems import Quadratic, TwoParameter, Valley
+from ..problems.quadratic import quadratic_runs
+from ..problems.two_parameter import (FLOW_TIMES, TWO_PARAMETER_STEPS, TWO_PARAMETER_TIME, two_parameter_local_errors,
+                                      two_parameter_runs)
+from ..problems.valley import VALLEY_TIME, valley_runs
 from . import figure
-
-#: The two-parameter start of the figure: above the hyperbola, a^2 - b^2 = -4.41, lambda_max = 28.8.
-TWO_PARAMETER_START = (2.8, 3.5)
-#: Steps of gradient descent on the two-parameter model (h lambda_max(theta_0) = 0.14, 0.43, 0.81).
-TWO_PARAMETER_STEPS = (0.005, 0.015, 0.028)
-#: Time every two-parameter run covers: long enough that each has settled on the hyperbola.
-TWO_PARAMETER_TIME = 8.4
-#: Times at which the flows are sampled: finely while a^2 - b^2 moves, then coarsely.
-FLOW_TIMES = np.concatenate([np.linspace(0.0, 0.6, 241), np.linspace(0.6, TWO_PARAMETER_TIME, 38)[1:]])
-#: The valley run: start, the large step, the small step (h/8) and the time covered.
-VALLEY_START = (0.8, 0.5)
-VALLEY_STEP = 0.1
-VALLEY_TIME = 30.0
-#: Steps times lambda_max shown on the quadratic, either side of 1 (series) and 2 (stability).
-QUADRATIC_H_LAMBDA = (0.3, 0.9, 1.5, 1.9, 2.05)
-
-
-def two_parameter_runs(start=TWO_PARAMETER_START, steps=TWO_PARAMETER_STEPS, T=TWO_PARAMETER_TIME):
-    """GD iterates for each step, and the points of the plain and the order-1 modified flows on the same times.
-
-    Returns ``(problem, runs)``, ``runs[h] = (gd, igr_flow)`` with ``gd`` the iterates (rows) and ``igr_flow``
-    the order-1 modified flow at the times FLOW_TIMES (which end at T);
-    ``runs[0.0] = (None, plain_flow)`` on the same times.
-    """
-    problem = TwoParameter(x=1.0, y=1.0)
-    theta0 = np.asarray(start, dtype=np.float64)
-    lam = dense_lambda_max(problem, theta0)
-    runs = {}
-    for h in steps:
-        n = int(round(T / h))
-        gd = gradient_descent(problem, theta0, h, n)
-        field = modified_field(problem, h, order=1, lambda_max=lam)
-        runs[h] = (gd, _sampled_flow(field, theta0, FLOW_TIMES))
-    plain = modified_field(problem, 1.0, order=0)
-    runs[0.0] = (None, _sampled_flow(plain, theta0, FLOW_TIMES))
-    return problem, runs
-
-
-def _sampled_flow(field, theta0, times):
-    """The flow at each of the increasing `times` (from 0): one DOP853 solve per interval, from the last point."""
-    path = np.empty((len(times), theta0.size))
-    path[0] = theta0
-    for i, dt in enumerate(np.diff(times)):
-        path[i + 1] = flow(field, path[i], float(dt), rtol=1e-10, atol=1e-12).theta
-    return path
-
-
-def two_parameter_local_errors(start=TWO_PARAMETER_START, rungs=6):
-    """One GD step against the flows of the order-0, 1, 2 modified fields on a ladder with h_max lambda = 0.2.
-
-    Returns ``(steps, {order: (errors, OrderFit)})``.
-    """
-    problem = TwoParameter(x=1.0, y=1.0)
-    theta0 = np.asarray(start, dtype=np.float64)
-    lam = dense_lambda_max(problem, theta0)
-    steps = geometric_ladder(0.2 / lam, rungs)
-    out = {}
-    for k in (0, 1, 2):
-        errors, floors = one_step_errors(lambda t, h: t - h * problem.grad(t),
-                                         lambda h, k=k: modified_field(problem, h, order=k, lambda_max=lam),
-                                         theta0, steps)
-        out[k] = (errors, fit_order(steps, errors, rounding_floor=floors))
-    return steps, out
-
 
 @figure("igr_two_parameter")
 def igr_two_parameter() -> Figure:
@@ -125,39 +64,6 @@ def igr_two_parameter() -> Figure:
     err.set_title("One GD step against the order-$k$ modified flow")
     err.legend(loc="lower right")
     return fig
-
-
-def valley_runs(start=VALLEY_START, h=VALLEY_STEP, T=VALLEY_TIME):
-    """Four descents on the valley over time T, as iterate arrays: GD at step h; GD at h/8 on L;
-    GD at h/8 on the modified loss L + (h/4)||grad L||^2; GD at h/4 on L + (3h/16)||grad L||^2 (EGR)."""
-    problem = Valley()
-    theta0 = np.asarray(start, dtype=np.float64)
-    n = int(round(T / h))
-    return problem, {
-        f"GD, $h = {h:g}$": gradient_descent(problem, theta0, h, n),
-        f"GD, $h = {h / 8:g}$": gradient_descent(problem, theta0, h / 8, 8 * n),
-        rf"GD, $h = {h / 8:g}$, on $L + \frac{{{h:g}}}{{4}}\|\nabla L\|^2$": gradient_descent(
-            modified_loss(problem, h), theta0, h / 8, 8 * n),
-        rf"GD, $h = {h / 4:g}$, on $L + \frac{{3\cdot{h:g}}}{{16}}\|\nabla L\|^2$ (EGR)": gradient_descent(
-            explicit_regularization(problem, 3 * h / 16), theta0, h / 4, 4 * n),
-    }
-
-
-def quadratic_runs(h_lambdas=QUADRATIC_H_LAMBDA, steps=40):
-    """GD on a 2-d quadratic (spectrum 0.2, 1) for each h lambda_max: the top-eigenvector coordinate per step,
-    and the exact modified flow at the same times where h lambda_max < 1 (None otherwise)."""
-    problem = Quadratic((0.2, 1.0), seed=0)
-    top = problem.eigenvectors[:, int(np.argmax(problem.spectrum))]
-    theta0 = problem.eigenvectors @ np.array([1.0, 1.0])
-    out = {}
-    for hl in h_lambdas:
-        h = hl / problem.lambda_max
-        gd = gradient_descent(problem, theta0, h, steps) @ top
-        modified = None
-        if hl < 1.0:
-            modified = np.array([problem.modified_flow(theta0, h, i * h) @ top for i in range(steps + 1)])
-        out[hl] = (gd, modified)
-    return out
 
 
 @figure("igr_valley")

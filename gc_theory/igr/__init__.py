@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .fields import METHODS, adam_field, euler_series_field, modified_field, momentum_coefficient
 from .flatness import Rest, descend_to_rest, gaussian_loss_increase
-from .flows import FlowError, FlowResult, adam_descent, flow, gradient_descent, momentum_descent, rk4
+from .flows import FlowError, FlowResult, adam_descent, flow, gradient_descent, momentum_descent, rk4, sampled_flow
 from .ladders import dense_lambda_max, fixed_time_errors, one_step_errors
 from .losses import GradientPenalty, MeanLoss, explicit_regularization, modified_loss, sgd_modified_loss
 from .shuffling import epoch, partitions, shuffled_epoch_mean, shuffling_modified_loss
@@ -53,6 +53,7 @@ __all__ = [
     "one_step_errors",
     "partitions",
     "rk4",
+    "sampled_flow",
     "sgd_modified_loss",
     "shuffled_epoch_mean",
     "shuffling_modified_loss",

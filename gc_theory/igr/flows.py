@@ -18,7 +18,8 @@ import numpy as np
 from .._validation import check_callable, check_choice, check_int, check_nonnegative, check_positive, check_unit_interval
 from ._checks import as_theta, check_problem, check_step
 
-__all__ = ["FlowError", "FlowResult", "adam_descent", "flow", "gradient_descent", "momentum_descent", "rk4"]
+__all__ = ["FlowError", "FlowResult", "adam_descent", "flow", "gradient_descent", "momentum_descent", "rk4",
+           "sampled_flow"]
 
 _EPS = float(np.finfo(np.float64).eps)
 #: DOP853 refuses rtol below 100 eps; the error estimate re-solves at this factor tighter (or at that limit).
@@ -107,6 +108,24 @@ def flow(field: Callable[[np.ndarray], np.ndarray], theta0: Any, T: float, *, rt
     tight = _solve(field, theta0, T, max(rtol / _TIGHTER, 100 * _EPS), atol / _TIGHTER)
     a, b = loose.y[:, -1], tight.y[:, -1]
     return FlowResult(a.copy(), float(np.max(np.abs(a - b))), int(loose.nfev + tight.nfev))
+
+
+def sampled_flow(field: Callable[[np.ndarray], np.ndarray], theta0: Any, times: Any, *, rtol: float = 1e-10,
+                 atol: float = 1e-12) -> np.ndarray:
+    """The flow at each of the increasing `times` (the first 0), as rows: one DOP853 solve per interval.
+
+    For plotting a path; each solve starts from the last point, so the errors of the
+    intervals add (each at most about `rtol` relative, see :func:`flow`).
+    """
+    theta0 = as_theta(theta0, "theta0")
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or times[0] != 0.0 or np.any(np.diff(times) < 0):
+        raise ValueError(f"times must be a 1-d increasing sequence starting at 0, got {times!r:.60}")
+    path = np.empty((times.size, theta0.size))
+    path[0] = theta0
+    for i, dt in enumerate(np.diff(times)):
+        path[i + 1] = flow(field, path[i], float(dt), rtol=rtol, atol=atol).theta
+    return path
 
 
 def rk4(field: Callable[[np.ndarray], np.ndarray], theta0: Any, T: float, substeps: int = 32) -> np.ndarray:
