@@ -1,7 +1,8 @@
 r"""Implicit gradient regularisation: gradient descent follows the flow of :math:`L + (h/4)\|\nabla L\|^2`.
 
 Drawing only: the runs come from the problem modules (:func:`gc_theory.problems.two_parameter.two_parameter_runs`,
-:func:`gc_theory.problems.valley.valley_runs`, :func:`gc_theory.problems.quadratic.quadratic_runs`).
+:func:`gc_theory.problems.valley.valley_runs`, :func:`gc_theory.problems.quadratic.quadratic_runs`; the digits
+experiment's committed results, :func:`gc_theory.problems.mlp.load_digits_results`).
 
 References
 ----------
@@ -17,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from ..problems.mlp import digits_summary, load_digits_results
 from ..problems.quadratic import quadratic_runs
 from ..problems.two_parameter import (FLOW_TIMES, TWO_PARAMETER_STEPS, TWO_PARAMETER_TIME, two_parameter_local_errors,
                                       two_parameter_runs)
@@ -99,4 +101,47 @@ def igr_valley() -> Figure:
     quad.set(xlabel="step $n$", ylabel=r"$|q_{\max}^\top \theta_n|$", ylim=(1e-14, 1e2))
     quad.set_title(r"Quadratic: $|1 - h\lambda|$ per step; unstable for $h\lambda > 2$")
     quad.legend(loc="lower left", ncols=2)
+    return fig
+
+
+#: What each panel of igr_digits shows: (key in the summary, axis label, the paper's predicted direction).
+_DIGITS_PANELS = (
+    ("r_ig_over_loss", r"$\Delta\,R_{IG}/L$, $R_{IG} = \|\nabla L\|^2$", "predicted: falls with $h$"),
+    ("sharpness", r"$\Delta$ top Hessian eigenvalue", "predicted: falls with $h$"),
+    ("test_accuracy", r"$\Delta$ test accuracy", "predicted: rises with $h$"),
+    ("noise_increase", r"$\Delta$ test-loss increase under noise", "predicted: falls with $h$"),
+)
+
+
+@figure("igr_digits")
+def igr_digits(results: dict | None = None) -> Figure:
+    """A tanh MLP on the digits, full-batch GD trained to the same loss for each step h: the change of each
+    quantity against GD at the smallest step of the same seed (mean and one standard deviation over seeds), with EGR at a small step standing in for a large one; the paper's prediction in
+    each title. Reads the committed results (gc_theory/problems/igr_digits.json) unless given others."""
+    results = load_digits_results() if results is None else results
+    rows = digits_summary(results)
+    gd = sorted((r for r in rows if r["mu"] == 0.0), key=lambda r: r["h"])
+    egr = [r for r in rows if r["mu"] > 0.0]
+    init = np.array([run["sharpness_at_init"] for run in results["runs"]])
+    fig = Figure(figsize=(15.0, 3.6), layout="constrained")
+    h = np.array([r["h"] for r in gd])
+    for ax, (key, label, prediction) in zip(fig.subplots(1, 4), _DIGITS_PANELS, strict=True):
+        mean = np.array([r[f"{key}_delta"] for r in gd])
+        std = np.array([r[f"{key}_delta_std"] for r in gd])
+        ax.errorbar(h, mean, yerr=std, marker="o", markersize=4, capsize=3, color="C0", label="GD at step $h$")
+        for r in egr:
+            replaced = results["egr"][1]
+            ax.errorbar([replaced], [r[f"{key}_delta"]], yerr=[r[f"{key}_delta_std"]], marker="s", markersize=6, capsize=3,
+                        color="C3", linestyle="none",
+                        label=rf"EGR: $h = {r['h']:g}$, $\mu = {r['mu']:g}$ (for $h = {replaced:g}$)")
+        ax.axvspan(2.0 / init.max(), 2.0 / init.min(), color="0.85", zorder=0, label=r"$2/S_0$ over seeds")
+        ax.axhline(0.0, color="0.5", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set(xlabel="step $h$", ylabel=label)
+        ax.set_title(prediction, fontsize=9)
+        if key == "r_ig_over_loss":
+            ax.legend(loc="lower left", fontsize=7)
+    fig.suptitle(f"Tanh MLP ({results['hidden']} hidden) on the digits, full batch, trained to loss "
+                 f"{results['target_loss']:g}; change against $h = {h.min():g}$ on the same seed, {len(results['seeds'])} seeds, noise $\\sigma = {results['noise']:g}$",
+                 fontsize=10)
     return fig
