@@ -110,3 +110,12 @@ def test_the_igr_runs_live_below_the_figures():
     gd, modified = quadratic_runs((0.5, 2.5), steps=10)[0.5]
     assert modified is not None and np.allclose(gd, modified, rtol=1e-12, atol=1e-15)
     assert quadratic_runs((2.5,), steps=10)[2.5][1] is None
+
+
+def test_two_parameter_value_of_a_diverged_run_is_inf_not_an_error():
+    # A run above the stability limit reaches |ab| ~ 1e300; with overflow silenced (as a caller probing a
+    # divergence does) its loss is +inf, as NumPy's would be, not a Python OverflowError.
+    from gc_theory.problems import TwoParameter
+
+    with np.errstate(over="ignore"):
+        assert TwoParameter().value(np.array([1e150, 1e150])) == np.inf

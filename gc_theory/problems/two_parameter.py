@@ -57,7 +57,9 @@ class TwoParameter:
         return float(self.y - theta[0] * theta[1] * self.x)
 
     def value(self, theta: np.ndarray) -> float:
-        return 0.5 * self.residual(theta) ** 2
+        r = self.residual(theta)
+        # r * r, not r ** 2: a Python float power raises OverflowError where a product rounds to inf.
+        return 0.5 * r * r
 
     def grad(self, theta: np.ndarray) -> np.ndarray:
         a, b = theta
