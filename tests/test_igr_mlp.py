@@ -1,4 +1,4 @@
-"""The tanh MLP on the digits as a problem (exact gradient and Hessian-vector product), and the IGR digits experiment."""
+"""The tanh MLP as a problem (exact gradient and Hessian-vector product), and the IGR digits experiment."""
 
 from __future__ import annotations
 

@@ -103,7 +103,8 @@ def test_the_igr_runs_live_below_the_figures():
     from gc_theory.problems.valley import valley_runs
 
     notebook = Path(__file__).resolve().parents[1] / "notebooks" / "07_implicit_gradient_regularization.ipynb"
-    sources = "".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code")
+    cells = json.loads(notebook.read_text())["cells"]
+    sources = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     assert "gc_theory.figures." not in sources
     problem, runs = valley_runs(T=1.0)
     assert len(runs) == 4 and all(np.all(np.isfinite(path)) for path in runs.values())

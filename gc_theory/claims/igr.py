@@ -452,7 +452,8 @@ def _adam_one_norm(ctx: Context, control: bool) -> Iterator[Measurement]:
         error = (10.0 * plain.error + 4.0 * (n + 1) * unit_roundoff(np.float64)) * lipschitz * theta0.size
         verdict = "penalised" if delta < 0 else "anti-penalised"
         yield Measurement(max(0.0, float(sign * delta) + error), 0.0, abs(delta),
-                          f"start {start}, beta/(1-beta) = {b:g}, rho/(1-rho) = {r:g}: Delta N = {delta:.3e} ({verdict}), "
+                          f"start {start}, beta/(1-beta) = {b:g}, rho/(1-rho) = {r:g}: "
+                          f"Delta N = {delta:.3e} ({verdict}), "
                           f"error bound {error:.1e}")
 
 

@@ -131,7 +131,8 @@ def igr_digits(results: dict | None = None) -> Figure:
         ax.errorbar(h, mean, yerr=std, marker="o", markersize=4, capsize=3, color="C0", label="GD at step $h$")
         for r in egr:
             replaced = results["egr"][1]
-            ax.errorbar([replaced], [r[f"{key}_delta"]], yerr=[r[f"{key}_delta_std"]], marker="s", markersize=6, capsize=3,
+            ax.errorbar([replaced], [r[f"{key}_delta"]], yerr=[r[f"{key}_delta_std"]], marker="s", markersize=6,
+                        capsize=3,
                         color="C3", linestyle="none",
                         label=rf"EGR: $h = {r['h']:g}$, $\mu = {r['mu']:g}$ (for $h = {replaced:g}$)")
         ax.axvspan(2.0 / init.max(), 2.0 / init.min(), color="0.85", zorder=0, label=r"$2/S_0$ over seeds")

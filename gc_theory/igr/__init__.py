@@ -4,8 +4,10 @@ Gradient descent with step h follows the gradient flow of
 :math:`L + (h/4)\|\nabla L\|^2` more closely than that of L: an implicit penalty
 on the gradient norm that grows with the step. This package builds the modified
 losses and fields (gd to second order, heavy ball, Nesterov, Adam and RMSprop to first),
-integrates their flows with an error estimate, and derives every coefficient
-symbolically (:mod:`gc_theory.igr.symbolic`, SymPy, imported on demand).
+integrates their flows with an error estimate, derives every coefficient
+symbolically (:mod:`gc_theory.igr.symbolic`, SymPy, imported on demand), and
+measures where gradient descent comes to rest: sharpness, and the expected loss
+under parameter noise (:mod:`gc_theory.igr.flatness`).
 
 A *problem* is any object with ``value(theta)``, ``grad(theta)``,
 ``hvp(theta, v)`` and, for second order, ``third(theta, u, v)``, theta a 1-d

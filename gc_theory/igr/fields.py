@@ -178,14 +178,16 @@ def modified_field(problem: Any, h: float, *, method: str = "gd", order: int = 1
     Raises
     ------
     ValueError
-        h not > 0 and finite, beta outside [0, 1), an order beyond what is
-        implemented for `method`, or :math:`h\lambda_{\max} \ge 1` for order >= 1.
+        h not > 0 and finite, beta or rho outside [0, 1), eps not > 0, an order
+        beyond what is implemented for `method`, or :math:`h\lambda_{\max} \ge 1` for order >= 1.
     TypeError
         A problem without the derivative the order needs.
 
     Notes
     -----
-    See the module docstring for the fields and their derivation. One step of
+    See the module docstring for the fields and their derivation; for adam and
+    rmsprop the moments must start on their slow values (``warm=True`` in
+    :func:`~gc_theory.igr.adam_descent`) for the O(h^2) agreement. One step of
     gd differs from the exact flow of the order-k field by :math:`O(h^{k+2})`.
     """
     h = check_step(h)

@@ -80,7 +80,7 @@ def descend_to_rest(problem: Any, theta0: Any, h: float, *, gtol: float = 1e-12,
 
 
 def gaussian_loss_increase(problem: Any, theta: Any, sigma: float, nodes: int = 12) -> float:
-    r""":math:`\mathbb E\,L(\theta + \sigma\xi) - L(\theta)`, :math:`\xi \sim \mathcal N(0, I)`, by Gauss-Hermite quadrature.
+    r""":math:`\mathbb E\,L(\theta + \sigma\xi) - L(\theta)`, :math:`\xi \sim \mathcal N(0, I)`, by Gauss-Hermite rule.
 
     Parameters
     ----------

@@ -31,6 +31,7 @@ Families
 :mod:`.quartic`      a small quartic with a non-constant third derivative
 :mod:`.two_parameter` the model L(a, b) = (y - a b x)^2/2 of implicit gradient regularisation
 :mod:`.valley`       a curved valley (1 - exp(-phi_1^2/(2 sigma^2)), sigma = exp(-2 phi_0^2))
+:mod:`.mlp`          a one-hidden-layer tanh MLP with softmax cross-entropy, and the IGR digits experiment
 
 Examples
 --------
@@ -52,6 +53,7 @@ from .convex import ConvexProblem, least_squares, logistic_regression
 from .derivatives import error_curve, model_step
 from .glm import LinearModelLoss, logistic_loss, quartic_loss, squared_loss, tanh_loss
 from .invariance import shift_response
+from .mlp import TanhMLP
 from .quadratic import Quadratic
 from .quartic import Quartic
 from .regression import GradFn, diagonal_quadratic, init_params, tanh_regression
@@ -77,6 +79,7 @@ __all__ = [
     "Problem",
     "Quadratic",
     "Quartic",
+    "TanhMLP",
     "TwoParameter",
     "Valley",
     "diagonal_quadratic",
