@@ -92,3 +92,31 @@ def test_modified_spectrum_refuses_exactly_at_one(h_lambda):
     assert np.all(np.isfinite(q.modified_spectrum(h_lambda / 2.0)))
     with pytest.raises(ValueError, match="lambda_max"):
         q.modified_spectrum(1.0 / 2.0)
+
+
+def test_the_igr_runs_live_below_the_figures():
+    # Notebooks and tests draw the runs from the problem modules; the figure module only draws them.
+    import json
+    from pathlib import Path
+
+    from gc_theory.problems.quadratic import quadratic_runs
+    from gc_theory.problems.valley import valley_runs
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "07_implicit_gradient_regularization.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    sources = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "gc_theory.figures." not in sources
+    problem, runs = valley_runs(T=1.0)
+    assert len(runs) == 4 and all(np.all(np.isfinite(path)) for path in runs.values())
+    gd, modified = quadratic_runs((0.5, 2.5), steps=10)[0.5]
+    assert modified is not None and np.allclose(gd, modified, rtol=1e-12, atol=1e-15)
+    assert quadratic_runs((2.5,), steps=10)[2.5][1] is None
+
+
+def test_two_parameter_value_of_a_diverged_run_is_inf_not_an_error():
+    # A run above the stability limit reaches |ab| ~ 1e300; with overflow silenced (as a caller probing a
+    # divergence does) its loss is +inf, as NumPy's would be, not a Python OverflowError.
+    from gc_theory.problems import TwoParameter
+
+    with np.errstate(over="ignore"):
+        assert TwoParameter().value(np.array([1e150, 1e150])) == np.inf

@@ -60,3 +60,13 @@ def test_f3_curl():
     a, b, x, y = sp.symbols("a b x y")
     assert s.f3_curl((y - a * b * x) ** 2 / 2, (a, b)) != 0
     assert s.f3_curl(3 * a**2 + a * b + b**2 / 2, (a, b)) == 0
+
+
+def test_adam_correction_is_derived():
+    derived, stated = s.adam_correction()
+    assert sp.simplify(derived - stated) == 0
+    # A wrong coefficient, rho/(1-rho) for beta/(1-beta) in the eps part, is caught.
+    rho, eps = sp.symbols("rho epsilon", positive=True)
+    wrong = stated + sp.diff(sp.Function("g")(s.y), s.y) * eps * (rho / (1 - rho) - s.beta / (1 - s.beta)) \
+        * (-sp.Function("g")(s.y)) / (sp.Function("g")(s.y) ** 2 + eps) ** 2
+    assert sp.simplify(derived - wrong) != 0

@@ -10,6 +10,7 @@ exactly in SymPy.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -17,12 +18,15 @@ import numpy as np
 from ..convergence import fit_order, geometric_ladder
 from ..igr import (
     MeanLoss,
+    adam_descent,
     dense_lambda_max,
+    descend_to_rest,
     epoch,
     euler_series_field,
     explicit_regularization,
     fixed_time_errors,
     flow,
+    gaussian_loss_increase,
     gradient_descent,
     modified_field,
     momentum_descent,
@@ -32,7 +36,7 @@ from ..igr import (
     shuffling_modified_loss,
 )
 from ..minibatch import batch_covariance
-from ..problems import Quadratic, Quartic, TwoParameter
+from ..problems import Quadratic, Quartic, TwoParameter, Valley
 from ..tolerances import gamma, unit_roundoff
 from . import NUMPY_ONLY, SYMBOLIC, Context, Measurement, claim
 
@@ -368,3 +372,245 @@ def _f3_curl(ctx: Context, control: bool) -> Measurement:
     return Measurement(float(len(wrong)), 0.0, None,
                        f"curl on the two-parameter model: {two_parameter}; on the quadratic: {quadratic}"
                        + (f"; wrong for {', '.join(wrong)}" if wrong else ""))
+
+
+#: Adam's cases for the slope claim: (method, beta, rho, eps); eps keeps sqrt(g^2 + eps) away from 0 on the path.
+_ADAM_CASES = (("adam", 0.5, 0.75, 0.01), ("rmsprop", 0.0, 0.75, 0.01))
+
+
+@claim(
+    "igr.adam.modified_flow",
+    statement="Adam and RMSprop (epsilon inside the root, moments started on their slow values) follow "
+              "theta_j' = -g_j/s_j - (h/s_j^3)((b - r)g_j^2 + (b + 1/2)eps) d_j N_eps to O(h^2) at fixed time, "
+              "s = sqrt(g^2 + eps), b = beta/(1-beta), r = rho/(1-rho), N_eps = sum_j s_j",
+    source="Cattaneo, Klusowski & Shigida, On the Implicit Bias of Adam, ICML 2024; derived in "
+           "gc_theory.igr.symbolic.adam_correction",
+    control="the plain preconditioned flow -g/sqrt(g^2 + eps), and moments started at zero: O(h)",
+    runs_on=NUMPY_ONLY,
+)
+def _adam(ctx: Context, control: bool) -> Iterator[Measurement]:
+    rng = ctx.spawn("start").rng
+    problem = Quartic([0.5, 1.0, 2.0], c=1.0, seed=1)
+    theta0 = rng.uniform(-0.6, 0.6, 3)
+    lam = dense_lambda_max(problem, theta0)
+    for method, beta, rho, eps in _ADAM_CASES:
+        # The moments average over about 1/(1 - max(beta, rho)) steps: the ladder shrinks with that memory.
+        steps = geometric_ladder(H_LAMBDA * (1.0 - max(beta, rho)) / lam, RUNGS + 1)
+        cases = [("plain preconditioned flow", 0, True), ("moments from zero", 1, False)] if control \
+            else [("warm moments", 1, True)]
+        for label, order, warm in cases:
+            def run(theta, h, n, beta=beta, rho=rho, eps=eps, warm=warm):
+                return adam_descent(problem, theta, h, n, beta=beta, rho=rho, eps=eps, warm=warm)[-1]
+
+            def field_for(h, method=method, beta=beta, rho=rho, eps=eps, order=order):
+                return modified_field(problem, h, method=method, order=order, beta=beta, rho=rho, eps=eps,
+                                      lambda_max=lam)
+
+            errors, floors = fixed_time_errors(run, field_for, theta0, steps, N0)
+            yield fit_order(steps, errors, rounding_floor=floors).measure(
+                2, f"{method}, beta={beta}, rho={rho}, eps={eps}, {label}")
+
+
+def _one_norm(problem, theta: np.ndarray, eps: float) -> float:
+    g = problem.grad(theta)
+    return float(np.sum(np.sqrt(g * g + eps)))
+
+
+@claim(
+    "igr.adam.one_norm",
+    statement="Adam penalises the perturbed one-norm N_eps = sum_j sqrt(g_j^2 + eps) when beta/(1-beta) > "
+              "rho/(1-rho) and anti-penalises it when rho/(1-rho) is larger: N_eps at Adam's point minus N_eps "
+              "at the plain preconditioned flow's has the sign of rho/(1-rho) - beta/(1-beta)",
+    source="Cattaneo, Klusowski & Shigida, On the Implicit Bias of Adam, ICML 2024, Sec. 1 and 3",
+    control="the opposite sign claimed for each (beta, rho)",
+    runs_on=NUMPY_ONLY,
+)
+def _adam_one_norm(ctx: Context, control: bool) -> Iterator[Measurement]:
+    r"""Notes: the measured quantity is :math:`\Delta N = N_\epsilon(\theta_n) - N_\epsilon(\varphi_{nh}(\theta_0))`
+    with :math:`\varphi` the plain flow; the claim holds when :math:`\sigma\Delta N \le -e`,
+    :math:`\sigma = \mathrm{sign}(\bar\beta - \bar\rho)`, e the flow's error estimate
+    times the gradient's Lipschitz bound plus the rounding of n steps: the sign is
+    then decided beyond every error, so the residual :math:`\max(0, \sigma\Delta N + e)`
+    is held to 0. With :math:`\epsilon = 10^{-3} \ll g_j^2` the
+    :math:`(\bar\beta + \tfrac12)\epsilon` part of the correction, which always
+    penalises, is too small to decide the sign.
+    """
+    problem = Quartic([0.5, 1.0, 2.0], c=1.0, seed=1)
+    eps, h, T = 1e-3, 0.0025, 0.5
+    n = int(round(T / h))
+    # Fixed starts, not drawn: along these paths every |g_j| stays >= 0.22, so g_j^2 >= 50 eps. A drawn start
+    # can send a coordinate of g through 0, where the always-penalising eps part decides (seen at seed 4).
+    for start, (beta, rho) in itertools.product(((0.5, -0.4, 0.6), (0.4, 0.5, -0.6)),
+                                                ((0.8, 0.5), (0.5, 0.8), (0.9, 0.5), (0.5, 0.9))):
+        theta0 = np.asarray(start)
+        lipschitz = 4.0 * dense_lambda_max(problem, theta0)
+        b, r = beta / (1.0 - beta), rho / (1.0 - rho)
+        sign = np.sign(b - r) * (-1.0 if control else 1.0)
+        adam = adam_descent(problem, theta0, h, n, beta=beta, rho=rho, eps=eps)[-1]
+        plain = flow(modified_field(problem, h, method="adam", order=0, beta=beta, rho=rho, eps=eps), theta0, n * h)
+        delta = _one_norm(problem, adam, eps) - _one_norm(problem, plain.theta, eps)
+        error = (10.0 * plain.error + 4.0 * (n + 1) * unit_roundoff(np.float64)) * lipschitz * theta0.size
+        verdict = "penalised" if delta < 0 else "anti-penalised"
+        yield Measurement(max(0.0, float(sign * delta) + error), 0.0, abs(delta),
+                          f"start {start}, beta/(1-beta) = {b:g}, rho/(1-rho) = {r:g}: "
+                          f"Delta N = {delta:.3e} ({verdict}), "
+                          f"error bound {error:.1e}")
+
+
+@claim(
+    "igr.quadratic.stability",
+    statement="GD on a quadratic contracts by max_i |1 - h lambda_i| per step: it converges for h lambda_max < 2 "
+              "and diverges for h lambda_max > 2",
+    source="linear stability of explicit Euler; Cohen et al., Edge of Stability, ICLR 2021, Sec. 2",
+    control="the mean curvature deciding: |1 - h mean(lambda)| per step",
+    runs_on=NUMPY_ONLY,
+)
+def _quadratic_stability(ctx: Context, control: bool) -> Iterator[Measurement]:
+    r"""Notes: the measured rate is :math:`(\|\theta_{2n}\|/\|\theta_n\|)^{1/n}`. Exactly,
+    :math:`\theta_k = Q(I - h\Lambda)^kQ^\top\theta_0`, so the rate differs from
+    :math:`\rho = \max_i|1 - h\lambda_i|` by at most
+    :math:`\rho\,((\rho_2/\rho)^n\|\theta_0\|/|q^\top\theta_0|)^{1/n}`-type terms: bounded by
+    :math:`\rho\,(2/n)(\rho_2/\rho)^{n}\|\theta_0\|/|q^\top\theta_0|` with :math:`\rho_2`
+    the second largest factor; rounding adds :math:`\gamma_{d+2}(1 + h\||A|\|)` per step,
+    :math:`(2/n)\cdot 2n\gamma_{d+2}(1 + h\||A|\|)\rho` in the rate.
+    """
+    rng = ctx.spawn("start").rng
+    spectrum = (0.1, 0.5, 1.0)
+    problem = Quadratic(spectrum, seed=int(rng.integers(2**31)))
+    theta0 = rng.standard_normal(len(spectrum))
+    top = problem.eigenvectors[:, int(np.argmax(problem.spectrum))]
+    abs_norm = float(np.linalg.norm(np.abs(problem.matrix), 2))
+    n = 300
+    for h_lambda in (1.9, 1.98, 2.02, 2.1):
+        h = h_lambda / problem.lambda_max
+        path = gradient_descent(problem, theta0, h, 2 * n)
+        rate = float((np.linalg.norm(path[2 * n]) / np.linalg.norm(path[n])) ** (1.0 / n))
+        factors = np.sort(np.abs(1.0 - h * problem.spectrum))
+        predicted = abs(1.0 - h * float(np.mean(problem.spectrum))) if control else float(factors[-1])
+        mix = (factors[-2] / factors[-1]) ** n * float(np.linalg.norm(theta0)) / abs(float(top @ theta0))
+        tol = factors[-1] * (2.0 / n) * (mix + 2 * n * gamma(len(spectrum) + 2, np.float64) * (1.0 + h * abs_norm))
+        verdict = "diverges" if rate > 1.0 else "converges"
+        yield Measurement(abs(rate - predicted), float(tol), 1.0,
+                          f"h lambda_max = {h_lambda}: measured rate {rate:.6f} ({verdict}), predicted {predicted:.6f}")
+
+
+# Flatness and robustness: what the implicit penalty predicts about where GD comes to rest. Unlike the
+# claims above these are not statements about an order in h; they hold below the catapult threshold 2/S_0.
+
+#: (label, problem, start, fractions of 2/S_0 below the threshold, fractions above it where monotonicity fails).
+_FLATNESS_RUNS = (
+    ("two-parameter", TwoParameter(x=1.0, y=1.0), (2.8, 3.5), (0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95), (1.5, 2.0)),
+    ("valley", Valley(), (0.8, 0.1), (0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95), (3.0, 4.0)),
+)
+#: Gradient norm at which a run counts as at rest.
+_GTOL = 1e-10
+
+
+def _rest_sharpness(problem, theta0: np.ndarray, h: float) -> tuple[float, float, float]:
+    """(sharpness at rest, R_IG/L at rest, error bound of the sharpness) of GD with step h."""
+    rest = descend_to_rest(problem, theta0, h, gtol=_GTOL)
+    if not rest.converged:
+        raise ArithmeticError(f"GD with h = {h:g} did not come to rest (|g| = {rest.grad_norm:.3g} "
+                              f"after {rest.steps} steps)")
+    s = problem.sharpness(rest.theta)
+    g = problem.grad(rest.theta)
+    # The rest point lies about |g|/S from the set of minima; the sharpness changes by about as much over that step.
+    moved = problem.sharpness(rest.theta - g / s)
+    return s, float(g @ g) / problem.value(rest.theta), abs(moved - s) + 8.0 * unit_roundoff(np.float64) * s
+
+
+@claim(
+    "igr.flatness.monotone",
+    statement="below the catapult threshold h < 2/S_0, the sharpness and R_IG/L = ||grad L||^2/L where GD comes "
+              "to rest fall monotonically as h grows, on the two-parameter model and the valley",
+    source=f"{SOURCE}, Sec. 3 and 5; Lewkowycz et al., the catapult mechanism, 2020",
+    control="the same over steps above 2/S_0, where runs catapult and the order is lost",
+    runs_on=NUMPY_ONLY,
+)
+def _flatness_monotone(ctx: Context, control: bool) -> Iterator[Measurement]:
+    r"""Notes: the residual is the largest increase between consecutive steps of the
+    grid; its tolerance the sum of the two rest points' sharpness errors (each the
+    change of S over the remaining distance :math:`\|g\|/S` to the minima, plus
+    rounding), twice that for R_IG/L, which is :math:`2S` at a minimum of either problem.
+    """
+    for label, problem, start, below, above in _FLATNESS_RUNS:
+        theta0 = np.asarray(start, dtype=np.float64)
+        s0 = problem.sharpness(theta0)
+        fractions = above if control else below
+        rests = [_rest_sharpness(problem, theta0, 2.0 * f / s0) for f in fractions]
+        for name, k in (("sharpness", 0), ("R_IG/L", 1)):
+            values = [r[k] for r in rests]
+            rises = [max(0.0, b - a) for a, b in zip(values, values[1:], strict=False)]
+            tol = max(rests[i][2] + rests[i + 1][2] for i in range(len(rests) - 1)) * (1 + k)
+            shown = ", ".join(f"{v:.4g}" for v in values)
+            yield Measurement(max(rises), tol, values[0],
+                              f"{label}, {name} at h S_0/2 = {list(fractions)}: [{shown}]")
+
+
+@claim(
+    "igr.flatness.edge_of_stability",
+    statement="every GD run that comes to rest ends with sharpness <= 2/h (linear stability), at steps above the "
+              "catapult threshold too, where the gradient flow's endpoint is sharper than 2/h",
+    source="Cohen et al., Gradient Descent on Neural Networks Typically Occurs at the Edge of Stability, ICLR 2021",
+    control="the gradient flow's endpoint held to the same bound 2/h at those steps",
+    runs_on=NUMPY_ONLY,
+)
+def _edge_of_stability(ctx: Context, control: bool) -> Iterator[Measurement]:
+    r"""Notes: residual :math:`\max(0, S - 2/h)`, tolerance the sharpness error of
+    :func:`_rest_sharpness`. The control's endpoint is GD at :math:`h = 0.05\cdot 2/S_0`,
+    which stands in for the flow (its sharpness moves by under 2% down to
+    :math:`0.1\cdot 2/S_0`, see ``igr.flatness.monotone``).
+    """
+    for label, problem, start, _, _ in _FLATNESS_RUNS:
+        theta0 = np.asarray(start, dtype=np.float64)
+        s0 = problem.sharpness(theta0)
+        flat_s = _rest_sharpness(problem, theta0, 0.1 / s0)[0]
+        for f in (0.5, 1.5, 2.0, 3.0, 4.0):
+            h = 2.0 * f / s0
+            if control and flat_s <= 2.0 / h:
+                continue
+            if not control and not descend_to_rest(problem, theta0, h, gtol=_GTOL).converged:
+                continue  # the statement is about runs that come to rest; a diverging run is not one
+            s, _, err = _rest_sharpness(problem, theta0, 0.1 / s0 if control else h)
+            yield Measurement(max(0.0, s - 2.0 / h), err, 2.0 / h,
+                              f"{label}, h S_0/2 = {f}: sharpness {s:.4g}, 2/h = {2.0 / h:.4g}")
+
+
+@claim(
+    "igr.flatness.noise",
+    statement="under Gaussian parameter noise of scale sigma, E L(theta + sigma xi) - L(theta) = "
+              "(sigma^2/2) tr H + O(sigma^4): exactly (sigma^2/2) x^2(a^2 + b^2) + x^2 sigma^4/2 on the "
+              "two-parameter model, slope 4 on the valley",
+    source=f"{SOURCE}, Sec. 6 (flatness and robustness)",
+    control="without the sigma^4 term on the two-parameter model; the top eigenvalue for tr H on the valley "
+            "(slope 2)",
+    runs_on=NUMPY_ONLY,
+)
+def _noise(ctx: Context, control: bool) -> Iterator[Measurement]:
+    r"""Notes: with :math:`r_0 = y - abx`, :math:`r = r_0 - \sigma x(a\xi_2 + b\xi_1) - \sigma^2x\xi_1\xi_2`
+    and :math:`\mathbb E r^2 = r_0^2 + \sigma^2x^2(a^2 + b^2) + \sigma^4x^2`, while
+    :math:`\operatorname{tr}H = x^2(a^2 + b^2)` everywhere. The expectation is a
+    3-point Gauss-Hermite rule per coordinate, exact for this degree-4 polynomial;
+    its 9 weighted terms round to :math:`\gamma_{12}` times the sum of their magnitudes.
+    On the valley a 24-point rule leaves a quadrature error far below the
+    :math:`\sigma^4` term, whose slope is fitted on :math:`\sigma_i = 0.05/2^i`.
+    """
+    rng = ctx.spawn("points").rng
+    problem = TwoParameter(x=1.3, y=0.8)
+    for _ in range(3):
+        theta = np.array([rng.uniform(0.3, 1.5), rng.uniform(-1.5, 1.5)])
+        for sigma in (0.1, 0.5):
+            measured = gaussian_loss_increase(problem, theta, sigma, nodes=3)
+            trace = problem.x**2 * float(theta @ theta)
+            predicted = 0.5 * sigma**2 * trace + (0.0 if control else 0.5 * problem.x**2 * sigma**4)
+            size = problem.value(theta) + sigma**2 * trace + sigma**4 * problem.x**2
+            yield Measurement(abs(measured - predicted), gamma(12, np.float64) * 4.0 * size, size,
+                              f"two-parameter at {np.round(theta, 3).tolist()}, sigma = {sigma}")
+    valley = Valley()
+    theta = np.array([0.5, 0.1])
+    hessian = valley.hessian(theta)
+    curvature = float(np.linalg.eigvalsh(hessian)[-1]) if control else float(np.trace(hessian))
+    sigmas = geometric_ladder(0.05, RUNGS)
+    errors = [abs(gaussian_loss_increase(valley, theta, s, nodes=24) - 0.5 * s * s * curvature) for s in sigmas]
+    floors = 24 * 24 * 4.0 * unit_roundoff(np.float64) * (valley.value(theta) + 1.0) * np.ones_like(sigmas)
+    yield fit_order(sigmas, errors, rounding_floor=floors).measure(4, "valley at (0.5, 0.1)")

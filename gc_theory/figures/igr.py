@@ -1,5 +1,9 @@
 r"""Implicit gradient regularisation: gradient descent follows the flow of :math:`L + (h/4)\|\nabla L\|^2`.
 
+Drawing only: the runs come from the problem modules (:func:`gc_theory.problems.two_parameter.two_parameter_runs`,
+:func:`gc_theory.problems.valley.valley_runs`, :func:`gc_theory.problems.quadratic.quadratic_runs`; the digits
+experiment's committed results, :func:`gc_theory.problems.mlp.load_digits_results`).
+
 References
 ----------
 .. [1] D. G. T. Barrett and B. Dherin, "Implicit Gradient Regularization", ICLR 2021, Sec. 3 (Fig. 1, the
@@ -14,75 +18,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from ..convergence import fit_order, geometric_ladder
-from ..igr import (dense_lambda_max, explicit_regularization, flow, gradient_descent, modified_field, modified_loss,
-                   one_step_errors)
-from ..problems import Quadratic, TwoParameter, Valley
+from ..problems.mlp import digits_summary, load_digits_results
+from ..problems.quadratic import quadratic_runs
+from ..problems.two_parameter import (FLOW_TIMES, TWO_PARAMETER_STEPS, TWO_PARAMETER_TIME, two_parameter_local_errors,
+                                      two_parameter_runs)
+from ..problems.valley import VALLEY_TIME, valley_runs
 from . import figure
-
-#: The two-parameter start of the figure: above the hyperbola, a^2 - b^2 = -4.41, lambda_max = 28.8.
-TWO_PARAMETER_START = (2.8, 3.5)
-#: Steps of gradient descent on the two-parameter model (h lambda_max(theta_0) = 0.14, 0.43, 0.81).
-TWO_PARAMETER_STEPS = (0.005, 0.015, 0.028)
-#: Time every two-parameter run covers: long enough that each has settled on the hyperbola.
-TWO_PARAMETER_TIME = 8.4
-#: Times at which the flows are sampled: finely while a^2 - b^2 moves, then coarsely.
-FLOW_TIMES = np.concatenate([np.linspace(0.0, 0.6, 241), np.linspace(0.6, TWO_PARAMETER_TIME, 38)[1:]])
-#: The valley run: start, the large step, the small step (h/8) and the time covered.
-VALLEY_START = (0.8, 0.5)
-VALLEY_STEP = 0.1
-VALLEY_TIME = 30.0
-#: Steps times lambda_max shown on the quadratic, either side of 1 (series) and 2 (stability).
-QUADRATIC_H_LAMBDA = (0.3, 0.9, 1.5, 1.9, 2.05)
-
-
-def two_parameter_runs(start=TWO_PARAMETER_START, steps=TWO_PARAMETER_STEPS, T=TWO_PARAMETER_TIME):
-    """GD iterates for each step, and the points of the plain and the order-1 modified flows on the same times.
-
-    Returns ``(problem, runs)``, ``runs[h] = (gd, igr_flow)`` with ``gd`` the iterates (rows) and ``igr_flow``
-    the order-1 modified flow at the times FLOW_TIMES (which end at T);
-    ``runs[0.0] = (None, plain_flow)`` on the same times.
-    """
-    problem = TwoParameter(x=1.0, y=1.0)
-    theta0 = np.asarray(start, dtype=np.float64)
-    lam = dense_lambda_max(problem, theta0)
-    runs = {}
-    for h in steps:
-        n = int(round(T / h))
-        gd = gradient_descent(problem, theta0, h, n)
-        field = modified_field(problem, h, order=1, lambda_max=lam)
-        runs[h] = (gd, _sampled_flow(field, theta0, FLOW_TIMES))
-    plain = modified_field(problem, 1.0, order=0)
-    runs[0.0] = (None, _sampled_flow(plain, theta0, FLOW_TIMES))
-    return problem, runs
-
-
-def _sampled_flow(field, theta0, times):
-    """The flow at each of the increasing `times` (from 0): one DOP853 solve per interval, from the last point."""
-    path = np.empty((len(times), theta0.size))
-    path[0] = theta0
-    for i, dt in enumerate(np.diff(times)):
-        path[i + 1] = flow(field, path[i], float(dt), rtol=1e-10, atol=1e-12).theta
-    return path
-
-
-def two_parameter_local_errors(start=TWO_PARAMETER_START, rungs=6):
-    """One GD step against the flows of the order-0, 1, 2 modified fields on a ladder with h_max lambda = 0.2.
-
-    Returns ``(steps, {order: (errors, OrderFit)})``.
-    """
-    problem = TwoParameter(x=1.0, y=1.0)
-    theta0 = np.asarray(start, dtype=np.float64)
-    lam = dense_lambda_max(problem, theta0)
-    steps = geometric_ladder(0.2 / lam, rungs)
-    out = {}
-    for k in (0, 1, 2):
-        errors, floors = one_step_errors(lambda t, h: t - h * problem.grad(t),
-                                         lambda h, k=k: modified_field(problem, h, order=k, lambda_max=lam),
-                                         theta0, steps)
-        out[k] = (errors, fit_order(steps, errors, rounding_floor=floors))
-    return steps, out
-
 
 @figure("igr_two_parameter")
 def igr_two_parameter() -> Figure:
@@ -127,39 +68,6 @@ def igr_two_parameter() -> Figure:
     return fig
 
 
-def valley_runs(start=VALLEY_START, h=VALLEY_STEP, T=VALLEY_TIME):
-    """Four descents on the valley over time T, as iterate arrays: GD at step h; GD at h/8 on L;
-    GD at h/8 on the modified loss L + (h/4)||grad L||^2; GD at h/4 on L + (3h/16)||grad L||^2 (EGR)."""
-    problem = Valley()
-    theta0 = np.asarray(start, dtype=np.float64)
-    n = int(round(T / h))
-    return problem, {
-        f"GD, $h = {h:g}$": gradient_descent(problem, theta0, h, n),
-        f"GD, $h = {h / 8:g}$": gradient_descent(problem, theta0, h / 8, 8 * n),
-        rf"GD, $h = {h / 8:g}$, on $L + \frac{{{h:g}}}{{4}}\|\nabla L\|^2$": gradient_descent(
-            modified_loss(problem, h), theta0, h / 8, 8 * n),
-        rf"GD, $h = {h / 4:g}$, on $L + \frac{{3\cdot{h:g}}}{{16}}\|\nabla L\|^2$ (EGR)": gradient_descent(
-            explicit_regularization(problem, 3 * h / 16), theta0, h / 4, 4 * n),
-    }
-
-
-def quadratic_runs(h_lambdas=QUADRATIC_H_LAMBDA, steps=40):
-    """GD on a 2-d quadratic (spectrum 0.2, 1) for each h lambda_max: the top-eigenvector coordinate per step,
-    and the exact modified flow at the same times where h lambda_max < 1 (None otherwise)."""
-    problem = Quadratic((0.2, 1.0), seed=0)
-    top = problem.eigenvectors[:, int(np.argmax(problem.spectrum))]
-    theta0 = problem.eigenvectors @ np.array([1.0, 1.0])
-    out = {}
-    for hl in h_lambdas:
-        h = hl / problem.lambda_max
-        gd = gradient_descent(problem, theta0, h, steps) @ top
-        modified = None
-        if hl < 1.0:
-            modified = np.array([problem.modified_flow(theta0, h, i * h) @ top for i in range(steps + 1)])
-        out[hl] = (gd, modified)
-    return out
-
-
 @figure("igr_valley")
 def igr_valley() -> Figure:
     """Left: the valley of UDL 9.2 with four descents. Middle: phi_0 against time for each.
@@ -193,4 +101,48 @@ def igr_valley() -> Figure:
     quad.set(xlabel="step $n$", ylabel=r"$|q_{\max}^\top \theta_n|$", ylim=(1e-14, 1e2))
     quad.set_title(r"Quadratic: $|1 - h\lambda|$ per step; unstable for $h\lambda > 2$")
     quad.legend(loc="lower left", ncols=2)
+    return fig
+
+
+#: What each panel of igr_digits shows: (key in the summary, axis label, the paper's predicted direction).
+_DIGITS_PANELS = (
+    ("r_ig_over_loss", r"$\Delta\,R_{IG}/L$, $R_{IG} = \|\nabla L\|^2$", "predicted: falls with $h$"),
+    ("sharpness", r"$\Delta$ top Hessian eigenvalue", "predicted: falls with $h$"),
+    ("test_accuracy", r"$\Delta$ test accuracy", "predicted: rises with $h$"),
+    ("noise_increase", r"$\Delta$ test-loss increase under noise", "predicted: falls with $h$"),
+)
+
+
+@figure("igr_digits")
+def igr_digits(results: dict | None = None) -> Figure:
+    """A tanh MLP on the digits, full-batch GD trained to the same loss for each step h: the change of each
+    quantity against GD at the smallest step of the same seed (mean and one standard deviation over seeds), with EGR at a small step standing in for a large one; the paper's prediction in
+    each title. Reads the committed results (gc_theory/problems/igr_digits.json) unless given others."""
+    results = load_digits_results() if results is None else results
+    rows = digits_summary(results)
+    gd = sorted((r for r in rows if r["mu"] == 0.0), key=lambda r: r["h"])
+    egr = [r for r in rows if r["mu"] > 0.0]
+    init = np.array([run["sharpness_at_init"] for run in results["runs"]])
+    fig = Figure(figsize=(15.0, 3.6), layout="constrained")
+    h = np.array([r["h"] for r in gd])
+    for ax, (key, label, prediction) in zip(fig.subplots(1, 4), _DIGITS_PANELS, strict=True):
+        mean = np.array([r[f"{key}_delta"] for r in gd])
+        std = np.array([r[f"{key}_delta_std"] for r in gd])
+        ax.errorbar(h, mean, yerr=std, marker="o", markersize=4, capsize=3, color="C0", label="GD at step $h$")
+        for r in egr:
+            replaced = results["egr"][1]
+            ax.errorbar([replaced], [r[f"{key}_delta"]], yerr=[r[f"{key}_delta_std"]], marker="s", markersize=6,
+                        capsize=3,
+                        color="C3", linestyle="none",
+                        label=rf"EGR: $h = {r['h']:g}$, $\mu = {r['mu']:g}$ (for $h = {replaced:g}$)")
+        ax.axvspan(2.0 / init.max(), 2.0 / init.min(), color="0.85", zorder=0, label=r"$2/S_0$ over seeds")
+        ax.axhline(0.0, color="0.5", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set(xlabel="step $h$", ylabel=label)
+        ax.set_title(prediction, fontsize=9)
+        if key == "r_ig_over_loss":
+            ax.legend(loc="lower left", fontsize=7)
+    fig.suptitle(f"Tanh MLP ({results['hidden']} hidden) on the digits, full batch, trained to loss "
+                 f"{results['target_loss']:g}; change against $h = {h.min():g}$ on the same seed, {len(results['seeds'])} seeds, noise $\\sigma = {results['noise']:g}$",
+                 fontsize=10)
     return fig

@@ -3,7 +3,7 @@ r"""Exact flows of vector fields, and the discrete methods they are compared wit
 :func:`flow` integrates with SciPy's DOP853 and estimates its own error by
 solving again at a tighter tolerance, so that claims built on it can derive
 their tolerances. :func:`rk4` is a fixed-step reference for one-step errors.
-:func:`gradient_descent` and :func:`momentum_descent` are the iterations whose
+:func:`gradient_descent`, :func:`momentum_descent` and :func:`adam_descent` are the iterations whose
 modified equations :mod:`gc_theory.igr.fields` states.
 """
 
@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_callable, check_choice, check_int, check_nonnegative, check_positive, check_unit_interval
+from .._validation import (check_callable, check_choice, check_int, check_nonnegative, check_positive,
+                           check_unit_interval)
 from ._checks import as_theta, check_problem, check_step
 
-__all__ = ["FlowError", "FlowResult", "flow", "gradient_descent", "momentum_descent", "rk4"]
+__all__ = ["FlowError", "FlowResult", "adam_descent", "flow", "gradient_descent", "momentum_descent", "rk4",
+           "sampled_flow"]
 
 _EPS = float(np.finfo(np.float64).eps)
 #: DOP853 refuses rtol below 100 eps; the error estimate re-solves at this factor tighter (or at that limit).
@@ -109,6 +111,24 @@ def flow(field: Callable[[np.ndarray], np.ndarray], theta0: Any, T: float, *, rt
     return FlowResult(a.copy(), float(np.max(np.abs(a - b))), int(loose.nfev + tight.nfev))
 
 
+def sampled_flow(field: Callable[[np.ndarray], np.ndarray], theta0: Any, times: Any, *, rtol: float = 1e-10,
+                 atol: float = 1e-12) -> np.ndarray:
+    """The flow at each of the increasing `times` (the first 0), as rows: one DOP853 solve per interval.
+
+    For plotting a path; each solve starts from the last point, so the errors of the
+    intervals add (each at most about `rtol` relative, see :func:`flow`).
+    """
+    theta0 = as_theta(theta0, "theta0")
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or times[0] != 0.0 or np.any(np.diff(times) < 0):
+        raise ValueError(f"times must be a 1-d increasing sequence starting at 0, got {times!r:.60}")
+    path = np.empty((times.size, theta0.size))
+    path[0] = theta0
+    for i, dt in enumerate(np.diff(times)):
+        path[i + 1] = flow(field, path[i], float(dt), rtol=rtol, atol=atol).theta
+    return path
+
+
 def rk4(field: Callable[[np.ndarray], np.ndarray], theta0: Any, T: float, substeps: int = 32) -> np.ndarray:
     r"""Classical Runge-Kutta with `substeps` equal steps over [0, T]: error :math:`O(T^5/\mathrm{substeps}^4)`."""
     field = check_callable(field, "field")
@@ -163,4 +183,42 @@ def momentum_descent(problem: Any, theta0: Any, h: float, steps: int, *, beta: f
         g = problem.grad(path[i])
         v = g if v is None else beta * v + g
         path[i + 1] = path[i] - h * (g + beta * v if method == "nesterov" else v)
+    return path
+
+
+def adam_descent(problem: Any, theta0: Any, h: float, steps: int, *, beta: float, rho: float, eps: float,
+                 warm: bool = True) -> np.ndarray:
+    r"""Adam with :math:`\epsilon` inside the square root and no bias correction (RMSprop for beta = 0):
+
+    .. math::
+
+        m_{n+1} = \beta m_n + (1-\beta)g_n,\quad v_{n+1} = \rho v_n + (1-\rho)g_n^2,\quad
+        \theta_{n+1} = \theta_n - h\,\frac{m_{n+1}}{\sqrt{v_{n+1} + \epsilon}}.
+
+    ``warm=True`` starts the moments on their slow values, :math:`m_0 = g_0`,
+    :math:`v_0 = g_0^2` (what bias correction aims at; their O(h) offset from the
+    modified flow's moments decays geometrically and shifts the path by
+    :math:`O(h^2)`); ``warm=False`` starts them at zero without bias correction,
+    an O(1) offset that shifts the path by O(h). Returns the iterates as rows.
+
+    References
+    ----------
+    .. [1] M. D. Cattaneo, J. M. Klusowski, B. Shigida, "On the Implicit Bias of Adam", ICML 2024.
+    """
+    check_problem(problem, "problem", ("grad",), "Adam")
+    theta = as_theta(theta0, "theta0")
+    h = check_step(h)
+    n = check_int(steps, "steps", minimum=0)
+    beta = check_unit_interval(beta, "beta")
+    rho = check_unit_interval(rho, "rho")
+    eps = check_positive(eps, "eps")
+    path = np.empty((n + 1, theta.size))
+    path[0] = theta
+    g = problem.grad(theta)
+    m, v = (g.copy(), g * g) if warm else (np.zeros_like(theta), np.zeros_like(theta))
+    for i in range(n):
+        g = problem.grad(path[i])
+        m = beta * m + (1.0 - beta) * g
+        v = rho * v + (1.0 - rho) * g * g
+        path[i + 1] = path[i] - h * m / np.sqrt(v + eps)
     return path

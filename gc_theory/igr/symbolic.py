@@ -3,7 +3,7 @@ r"""Backward error analysis derived exactly with SymPy (CPU only, no array backe
 Every coefficient that :mod:`gc_theory.igr.fields` uses is derived here rather
 than copied: the Bernoulli series of :math:`x/(e^x - 1)`, the modified-equation
 terms :math:`f_2, f_3, f_4` of explicit Euler by matching Taylor expansions, the
-momentum coefficients, and the curl that shows :math:`f_3` is no gradient.
+momentum coefficients, Adam's first-order correction, and the curl that shows :math:`f_3` is no gradient.
 
 The exact flow of a field F over time h is the Lie series
 :math:`\varphi_h(y) = \sum_k \frac{h^k}{k!} D^k y` with :math:`D = F\cdot\nabla`;
@@ -19,6 +19,7 @@ from functools import lru_cache
 import sympy as sp
 
 __all__ = [
+    "adam_correction",
     "bernoulli_series",
     "euler_error_order",
     "euler_modified_terms",
@@ -148,3 +149,43 @@ def f3_curl(loss: sp.Expr, coords: Sequence[sp.Symbol]) -> sp.Expr:
     field = -hess * hess * grad / 3 - sp.Matrix(third) / 12
     # expand, not simplify: for a polynomial loss the curl is a polynomial, and expand decides zero exactly and fast.
     return sp.factor(sp.expand(sp.diff(field[1], u) - sp.diff(field[0], v)))
+
+
+def adam_correction() -> tuple[sp.Expr, sp.Expr]:
+    r"""Adam's first-order field correction :math:`F_1` (epsilon inside the root), derived and as stated.
+
+    For a scalar loss with gradient g(y), the moments are sought on their slow
+    manifold, :math:`m_{n+1} = g(\theta_n) + hM_1`, :math:`v_{n+1} = g^2 + hV_1`, and
+    the iterates on the flow of :math:`F_0 + hF_1`, :math:`F_0 = -g/\sqrt{g^2 + \epsilon}`.
+    The recursions :math:`m_{n+1} = \beta m_n + (1-\beta)g_n` (with
+    :math:`\theta_{n-1}` the flow run back by h) fix :math:`M_1, V_1` at order h; the
+    update :math:`\theta_{n+1} - \theta_n = -hm_{n+1}/\sqrt{v_{n+1} + \epsilon}` against
+    the Lie series of the flow fixes :math:`F_1` at order :math:`h^2`.
+
+    Returns
+    -------
+    (derived, stated) : tuple of sympy expressions
+        ``derived`` from the matching; ``stated`` is
+        :math:`\dot g\,((\bar\beta - \bar\rho)g^2 + (\bar\beta + \tfrac12)\epsilon)/s^3` with
+        :math:`\dot g = g'F_0` (:mod:`gc_theory.igr.fields`). Their difference simplifies to 0.
+    """
+    rho, eps = sp.symbols("rho epsilon", positive=True)
+    m1, v1, f1 = sp.symbols("M_1 V_1 F_1")
+    g = sp.Function("g")(y)
+    s = sp.sqrt(g**2 + eps)
+    f0 = -g / s
+
+    def back(expr: sp.Expr) -> sp.Expr:
+        # expr at the flow run back by h, to first order: only the O(h) terms of the recursions are matched.
+        return expr - h * f0 * sp.diff(expr, y)
+
+    slow_m = sp.expand(g + h * m1 - beta * (back(g) + h * m1) - (1 - beta) * g).coeff(h, 1)
+    slow_v = sp.expand(g**2 + h * v1 - rho * (back(g**2) + h * v1) - (1 - rho) * g**2).coeff(h, 1)
+    moments = {m1: sp.solve(slow_m, m1)[0], v1: sp.solve(slow_v, v1)[0]}
+    step = -h * (g + h * m1) / sp.sqrt(g**2 + h * v1 + eps)
+    flow = h * (f0 + h * f1) + h**2 / 2 * f0 * sp.diff(f0, y)
+    gap = sp.series(step - flow, h, 0, 3).removeO().coeff(h, 2)
+    derived = sp.solve(gap.subs(moments), f1)[0]
+    b, r = beta / (1 - beta), rho / (1 - rho)
+    stated = sp.diff(g, y) * f0 * ((b - r) * g**2 + (b + sp.Rational(1, 2)) * eps) / s**3
+    return derived, stated

@@ -32,6 +32,7 @@ Families
 :mod:`.quartic`      a small quartic with a non-constant third derivative
 :mod:`.two_parameter` the model L(a, b) = (y - a b x)^2/2 of implicit gradient regularisation
 :mod:`.valley`       a curved valley (1 - exp(-phi_1^2/(2 sigma^2)), sigma = exp(-2 phi_0^2))
+:mod:`.mlp`          a one-hidden-layer tanh MLP with softmax cross-entropy, and the IGR digits experiment
 
 Examples
 --------
@@ -51,13 +52,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from .convex import ConvexProblem, least_squares, logistic_regression
 from .derivatives import error_curve, model_step
-from .glm import LinearModelLoss, logistic_loss, quartic_loss, squared_loss, tanh_loss
+from .glm import LinearModelLoss, gaussian_classes, logistic_loss, quartic_loss, squared_loss, tanh_loss
 from .invariance import shift_response
+from .mlp import TanhMLP
 from .quadratic import Quadratic
 from .quartic import Quartic
 from .regression import GradFn, diagonal_quadratic, init_params, tanh_regression
 from .spd import SPDQuadratic, spd_quadratic
-from .glm import gaussian_classes
 from .two_parameter import TwoParameter
 from .valley import Valley
 
@@ -81,6 +82,7 @@ __all__ = [
     "Quadratic",
     "Quartic",
     "SPDQuadratic",
+    "TanhMLP",
     "TwoParameter",
     "Valley",
     "diagonal_quadratic",

@@ -13,8 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import check_positive, check_seed
+from ..igr import gradient_descent
 
-__all__ = ["Quadratic"]
+__all__ = ["QUADRATIC_H_LAMBDA", "Quadratic", "quadratic_runs"]
+
+
+#: Steps times lambda_max shown on the quadratic, either side of 1 (series) and 2 (stability).
+QUADRATIC_H_LAMBDA = (0.3, 0.9, 1.5, 1.9, 2.05)
 
 
 class Quadratic:
@@ -71,3 +76,20 @@ class Quadratic:
         r"""The exact flow of :math:`\tfrac12\theta^\top\tilde A_h\theta` at time t, :math:`Q e^{-t\tilde\Lambda} Q^\top\theta_0`."""
         mu = self.modified_spectrum(h)
         return self.eigenvectors @ (np.exp(-t * mu) * (self.eigenvectors.T @ theta0))
+
+
+def quadratic_runs(h_lambdas=QUADRATIC_H_LAMBDA, steps=40):
+    """GD on a 2-d quadratic (spectrum 0.2, 1) for each h lambda_max: the top-eigenvector coordinate per step,
+    and the exact modified flow at the same times where h lambda_max < 1 (None otherwise)."""
+    problem = Quadratic((0.2, 1.0), seed=0)
+    top = problem.eigenvectors[:, int(np.argmax(problem.spectrum))]
+    theta0 = problem.eigenvectors @ np.array([1.0, 1.0])
+    out = {}
+    for hl in h_lambdas:
+        h = hl / problem.lambda_max
+        gd = gradient_descent(problem, theta0, h, steps) @ top
+        modified = None
+        if hl < 1.0:
+            modified = np.array([problem.modified_flow(theta0, h, i * h) @ top for i in range(steps + 1)])
+        out[hl] = (gd, modified)
+    return out

@@ -15,8 +15,21 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_real
+from ..convergence import fit_order, geometric_ladder
+from ..igr import dense_lambda_max, gradient_descent, modified_field, one_step_errors, sampled_flow
 
-__all__ = ["TwoParameter"]
+__all__ = ["FLOW_TIMES", "TWO_PARAMETER_START", "TWO_PARAMETER_STEPS", "TWO_PARAMETER_TIME", "TwoParameter",
+           "two_parameter_local_errors", "two_parameter_runs"]
+
+
+#: The two-parameter start of the figure: above the hyperbola, a^2 - b^2 = -4.41, lambda_max = 28.8.
+TWO_PARAMETER_START = (2.8, 3.5)
+#: Steps of gradient descent on the two-parameter model (h lambda_max(theta_0) = 0.14, 0.43, 0.81).
+TWO_PARAMETER_STEPS = (0.005, 0.015, 0.028)
+#: Time every two-parameter run covers: long enough that each has settled on the hyperbola.
+TWO_PARAMETER_TIME = 8.4
+#: Times at which the flows are sampled: finely while a^2 - b^2 moves, then coarsely.
+FLOW_TIMES = np.concatenate([np.linspace(0.0, 0.6, 241), np.linspace(0.6, TWO_PARAMETER_TIME, 38)[1:]])
 
 
 class TwoParameter:
@@ -44,7 +57,9 @@ class TwoParameter:
         return float(self.y - theta[0] * theta[1] * self.x)
 
     def value(self, theta: np.ndarray) -> float:
-        return 0.5 * self.residual(theta) ** 2
+        r = self.residual(theta)
+        # r * r, not r ** 2: a Python float power raises OverflowError where a product rounds to inf.
+        return 0.5 * r * r
 
     def grad(self, theta: np.ndarray) -> np.ndarray:
         a, b = theta
@@ -72,3 +87,42 @@ class TwoParameter:
     def conserved(self, theta: np.ndarray) -> float:
         """:math:`Q = a^2 - b^2`, constant along the gradient flow."""
         return float(theta[0] ** 2 - theta[1] ** 2)
+
+
+def two_parameter_runs(start=TWO_PARAMETER_START, steps=TWO_PARAMETER_STEPS, T=TWO_PARAMETER_TIME):
+    """GD iterates for each step, and the points of the plain and the order-1 modified flows on the same times.
+
+    Returns ``(problem, runs)``, ``runs[h] = (gd, igr_flow)`` with ``gd`` the iterates (rows) and ``igr_flow``
+    the order-1 modified flow at the times FLOW_TIMES (which end at T);
+    ``runs[0.0] = (None, plain_flow)`` on the same times.
+    """
+    problem = TwoParameter(x=1.0, y=1.0)
+    theta0 = np.asarray(start, dtype=np.float64)
+    lam = dense_lambda_max(problem, theta0)
+    runs = {}
+    for h in steps:
+        n = int(round(T / h))
+        gd = gradient_descent(problem, theta0, h, n)
+        field = modified_field(problem, h, order=1, lambda_max=lam)
+        runs[h] = (gd, sampled_flow(field, theta0, FLOW_TIMES))
+    plain = modified_field(problem, 1.0, order=0)
+    runs[0.0] = (None, sampled_flow(plain, theta0, FLOW_TIMES))
+    return problem, runs
+
+
+def two_parameter_local_errors(start=TWO_PARAMETER_START, rungs=6):
+    """One GD step against the flows of the order-0, 1, 2 modified fields on a ladder with h_max lambda = 0.2.
+
+    Returns ``(steps, {order: (errors, OrderFit)})``.
+    """
+    problem = TwoParameter(x=1.0, y=1.0)
+    theta0 = np.asarray(start, dtype=np.float64)
+    lam = dense_lambda_max(problem, theta0)
+    steps = geometric_ladder(0.2 / lam, rungs)
+    out = {}
+    for k in (0, 1, 2):
+        errors, floors = one_step_errors(lambda t, h: t - h * problem.grad(t),
+                                         lambda h, k=k: modified_field(problem, h, order=k, lambda_max=lam),
+                                         theta0, steps)
+        out[k] = (errors, fit_order(steps, errors, rounding_floor=floors))
+    return steps, out

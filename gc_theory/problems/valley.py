@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Valley"]
+from ..igr import explicit_regularization, gradient_descent, modified_loss
+
+__all__ = ["VALLEY_START", "VALLEY_STEP", "VALLEY_TIME", "Valley", "valley_runs"]
+
+
+#: The valley run: start, the large step, the small step (h/8) and the time covered.
+VALLEY_START = (0.8, 0.5)
+VALLEY_STEP = 0.1
+VALLEY_TIME = 30.0
 
 
 class Valley:
@@ -70,3 +78,19 @@ class Valley:
 
     def sharpness(self, phi: np.ndarray) -> float:
         return float(np.linalg.eigvalsh(self.hessian(phi))[-1])
+
+
+def valley_runs(start=VALLEY_START, h=VALLEY_STEP, T=VALLEY_TIME):
+    """Four descents on the valley over time T, as iterate arrays: GD at step h; GD at h/8 on L;
+    GD at h/8 on the modified loss L + (h/4)||grad L||^2; GD at h/4 on L + (3h/16)||grad L||^2 (EGR)."""
+    problem = Valley()
+    theta0 = np.asarray(start, dtype=np.float64)
+    n = int(round(T / h))
+    return problem, {
+        f"GD, $h = {h:g}$": gradient_descent(problem, theta0, h, n),
+        f"GD, $h = {h / 8:g}$": gradient_descent(problem, theta0, h / 8, 8 * n),
+        rf"GD, $h = {h / 8:g}$, on $L + \frac{{{h:g}}}{{4}}\|\nabla L\|^2$": gradient_descent(
+            modified_loss(problem, h), theta0, h / 8, 8 * n),
+        rf"GD, $h = {h / 4:g}$, on $L + \frac{{3\cdot{h:g}}}{{16}}\|\nabla L\|^2$ (EGR)": gradient_descent(
+            explicit_regularization(problem, 3 * h / 16), theta0, h / 4, 4 * n),
+    }
