@@ -92,6 +92,8 @@ def bench_weightnorm(repeats: int = 7, quick: bool = False) -> Report:
     report = Report("WeightNorm forward + backward (float64, CPU, medians)", headers, rows, data=data)
     report.targets[f"WeightNorm <= {RATIO_TARGET}x the plain layer on every shape"] = all(met)
     report.notes.append("one thread on both sides: NumPy's BLAS limited with threadpoolctl, torch.set_num_threads(1)")
+    report.notes.append("WN's extra cost is a few passes over v and fresh arrays the size of v: where the allocator returns "
+                        "such arrays to the OS (glibc's mmap threshold), page faults can cost more than the arithmetic")
     if not torch_available():
         report.notes.append("torch not installed: its columns are NaN")
     return report

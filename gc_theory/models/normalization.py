@@ -126,7 +126,9 @@ class WeightNorm(Layer):
         self._check_params(params)
         xp = array_namespace(params["v"])
         norm = unit_norms(params["v"], 0)
-        plain = {"weight": xp.reshape(params["g"], norm.shape) * (params["v"] / norm)}
+        weight = params["v"] / norm
+        weight *= xp.reshape(params["g"], norm.shape)  # in place: see weight_norm
+        plain = {"weight": weight}
         if "bias" in params:
             plain["bias"] = params["bias"]
         return plain, norm
