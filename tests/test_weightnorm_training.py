@@ -54,6 +54,19 @@ def test_population_forward_predicts_each_example_on_its_own() -> None:
     assert np.max(np.abs(batch_mode - together)) > 1e-2  # the control: the batch's own statistics differ
 
 
+def test_population_forward_on_every_backend(xp, dtype: str) -> None:
+    """Array-API code: the result stays in the namespace and dtype it was given, and matches NumPy's."""
+    net = _bn_net()
+    params = net.init(np.random.default_rng(0), xp, dtype)
+    rng = np.random.default_rng(2)
+    reference, x = rng.standard_normal((20, 1, 5, 5)), rng.standard_normal((6, 1, 5, 5))
+    out = population_forward(net, params, xp.asarray(x, dtype=getattr(xp, dtype)), xp.asarray(reference, dtype=getattr(xp, dtype)))
+    assert out.dtype == getattr(xp, dtype) and tuple(out.shape) == (6, 2, 3, 3)
+    expected = population_forward(net, net.init(np.random.default_rng(0)), x, reference)
+    # float32: a few roundings per layer on O(1) values, far below the 1e-4 allowed here.
+    np.testing.assert_allclose(np.asarray(out, dtype=np.float64), expected, rtol=1e-4, atol=1e-4)
+
+
 def test_population_forward_without_batch_statistics_is_the_forward_pass() -> None:
     net = Sequential(WeightNorm(Linear(4, 3)), ReLU(), Linear(3, 2))
     params = net.init(np.random.default_rng(0))

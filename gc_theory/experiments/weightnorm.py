@@ -56,14 +56,17 @@ __all__ = [
     "CONFIG",
     "LEARNING_RATES",
     "PAPER_TABLE_1",
+    "RESULTS_PATH",
     "SEEDS",
     "VARIANTS",
     "SweepResult",
     "format_sweep",
+    "from_json",
     "load_results",
     "make_cnn",
     "save_results",
     "sweep_table",
+    "to_json",
     "weightnorm_experiment",
 ]
 
