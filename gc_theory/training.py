@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,27 +89,42 @@ def _evaluate(net: Network, params: dict[str, Any], data: Dataset) -> tuple[floa
     return float(net.loss(params, data.train)), net.accuracy(params, data.test)
 
 
+#: ``prepare(net, params, data, rng) -> params``: a step between drawing the weights and the first update.
+Prepare = Callable[[Network, dict[str, Any], Dataset, np.random.Generator], dict[str, Any]]
+#: ``evaluate(net, params, data) -> (training loss, test accuracy)``.
+Evaluate = Callable[[Network, dict[str, Any], Dataset], tuple[float, float]]
+
+
 def _take(x: Any, idx: np.ndarray) -> Any:
     xp = array_namespace(x)
     return xp.take(x, xp.asarray(idx), axis=0)
 
 
-def train(net: Network, data: Dataset, opt: Optimizer, *, epochs: int, batch_size: int, seed: int) -> History:
+def train(net: Network, data: Dataset, opt: Optimizer, *, epochs: int, batch_size: int, seed: int,
+          prepare: Prepare | None = None, evaluate: Evaluate | None = None) -> History:  # fmt: skip
     """Mini-batch training with a fresh shuffle each epoch (from `seed`); parameters initialised from `seed`.
 
     Returns the training loss on the whole training set and the test accuracy,
-    before training and after each epoch.
+    before training and after each epoch. `prepare` changes the initial
+    parameters (data-dependent initialisation); it gets a child stream of the
+    seed's generator, so the mini-batch order is the same with and without it,
+    and runs that differ only in `prepare` are paired; `evaluate`
+    replaces the default measurement (a network with batch statistics needs
+    its test-time form for the test accuracy).
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     xp = array_namespace(data.x_train)
     rng = np.random.default_rng(check_seed(seed))
     params = net.init(rng, xp, data.x_train.dtype)
+    if prepare is not None:
+        params = prepare(net, params, data, rng.spawn(1)[0])
+    evaluate = _evaluate if evaluate is None else evaluate
     state = opt.init(params)
     n = data.x_train.shape[0]
     losses, accuracies = [], []
     start = time.perf_counter()
-    loss, acc = _evaluate(net, params, data)
+    loss, acc = evaluate(net, params, data)
     losses.append(loss), accuracies.append(acc)
     for _ in range(epochs):
         order = rng.permutation(n)
@@ -119,7 +134,7 @@ def train(net: Network, data: Dataset, opt: Optimizer, *, epochs: int, batch_siz
             point = opt.gradient_point(params, state)
             _, grads = net.loss_and_grad(point, batch)
             params, state = opt.step(params, grads, state)
-        loss, acc = _evaluate(net, params, data)
+        loss, acc = evaluate(net, params, data)
         losses.append(loss), accuracies.append(acc)
     return History(np.asarray(losses), np.asarray(accuracies), time.perf_counter() - start)
 

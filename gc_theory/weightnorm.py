@@ -161,10 +161,19 @@ def _sum_squares(xp: Any, v: Any, axis: int | None, axes: tuple[int, ...]) -> An
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        if axis is not None and axes == tuple(range(1, v.ndim)) and v.ndim > 1:
-            flat = xp.reshape(v, (v.shape[0], -1))
-            return xp.reshape(xp.vecdot(flat, flat), (v.shape[0],) + (1,) * (v.ndim - 1))
-        return xp.sum(v * v, axis=axes, keepdims=True)
+        return _unit_dot(xp, v, v, axis, axes)
+
+
+def _unit_dot(xp: Any, a: Any, b: Any, axis: int | None, axes: tuple[int, ...]) -> Any:
+    """Per-unit inner product of a and b, shaped to broadcast against them.
+
+    For the output-first layout one fused ``vecdot`` pass and no temporary the size of the weight:
+    at the sizes of real layers a fresh temporary costs more (page faults) than the arithmetic.
+    """
+    if axis is not None and axes == tuple(range(1, a.ndim)) and a.ndim > 1:
+        flat_a, flat_b = xp.reshape(a, (a.shape[0], -1)), xp.reshape(b, (b.shape[0], -1))
+        return xp.reshape(xp.vecdot(flat_a, flat_b), (a.shape[0],) + (1,) * (a.ndim - 1))
+    return xp.sum(a * b, axis=axes, keepdims=True)
 
 
 # --- w = g v/||v|| and its derivatives --------------------------------------------------------
@@ -213,7 +222,9 @@ def weight_norm(v: Any, g: Any, axis: int | None = 0) -> Any:
     """
     xp, _, g_shape, b_shape = _unit_layout(v, axis, finite=False)
     _check_like(g, "g", v, "v", g_shape)
-    return xp.reshape(g, b_shape) * (v / unit_norms(v, axis))
+    w = v / unit_norms(v, axis)
+    w *= xp.reshape(g, b_shape)  # in place: one array the size of v, not two
+    return w
 
 
 def weight_norm_backward(v: Any, g: Any, grad_w: Any, axis: int | None = 0, *, project: bool = True,
@@ -253,19 +264,21 @@ def weight_norm_backward(v: Any, g: Any, grad_w: Any, axis: int | None = 0, *, p
                    = \frac{g}{\|v\|} M_w \nabla_w L,
 
     since :math:`M_w = I - u u^\top` for either sign of g. One pass over v
-    for the norm, one for the inner product, one for the update: M_w is never
-    formed.
+    for the norm, one for the inner product, one for the update: M_w (and u)
+    is never formed.
     """
     xp, axes, g_shape, b_shape = _unit_layout(v, axis, finite=False)
     _check_like(g, "g", v, "v", g_shape)
     _check_like(grad_w, "grad_w", v, "v", tuple(v.shape), finite=False)
     norm = unit_norms(v, axis) if norm is None else norm
-    u = v / norm
-    grad_g = xp.sum(grad_w * u, axis=axes, keepdims=True)
+    grad_g = _unit_dot(xp, grad_w, v, axis, axes) / norm
     if not bool(xp.all(xp.isfinite(grad_g))):
         check_all_finite(grad_w, "grad_w")  # NaN or Inf reaches grad_g: name the argument at fault
     scale = xp.reshape(g, b_shape) / norm
-    grad_v = scale * (grad_w - u * grad_g) if project else scale * grad_w
+    grad_v = scale * grad_w
+    if project:
+        # (g/||v||)(grad_w - u grad_g) with the per-unit factors gathered, so v is read once more and u never formed.
+        grad_v -= (scale * grad_g / norm) * v
     return grad_v, xp.reshape(grad_g, g_shape)
 
 

@@ -84,3 +84,28 @@ def test_the_former_trajectory_name_warns_and_gives_the_same_run() -> None:
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
     assert full_batch_trajectory(opt, params, net, batch, 0) == ([params], [])
+
+
+def test_prepare_changes_the_start_and_leaves_the_batch_order() -> None:
+    """A `prepare` that returns its input gives the run without it: its generator is a child stream."""
+    data = load_digits()
+    opt = make_optimizer("SGD-momentum", None)
+    drawn = []
+
+    def identity(net, params, data, rng):
+        drawn.append(rng.standard_normal())  # uses its generator, as data-dependent init does
+        return params
+
+    plain = train(make_model("MLP"), data, opt, epochs=1, batch_size=128, seed=3)
+    same = train(make_model("MLP"), data, opt, epochs=1, batch_size=128, seed=3, prepare=identity)
+    assert len(drawn) == 1 and np.array_equal(plain.train_loss, same.train_loss)
+    zeroed = train(make_model("MLP"), data, opt, epochs=1, batch_size=128, seed=3,
+                   prepare=lambda net, params, data, rng: {k: 0.0 * v for k, v in params.items()})
+    assert zeroed.train_loss[0] == pytest.approx(np.log(10), rel=1e-12)  # all logits 0: uniform over 10 classes
+
+
+def test_evaluate_replaces_the_measurement() -> None:
+    data = load_digits()
+    history = train(make_model("MLP"), data, make_optimizer("Adam", None), epochs=2, batch_size=256, seed=0,
+                    evaluate=lambda net, params, data: (1.5, 0.25))
+    assert history.train_loss.tolist() == [1.5] * 3 and history.test_accuracy.tolist() == [0.25] * 3

@@ -65,6 +65,7 @@ __all__ = [
     "planted_batch_norm",
     "planted_mean_only_batch_norm",
     "planted_weight_norm",
+    "population_forward",
 ]
 
 
@@ -125,7 +126,9 @@ class WeightNorm(Layer):
         self._check_params(params)
         xp = array_namespace(params["v"])
         norm = unit_norms(params["v"], 0)
-        plain = {"weight": xp.reshape(params["g"], norm.shape) * (params["v"] / norm)}
+        weight = params["v"] / norm
+        weight *= xp.reshape(params["g"], norm.shape)  # in place: see weight_norm
+        plain = {"weight": weight}
         if "bias" in params:
             plain["bias"] = params["bias"]
         return plain, norm
@@ -345,6 +348,51 @@ class BatchNorm(Layer):
         shape = self._shape(x.ndim)
         x_hat = (x - xp.reshape(mean, shape)) / xp.sqrt(xp.reshape(var, shape) + self.eps)
         return xp.reshape(params["weight"], shape) * x_hat + xp.reshape(params["bias"], shape)
+
+
+def population_forward(net: Sequential, params: Params, x: Any, reference: Any) -> Any:
+    r"""The test-time outputs of `net` for `x`: every batch norm uses the statistics of `reference`, not of `x`.
+
+    Parameters
+    ----------
+    net : Sequential
+        Layers, some of them :class:`MeanOnlyBatchNorm` or :class:`BatchNorm`.
+    params : dict
+        Parameters of `net`.
+    x : array
+        The inputs to predict (a test set, or a single example).
+    reference : array
+        The population the statistics come from, typically the whole training
+        set; it runs through the same layers alongside `x`.
+
+    Returns
+    -------
+    array
+        What ``net.forward(params, x)`` returns, with each normalisation layer
+        in its inference form (:meth:`MeanOnlyBatchNorm.inference`,
+        :meth:`BatchNorm.inference`).
+
+    Notes
+    -----
+    The statistics are exact population statistics of the reference set
+    (one pass, no exponential running average), so the test-time network is a
+    deterministic function of the parameters. For a reference equal to `x` the
+    result is the training-mode output. A network without batch statistics
+    gives ``net.forward(params, x)``.
+    """
+    if not isinstance(net, Sequential):
+        raise TypeError(f"net must be a Sequential, got {type(net).__name__}")
+    for layer, p in zip(net.layers, net.split(params), strict=True):
+        out, cache = layer.forward(p, reference)
+        if isinstance(layer, MeanOnlyBatchNorm):
+            x = layer.inference(p, x, cache[1])
+        elif isinstance(layer, BatchNorm):
+            _, mu, sigma = cache
+            x = layer.inference(p, x, (mu, sigma * sigma - layer.eps))
+        else:
+            x, _ = layer.forward(p, x)
+        reference = out
+    return x
 
 
 def planted_batch_norm(num_features: int, *, eps: float = 1e-5) -> BatchNorm:
