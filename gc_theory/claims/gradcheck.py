@@ -31,8 +31,8 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..gradcheck import check_gradient, derivative, diagnose, directional_check, localize, numerical_gradient
-from .. import cases as registry
-from ..gradcheck.cases import BUGS, Case, gc_operator_case, linear_mse_case, model_bug_cases, plant, planted_entries, softmax_xent_case, tanh_xent_case
+from ..cases import BUGS, Case, flat_case, plant, planted_bugs, planted_entries
+from ..cases import gradient_cases as registered_cases
 from ..gradcheck.check import PrecisionWarning
 from ..gradcheck.numerical import DEFAULT_PROBES
 from ..problems.derivatives import error_curve, exp_points, model_step  # noqa: F401  (old import path of the curves)
@@ -311,10 +311,8 @@ def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (),
 
 
 def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """The checker's own four inline cases, then every case of the registry (:mod:`gc_theory.cases`), flattened."""
-    inline = [f(xp, dtype, rng) for f in (gc_operator_case, linear_mse_case, softmax_xent_case, tanh_xent_case)]
-    seed = int(rng.integers(0, 2**31))
-    return inline + [registry.flat_case(c, xp) for c in registry.gradient_cases(xp, dtype, seed)]
+    """Every case of the registry (:mod:`gc_theory.cases`), flattened."""
+    return [flat_case(c, xp) for c in registered_cases(xp, dtype, int(rng.integers(0, 2**31)))]
 
 
 def has_kinks(case: Case) -> bool:
@@ -322,42 +320,31 @@ def has_kinks(case: Case) -> bool:
     return case.kinks is not None and case.kinks(case.x).shape[0] > 0
 
 
-def layer_check_measurement(ctx: Context, bug: str | None) -> Measurement:
-    """Worst error/tolerance over every case, with the gradient right (bug=None) or with `bug` planted.
-
-    bug = "models" uses the models' own planted backward-pass bugs instead.
-    """
-    out = []
-    cases = model_bug_cases(ctx.xp, ctx.dtype, ctx.rng) if bug == "models" else gradient_cases(ctx.xp, ctx.dtype, ctx.rng)
-    for case in cases:
-        if bug in (None, "models"):
-            g = case.grad
-        elif bug == "transposed" and case.weight_block is None:
-            continue
-        else:
-            g = plant(bug, case.grad, case.x, case.weight_block)
-        ratio, how = case_ratio(case, g, ctx.rng, wrong=bug is not None)
-        label = case.name if bug in (None, "models") else f"{case.name}, {bug}"
-        out.append(Measurement(ratio, 1.0, None, f"{label}: max error/tolerance {ratio:.3g} ({how})"))
-    # Every bug must be caught, so a control reports its least-failing case.
-    return Measurement.worst(out) if bug is None else min(out, key=lambda m: m.ratio)
+def entrywise_measurement(case: Case, grad: Any, rng: np.random.Generator, name: str, extra: Any = (), *, wrong: bool = False) -> Measurement:
+    """:func:`case_ratio` as a Measurement: the worst error/tolerance of `grad` over the checked entries, held to 1."""
+    ratio, how = case_ratio(case, grad, rng, extra, wrong=wrong)
+    return Measurement(ratio, 1.0, None, f"{name}: max error/tolerance {ratio:.3g} ({how})")
 
 
 @claim(
     "gradcheck.layers.correct_pass",
-    statement="check_gradient passes the correct analytic gradient of every layer, loss and model in the toolkit (GC operator included) within the error model's tolerance",
+    statement="check_gradient, entry by entry (a sample and a directional check for larger cases), passes the correct "
+    "analytic gradient of every layer, loss and model registered in gc_theory.cases within the error model's tolerance",
     source=f"{NOTES}; Yong et al., Gradient Centralization, ECCV 2020, Sec. 3.2 (d/dW L(PW) = P dL/dW')",
-    control="planted bugs: a sign flip in one entry, a factor 2, a transposed weight gradient, and the models' own wrong backward passes (the least failing case)",
+    control="every planted bug of gc_theory.cases.planted_bugs() (a sign flip, a factor 2 and a transposed weight "
+    "gradient on every case, and each case's own wrong backward pass): each must fail",
 )
-def _layers_pass(ctx: Context, control: bool) -> Measurement:
+def _layers_pass(ctx: Context, control: bool) -> list[Measurement]:
+    seed = int(ctx.rng.integers(0, 2**31))
+    rng = ctx.spawn("entries").rng
     if not control:
-        return layer_check_measurement(ctx, None)
-    state = ctx.rng.bit_generator.state
-    worst = []
-    for bug in (*BUGS, "models"):
-        ctx.rng.bit_generator.state = state
-        worst.append(layer_check_measurement(ctx, bug))
-    return min(worst, key=lambda m: m.ratio)
+        cases = [flat_case(c, ctx.xp) for c in registered_cases(ctx.xp, ctx.dtype, seed)]
+        return [entrywise_measurement(c, c.grad, rng, c.name) for c in cases]
+    out = []
+    for bug in planted_bugs(ctx.xp, ctx.dtype, seed):
+        flat = flat_case(bug.case, ctx.xp)
+        out.append(entrywise_measurement(flat, flat.grad, rng, bug.name, () if bug.entries is None else bug.entries, wrong=True))
+    return out
 
 
 def localisation_measurement(ctx: Context, guess: bool) -> Measurement:

@@ -28,7 +28,7 @@ estimate M and the noise, the spacing rule), :mod:`~gc_theory.gradcheck.curves`
 True
 """
 
-from .cases import ravel_params
+from .flat import ravel_params
 from .check import Diagnosis, GradientReport, PrecisionWarning, check_gradient, diagnose
 from .directional import DirectionalReport, Localization, directional_check, localize
 from .hessian import HVPReport, check_hvp
