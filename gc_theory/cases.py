@@ -23,7 +23,9 @@ perturbations :data:`BUGS` of every case's gradient (a sign flip of the largest
 entry, a factor 2, and a weight gradient read back transposed wherever the
 case's :class:`Layout` declares an array transposable), and every case's own
 wrong backward passes registered with :func:`register_bug_factory`.
-:func:`flat_case` is the flat view for checkers that take one vector.
+:func:`flat_case` is the flat view for checkers that take one vector, and
+:func:`check_case` runs the public directional checker on each array of a case
+with the case's own rounding bound.
 
 Notes
 -----
@@ -42,8 +44,10 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_callable, check_choice, check_seed
-from .backend import get_namespace, resolve_dtype
+from .backend import array_namespace, finfo_eps, get_namespace, resolve_dtype
+from .gradcheck import directional_check
 from .gradcheck.flat import BUGS, Case, flat_case, plant, planted_entries, ravel_params
+from .measurement import Measurement
 from .models.catalogue import ENTRIES, VARIANTS, GradCase, Layout, build_entry
 
 Factory = Callable[[Any, Any, np.random.Generator], GradCase]
@@ -55,6 +59,7 @@ __all__ = [
     "Layout",
     "PlantedBug",
     "case_names",
+    "check_case",
     "flat_case",
     "gradient_cases",
     "plant",
@@ -216,6 +221,67 @@ def planted_bugs(xp: Any = None, dtype: Any = "float64", seed: int = 0, kinds: I
         for name, (of, factory) in _BUG_FACTORIES.items():
             if of == key:
                 out.append(PlantedBug(factory(xp, dt, _rng(seed, name)), of, name[len(of) + 1 :]))
+    return out
+
+
+def _restricted(case: GradCase, key: str) -> tuple[Any, Any, Any]:
+    """f, grad and pieces of `case` as functions of ``case.point[key]`` alone, the other arrays held."""
+    point = case.point
+
+    def at(x: Any) -> dict[str, Any]:
+        return {**point, key: x}
+
+    def kinks(x: Any) -> Any:
+        return case.kinks(at(x))
+
+    return (lambda x: case.value(at(x))), (lambda x: case.value_and_grad(at(x))[1][key]), kinks
+
+
+def check_case(case: GradCase, *, seed: int = 0, directions: int = 2, safety: float = 2.0) -> list[Measurement]:
+    r"""The public :func:`~gc_theory.gradcheck.directional_check` on each array of `case`, one Measurement per direction.
+
+    Parameters
+    ----------
+    case : GradCase
+        From :func:`gc_theory.cases.gradient_cases` (or a :class:`~gc_theory.cases.PlantedBug`'s case).
+    seed : int
+        Seeds the random directions.
+    directions : int
+        Random directions per array.
+    safety : float
+        The checker's factor on its derived tolerance.
+
+    Returns
+    -------
+    list of Measurement
+        residual :math:`|u^\top g - D(s)|`, tolerance the checker's :math:`\tau`;
+        directions that crossed a ReLU kink are left out (they test nothing).
+
+    Notes
+    -----
+    The checker's tolerance (:mod:`gc_theory.gradcheck.directional`) is
+    :math:`\mathrm{safety}\,(|\delta(2s) - \delta(s)|/3 + \epsilon_f/s + \gamma|g|^\top|d|/(2s))`:
+    the truncation estimated from two steps, the rounding of f, the rounding of
+    the inner product. Here :math:`\epsilon_f` is the case's own
+    ``rounding_bound`` on the neighbourhood the stencils reach
+    (:math:`|x_i| + 4s\max(|x_i|, 1)`, the largest displacement at step 2s),
+    derived from the layers' ``error_bound``, rather than a generic
+    :math:`\epsilon\max|f|`. The safety factor 2 covers the truncation
+    estimate, whose :math:`O(s^4)` remainder and rounding are not bounded by it.
+    """
+    xp = array_namespace(*case.point.values())
+    out = []
+    for i, key in enumerate(case.point):
+        x = case.point[key]
+        f, grad, kinks = _restricted(case, key)
+        pieces = kinks if case.kinks(case.point).shape[0] else None
+        s = float(np.cbrt(finfo_eps(x.dtype)))
+        reach = 4 * s * xp.maximum(xp.abs(x), xp.ones_like(x))
+        noise = case.rounding_bound(case.point, {key: reach})
+        report = directional_check(f, grad, x, directions=directions, h=s, safety=safety, seed=seed + i, pieces=pieces, noise=noise)
+        for k in np.flatnonzero(~report.crossed_kink).tolist():
+            out.append(Measurement(float(report.discrepancy[k]), float(report.tolerance[k]), max(abs(float(report.analytic[k])), 1e-300),
+                                   f"{case.name}[{key}] direction {k}, step {report.step:.2g}"))  # fmt: skip
     return out
 
 

@@ -17,83 +17,20 @@ References
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ..backend import array_namespace, finfo_eps
-from ..cases import GradCase, PlantedBug, gradient_cases, planted_bugs
-from ..gradcheck import directional_check
+from ..cases import PlantedBug, check_case, gradient_cases, planted_bugs
 from . import Context, Measurement, claim
 
 #: Random directions per array of a case.
 DIRECTIONS = 2
-#: The checker's safety factor on its derived tolerance (see :func:`array_checks`).
+#: The checker's safety factor on its derived tolerance (see :func:`gc_theory.cases.check_case`).
 SAFETY = 2.0
-
-
-def _restricted(case: GradCase, key: str) -> tuple[Any, Any, Any]:
-    """f, grad and pieces of `case` as functions of ``case.point[key]`` alone, the other arrays held."""
-    point = case.point
-
-    def at(x: Any) -> dict[str, Any]:
-        return {**point, key: x}
-
-    def kinks(x: Any) -> Any:
-        return case.kinks(at(x))
-
-    return (lambda x: case.value(at(x))), (lambda x: case.value_and_grad(at(x))[1][key]), kinks
-
-
-def array_checks(case: GradCase, *, seed: int = 0, directions: int = DIRECTIONS) -> list[Measurement]:
-    r"""The public :func:`~gc_theory.gradcheck.directional_check` on each array of `case`, one Measurement per direction.
-
-    Parameters
-    ----------
-    case : GradCase
-        From :func:`gc_theory.cases.gradient_cases` (or a :class:`~gc_theory.cases.PlantedBug`'s case).
-    seed : int
-        Seeds the random directions.
-    directions : int
-        Random directions per array.
-
-    Returns
-    -------
-    list of Measurement
-        residual :math:`|u^\top g - D(s)|`, tolerance the checker's :math:`\tau`;
-        directions that crossed a ReLU kink are left out (they test nothing).
-
-    Notes
-    -----
-    The checker's tolerance (:mod:`gc_theory.gradcheck.directional`) is
-    :math:`\mathrm{safety}\,(|\delta(2s) - \delta(s)|/3 + \epsilon_f/s + \gamma|g|^\top|d|/(2s))`:
-    the truncation estimated from two steps, the rounding of f, the rounding of
-    the inner product. Here :math:`\epsilon_f` is the case's own
-    ``rounding_bound`` on the neighbourhood the stencils reach
-    (:math:`|x_i| + 4s\max(|x_i|, 1)`, the largest displacement at step 2s),
-    derived from the layers' ``error_bound``, rather than a generic
-    :math:`\epsilon\max|f|`. The safety factor 2 covers the truncation
-    estimate, whose :math:`O(s^4)` remainder and rounding are not bounded by it.
-    """
-    xp = array_namespace(*case.point.values())
-    out = []
-    for i, key in enumerate(case.point):
-        x = case.point[key]
-        f, grad, kinks = _restricted(case, key)
-        pieces = kinks if case.kinks(case.point).shape[0] else None
-        s = float(np.cbrt(finfo_eps(x.dtype)))
-        reach = 4 * s * xp.maximum(xp.abs(x), xp.ones_like(x))
-        noise = case.rounding_bound(case.point, {key: reach})
-        report = directional_check(f, grad, x, directions=directions, h=s, safety=SAFETY, seed=seed + i, pieces=pieces, noise=noise)
-        for k in np.flatnonzero(~report.crossed_kink).tolist():
-            out.append(Measurement(float(report.discrepancy[k]), float(report.tolerance[k]), max(abs(float(report.analytic[k])), 1e-300),
-                                   f"{case.name}[{key}] direction {k}, step {report.step:.2g}"))  # fmt: skip
-    return out
 
 
 def caught(bug: PlantedBug, *, seed: int = 0) -> Measurement:
     """A planted bug's most discrepant direction (of twice the claim's): its case is rejected when any array's check fails."""
-    return max(array_checks(bug.case, seed=seed, directions=2 * DIRECTIONS), key=lambda m: m.ratio)
+    return max(check_case(bug.case, seed=seed, directions=2 * DIRECTIONS, safety=SAFETY), key=lambda m: m.ratio)
 
 
 def _resolvable(bug: PlantedBug, ctx: Context) -> bool:
@@ -125,4 +62,4 @@ def _gradients(ctx: Context, control: bool) -> list[Measurement]:
     seed = int(ctx.rng.integers(2**31))
     if control:
         return [caught(bug, seed=seed) for bug in planted_bugs(ctx.xp, ctx.dtype, seed) if _resolvable(bug, ctx)]
-    return [m for case in gradient_cases(ctx.xp, ctx.dtype, seed) for m in array_checks(case, seed=seed)]
+    return [m for case in gradient_cases(ctx.xp, ctx.dtype, seed) for m in check_case(case, seed=seed, directions=DIRECTIONS, safety=SAFETY)]

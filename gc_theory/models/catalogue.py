@@ -310,7 +310,7 @@ def build_entry(kind: str, name: str, make: Callable[[], Any], shape: tuple[int,
 
 
 def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 0) -> list[GradCase]:
-    """Every layer, loss and model of the toolkit as a small random :class:`GradCase` (see the module docstring).
+    r"""Every layer, loss and model of the toolkit as a small random :class:`GradCase` (see the module docstring).
 
     Parameters
     ----------
