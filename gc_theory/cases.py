@@ -224,19 +224,6 @@ def planted_bugs(xp: Any = None, dtype: Any = "float64", seed: int = 0, kinds: I
     return out
 
 
-def _restricted(case: GradCase, key: str) -> tuple[Any, Any, Any]:
-    """f, grad and pieces of `case` as functions of ``case.point[key]`` alone, the other arrays held."""
-    point = case.point
-
-    def at(x: Any) -> dict[str, Any]:
-        return {**point, key: x}
-
-    def kinks(x: Any) -> Any:
-        return case.kinks(at(x))
-
-    return (lambda x: case.value(at(x))), (lambda x: case.value_and_grad(at(x))[1][key]), kinks
-
-
 def check_case(case: GradCase, *, seed: int = 0, directions: int = 2, safety: float = 2.0) -> list[Measurement]:
     r"""The public :func:`~gc_theory.gradcheck.directional_check` on each array of `case`, one Measurement per direction.
 
@@ -272,13 +259,14 @@ def check_case(case: GradCase, *, seed: int = 0, directions: int = 2, safety: fl
     xp = array_namespace(*case.point.values())
     out = []
     for i, key in enumerate(case.point):
+        view = flat_case(case, xp, keys=[key])  # this array varies, the others are held
         x = case.point[key]
-        f, grad, kinks = _restricted(case, key)
-        pieces = kinks if case.kinks(case.point).shape[0] else None
         s = float(np.cbrt(finfo_eps(x.dtype)))
         reach = 4 * s * xp.maximum(xp.abs(x), xp.ones_like(x))
         noise = case.rounding_bound(case.point, {key: reach})
-        report = directional_check(f, grad, x, directions=directions, h=s, safety=safety, seed=seed + i, pieces=pieces, noise=noise)
+        pieces = view.kinks if case.kinks(case.point).shape[0] else None
+        report = directional_check(view.f, view.grad, view.x, directions=directions, h=s, safety=safety, seed=seed + i,
+                                   pieces=pieces, noise=noise)  # fmt: skip
         for k in np.flatnonzero(~report.crossed_kink).tolist():
             out.append(Measurement(float(report.discrepancy[k]), float(report.tolerance[k]), max(abs(float(report.analytic[k])), 1e-300),
                                    f"{case.name}[{key}] direction {k}, step {report.step:.2g}"))  # fmt: skip

@@ -63,21 +63,32 @@ class Case:
         return None
 
 
-def flat_case(case: GradCase, xp: Any) -> Case:
+def flat_case(case: GradCase, xp: Any = None, keys: Any = None) -> Case:
     """A :class:`~gc_theory.models.GradCase` (a function of a dict of arrays) as a function of one flat vector.
 
     The flattening is :func:`ravel_params`'s (C order, keys in the case's
     order); ``blocks`` records where each key's array lies in the vector.
+    `keys` (default: all) selects the arrays that vary; the others stay at
+    ``case.point``. `xp` is accepted for the callers that pass it: the
+    namespace is the case's own.
     """
-    v, unravel = ravel_params(case.point)
-    shapes = [tuple(a.shape) for a in case.point.values()]
+    keys = list(case.point) if keys is None else [k for k in case.point if k in set(keys)]
+    if not keys:
+        raise ValueError(f"keys must name arrays of the case ({', '.join(case.point)}), got none of them")
+    v, unravel = ravel_params({k: case.point[k] for k in keys})
+    shapes = [tuple(case.point[k].shape) for k in keys]
     offsets = np.concatenate([[0], np.cumsum([math.prod(s) for s in shapes])]).tolist()
 
-    def grad(w: Any) -> Any:
-        return ravel_params(case.value_and_grad(unravel(w))[1])[0]
+    def at(w: Any) -> dict[str, Any]:
+        return {**case.point, **unravel(w)}
 
-    blocks = {k: (offsets[i], shapes[i]) for i, k in enumerate(case.point)}
-    return Case(case.name, v, lambda w: case.value(unravel(w)), grad, blocks, lambda w: case.kinks(unravel(w)), dict(case.layout))
+    def grad(w: Any) -> Any:
+        g = case.value_and_grad(at(w))[1]
+        return ravel_params({k: g[k] for k in keys})[0]
+
+    blocks = {k: (offsets[i], shapes[i]) for i, k in enumerate(keys)}
+    layout = {k: case.layout[k] for k in keys if k in case.layout}
+    return Case(case.name, v, lambda w: case.value(at(w)), grad, blocks, lambda w: case.kinks(at(w)), layout)
 
 
 def plant(bug: str, grad: Callable[[Any], Any], x: Any, block: tuple[int, tuple[int, ...]] | None = None) -> Callable[[Any], Any]:
