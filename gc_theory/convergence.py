@@ -298,7 +298,7 @@ def order_measurement(steps: Sequence[float] | np.ndarray, errors: Sequence[floa
 
 @dataclass(frozen=True)
 class NoisySlopeFit:
-    """A least-squares log-log slope through noisy errors, and its statistical tolerance.
+    r"""A least-squares log-log slope through noisy errors, and its statistical tolerance.
 
     Attributes
     ----------
@@ -322,7 +322,7 @@ class NoisySlopeFit:
     confidence: float
 
     def measure(self, expected: float, detail: str = "") -> Measurement:
-        """A :class:`Measurement` of "the slope is `expected`": residual :math:`|\hat s - s|`."""
+        r"""A :class:`Measurement` of "the slope is `expected`": residual :math:`|\hat s - s|`."""
         expected = check_real(expected, "expected")
         where = (f"slope {self.slope:.4f} +- {self.standard_error:.2g} (s.e.) vs {expected:g} over {len(self.steps)} steps "
                  f"h = {self.steps[-1]:.3g} .. {self.steps[0]:.3g}")
