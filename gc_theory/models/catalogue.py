@@ -244,7 +244,7 @@ def _context(xp: ModuleType | None, dtype: Any, seed: int) -> tuple[ModuleType, 
     return xp, resolve_dtype(xp, dtype), np.random.default_rng(seed)
 
 
-class _CentralizedLinear(Linear):
+class CentralizedLinear(Linear):
     r"""A bias-free Linear layer that multiplies by :math:`\mathrm{centralize}(W)`: the GC operator inside a forward pass.
 
     Its weight gradient is :math:`P` applied to the plain one (P is symmetric):
@@ -282,7 +282,7 @@ ENTRIES: list[Entry] = [
     ("layer", "tanh", Tanh, (4, 6)),
     ("layer", "sigmoid", Sigmoid, (4, 6)),
     ("layer", "sequential", lambda: Sequential(Linear(4, 5), Tanh(), Linear(5, 2)), (3, 4)),
-    ("layer", "gc_operator", lambda: Sequential(_CentralizedLinear(5, 5, bias=False), Tanh()), (8, 5)),
+    ("layer", "gc_operator", lambda: Sequential(CentralizedLinear(5, 5, bias=False), Tanh()), (8, 5)),
     ("layer", "weightnorm_linear", lambda: WeightNorm(Linear(5, 3)), (4, 5)),
     ("layer", "weightnorm_conv2d", lambda: WeightNorm(Conv2d(2, 3, 3, padding=1)), (2, 2, 4, 4)),
     ("layer", "mean_only_batch_norm", lambda: MeanOnlyBatchNorm(3), (6, 3)),
