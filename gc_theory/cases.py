@@ -36,6 +36,7 @@ another; a generic perturbation of a case sees exactly that case's data.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -175,6 +176,19 @@ class PlantedBug:
     def name(self) -> str:
         return self.case.name
 
+    @property
+    def keys(self) -> list[str]:
+        """The arrays of ``case.point`` whose gradient the bug changes (all of them for a wrong backward pass)."""
+        if self.entries is None:
+            return list(self.case.point)
+        out, offset = [], 0
+        for key, value in self.case.point.items():
+            size = math.prod(value.shape)
+            if np.any((self.entries >= offset) & (self.entries < offset + size)):
+                out.append(key)
+            offset += size
+        return out
+
 
 def plant_case(case: GradCase, bug: str, xp: Any = None) -> PlantedBug | None:
     """`case` with the generic perturbation `bug` of :data:`BUGS` in its gradient; None where it cannot apply.
@@ -224,7 +238,7 @@ def planted_bugs(xp: Any = None, dtype: Any = "float64", seed: int = 0, kinds: I
     return out
 
 
-def check_case(case: GradCase, *, seed: int = 0, directions: int = 2, safety: float = 2.0) -> list[Measurement]:
+def check_case(case: GradCase, *, seed: int = 0, directions: int = 2, safety: float = 2.0, keys: Iterable[str] | None = None) -> list[Measurement]:
     r"""The public :func:`~gc_theory.gradcheck.directional_check` on each array of `case`, one Measurement per direction.
 
     Parameters
@@ -237,6 +251,8 @@ def check_case(case: GradCase, *, seed: int = 0, directions: int = 2, safety: fl
         Random directions per array.
     safety : float
         The checker's factor on its derived tolerance.
+    keys : iterable of str, optional
+        Check only these arrays (default: all; a planted bug's :attr:`PlantedBug.keys`).
 
     Returns
     -------
@@ -258,7 +274,10 @@ def check_case(case: GradCase, *, seed: int = 0, directions: int = 2, safety: fl
     """
     xp = array_namespace(*case.point.values())
     out = []
+    wanted = set(case.point if keys is None else keys)
     for i, key in enumerate(case.point):
+        if key not in wanted:
+            continue
         view = flat_case(case, xp, keys=[key])  # this array varies, the others are held
         x = case.point[key]
         s = float(np.cbrt(finfo_eps(x.dtype)))
