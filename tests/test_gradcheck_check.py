@@ -395,3 +395,16 @@ def test_a_function_the_spacing_of_x_cannot_resolve_is_not_called_a_bug():
     report = check_gradient(lambda w: float(np.sum(np.sin(w))), np.cos, x)
     assert report.bugs.size == 0 and report.inconclusive and not report.passed, str(report)
     assert "cannot resolve f" in report.verdict
+
+
+def test_directional_check_takes_the_callers_bound_on_fs_rounding():
+    """noise= replaces eps*max|f| in the rounding term: the tolerance moves by safety*(noise - eps*|f|)/s; a bad bound is named."""
+    x = np.linspace(0.1, 1.0, 7)
+    f = lambda z: np.sum(np.sin(z))  # noqa: E731
+    generic = directional_check(f, np.cos, x, seed=1)
+    loose = directional_check(f, np.cos, x, seed=1, noise=1e-6)
+    assert generic.passed and loose.passed
+    expected = 10.0 * (1e-6 - np.finfo(float).eps * abs(f(x))) / generic.step
+    np.testing.assert_allclose(loose.tolerance - generic.tolerance, expected, rtol=1e-3)
+    with pytest.raises(ValueError, match="noise"):
+        directional_check(f, np.cos, x, noise=-1.0)

@@ -403,3 +403,66 @@ def test_the_flat_view_round_trips_the_dict_case() -> None:
     _, grads = case.value_and_grad(case.point)
     for key, (offset, shape) in flat.blocks.items():
         np.testing.assert_array_equal(flat.grad(flat.x)[offset : offset + int(np.prod(shape))].reshape(shape), grads[key])
+
+
+def test_a_bug_is_registered_beside_its_case_and_joins_the_one_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gc_theory import cases
+
+    monkeypatch.setattr(cases, "_BUG_FACTORIES", dict(cases._BUG_FACTORIES))
+
+    class HalfTanh(Tanh):
+        def backward(self, params, cache, dy):
+            dx, grads = super().backward(params, cache, dy)
+            return dx / 2, grads
+
+    @cases.register_bug_factory("layer", "tanh", "halved")
+    def _(xp, dtype, rng):
+        return layer_case("tanh.halved", HalfTanh(), (4, 6), xp, dtype, rng)
+
+    bug = next(b for b in cases.planted_bugs(NUMPY, kinds=["layer"]) if b.name == "layer.tanh.halved")
+    assert bug.of == "layer.tanh" and bug.bug == "halved" and bug.entries is None and bug.keys == ["input"]
+    assert max(m.ratio for m in check_case(bug.case)) > 10
+    with pytest.raises(ValueError, match="bug must be unique"):
+        cases.register_bug_factory("layer", "tanh", "halved", _)
+    with pytest.raises(ValueError, match="name must name a registered layer case"):
+        cases.register_bug_factory("layer", "no_such_layer", "halved", _)
+
+
+def test_a_generic_bug_knows_the_entries_and_arrays_it_changes() -> None:
+    from gc_theory.cases import flat_case, plant_case
+
+    case = next(c for c in CASES if c.name == "layer.linear")
+    bug = plant_case(case, "transposed")
+    assert bug.keys == ["weight"] and bug.entries.size > 0
+    right, wrong = flat_case(case, NUMPY), flat_case(bug.case, NUMPY)
+    changed = np.flatnonzero(right.grad(right.x) != wrong.grad(wrong.x))
+    assert changed.tolist() == bug.entries.tolist()
+    assert plant_case(next(c for c in CASES if c.name == "layer.tanh"), "transposed") is None  # no transposable array
+
+
+def test_the_flat_view_of_some_arrays_holds_the_others() -> None:
+    from gc_theory.cases import flat_case
+
+    case = next(c for c in CASES if c.name == "layer.linear")
+    view = flat_case(case, NUMPY, keys=["bias"])
+    assert view.size == 3 and list(view.blocks) == ["bias"]
+    assert float(view.f(view.x)) == float(case.value(case.point))
+    assert np.array_equal(view.grad(view.x), case.value_and_grad(case.point)[1]["bias"])
+    with pytest.raises(ValueError, match="keys must name arrays"):
+        flat_case(case, NUMPY, keys=["nothing"])
+
+
+@given(st.integers(0, 2**16), st.integers(2, 9), st.floats(0.05, 20.0))
+def test_batch_norm_rounding_stays_within_its_derived_bound(seed: int, n: int, spread: float) -> None:
+    """float32 batch norm against the same inputs in float64: the error is within error_bound with the sigma floor."""
+    from gc_theory.models import BatchNorm
+
+    rng = np.random.default_rng(seed)
+    layer = BatchNorm(3)
+    x = (spread * rng.standard_normal((n, 3)) + rng.standard_normal(3)).astype(np.float32)
+    params = {"weight": rng.standard_normal(3).astype(np.float32), "bias": rng.standard_normal(3).astype(np.float32)}
+    y32 = layer(params, x)
+    y64 = layer({k: v.astype(np.float64) for k, v in params.items()}, x.astype(np.float64))
+    _, bound = layer.error_bound({k: np.abs(v) for k, v in params.items()}, np.abs(x), np.zeros_like(x),
+                                 sigma_min=layer.sigma_floor(x))  # fmt: skip
+    assert np.all(np.abs(y32 - y64) <= bound)
