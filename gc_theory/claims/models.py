@@ -51,7 +51,7 @@ def _resolvable(bug: PlantedBug, ctx: Context) -> bool:
     :math:`\epsilon_f \approx 7\cdot 10^{-5}` for :math:`|f| = 1.6`, exceeds a
     transposed weight gradient's directional effect: the directional check
     cannot see it, by construction. The entrywise checker, whose steps move
-    one entry and cross no kink, catches those (claim ``gradcheck.bugs.caught``).
+    one entry and cross no kink, catches those (the control of ``gradcheck.layers.correct_pass``).
     """
     return ctx.eps <= float(np.finfo(np.float64).eps) or bug.entries is None or bug.case.kinks(bug.case.point).shape[0] == 0
 
@@ -63,7 +63,8 @@ def _resolvable(bug: PlantedBug, ctx: Context) -> bool:
     "built on the case's layer-derived rounding bound",
     source="central differences: Nocedal & Wright, Numerical Optimization, Sec. 8.1; rounding: Higham, Ch. 3",
     control="the same check on every planted bug of gc_theory.cases.planted_bugs() (a sign flip, a factor 2 and a "
-    "transposed weight gradient on every case, and each case's own wrong backward pass): each must fail",
+    "transposed weight gradient on every case, and each case's own wrong backward pass): each must fail; below "
+    "float64 the generic ones on ReLU networks are left to the entrywise check, whose steps cross no kink",
 )
 def _gradients(ctx: Context, control: bool) -> list[Measurement]:
     seed = int(ctx.rng.integers(2**31))
