@@ -36,7 +36,7 @@ import numpy as np
 from ..backend import to_numpy
 from ..gradcheck import check_gradient, derivative, diagnose, directional_check, localize, numerical_gradient
 from ..cases import BUGS, Case, PlantedBug, flat_case, plant, planted_bugs, planted_entries
-from ..cases import gradient_cases as registered_cases
+from ..cases import gradient_cases
 from ..gradcheck.check import PrecisionWarning
 from ..gradcheck.numerical import DEFAULT_PROBES
 from ..convergence import geometric_ladder, noisy_slope_measurement, order_measurement
@@ -74,7 +74,8 @@ def truncation_ladder(ctx: Context, method: str, h_max: float, h_min: float, exa
     hs = geometric_ladder(h_max, n, ratio)
     errors = error_curve(ctx, method, hs, exact=exact)
     floor = ROUNDING_FLOOR[method] * ctx.eps / hs
-    keep = max(3, int(np.argmin(errors >= FLOOR_MARGIN * floor)) if not np.all(errors >= FLOOR_MARGIN * floor) else n)
+    clear = errors >= FLOOR_MARGIN * floor
+    keep = n if clear.all() else max(3, int(np.argmin(clear)))
     return hs[:keep], errors[:keep], floor[:keep]
 
 
@@ -345,11 +346,6 @@ def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (),
     return ratio, f"{how}, {report.evaluations} evaluations"
 
 
-def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """Every case of the registry (:mod:`gc_theory.cases`), flattened."""
-    return [flat_case(c, xp) for c in registered_cases(xp, dtype, int(rng.integers(0, 2**31)))]
-
-
 def has_kinks(case: Case) -> bool:
     """True for cases with ReLU kinks (non-differentiable points somewhere in the network)."""
     return case.kinks is not None and case.kinks(case.x).shape[0] > 0
@@ -373,7 +369,7 @@ def _layers_pass(ctx: Context, control: bool) -> list[Measurement]:
     seed = int(ctx.rng.integers(0, 2**31))
     rng = ctx.spawn("entries").rng
     if not control:
-        cases = [flat_case(c, ctx.xp) for c in registered_cases(ctx.xp, ctx.dtype, seed)]
+        cases = [flat_case(c, ctx.xp) for c in gradient_cases(ctx.xp, ctx.dtype, seed)]
         return [entrywise_measurement(c, c.grad, rng, c.name) for c in cases]
     out = []
     for bug in planted_bugs(ctx.xp, ctx.dtype, seed):

@@ -20,7 +20,9 @@ Each layer has a planted wrong-backward variant, a small public factory that
 gradient checks must reject: :func:`planted_weight_norm` (the v gradient
 without :math:`M_w`), :func:`planted_mean_only_batch_norm` (the batch mean of
 dy not subtracted) and :func:`planted_batch_norm` (the :math:`\hat x` term
-dropped).
+dropped). Each is declared beside its layer's case in
+:data:`gc_theory.models.catalogue.VARIANTS`, so :func:`gc_theory.cases.planted_bugs`
+lists it with every other planted bug.
 
 Batch statistics are those of the batch passed to ``forward`` (training mode).
 For test time, :meth:`MeanOnlyBatchNorm.update_running_mean` keeps an
