@@ -358,14 +358,15 @@ def entrywise_measurement(case: Case, grad: Any, rng: np.random.Generator, name:
 
 
 @claim(
-    "gradcheck.layers.correct_pass",
-    statement="check_gradient, entry by entry (a sample and a directional check for larger cases), passes the correct "
-    "analytic gradient of every layer, loss and model registered in gc_theory.cases within the error model's tolerance",
+    "gradcheck.bugs.caught",
+    statement="check_gradient, entry by entry (a sample and a directional check for larger cases), tells every planted bug "
+    "of gc_theory.cases.planted_bugs() from the right gradient: each registered layer, loss and model's correct gradient "
+    "passes within the error model's tolerance, and each bug (the control) fails it",
     source=f"{NOTES}; Yong et al., Gradient Centralization, ECCV 2020, Sec. 3.2 (d/dW L(PW) = P dL/dW')",
     control="every planted bug of gc_theory.cases.planted_bugs() (a sign flip, a factor 2 and a transposed weight "
     "gradient on every case, and each case's own wrong backward pass): each must fail",
 )
-def _layers_pass(ctx: Context, control: bool) -> list[Measurement]:
+def _bugs_caught(ctx: Context, control: bool) -> list[Measurement]:
     seed = int(ctx.rng.integers(0, 2**31))
     rng = ctx.spawn("entries").rng
     if not control:
@@ -403,14 +404,16 @@ def localisation_measurement(ctx: Context, guess: bool) -> list[Measurement]:
     The entries :func:`localize` returns are replaced by Richardson differences;
     if they are exactly the wrong ones, the repaired gradient passes the check
     of :func:`case_ratio` (error/tolerance <= 1). A reported entry that the bug
-    did not touch counts as a failure (infinite residual). The cases: the
-    inline ones and every model of the catalogue (whose layers the correct_pass
-    claim covers one by one). Small cases get all three bugs; larger ones the
+    did not touch counts as a failure (infinite residual). The bugs: the
+    generic perturbations of :func:`gc_theory.cases.planted_bugs` on every
+    registered model (whose layers claim gradcheck.bugs.caught covers one by
+    one; a case's own wrong backward pass may change every entry, which is
+    check_gradient's job). Small cases get all three bugs; larger ones the
     one-entry sign flip, where localisation's O(log n) cost matters (a factor 2
     makes every entry wrong, and then check_gradient is the tool). In float32
     only the sign flip is localised: a factor 2 on an entry with a small
     gradient is an error below the group tests' float32 tolerance (the entrywise
-    check still catches it; claim gradcheck.layers.correct_pass). Models with
+    check still catches it; claim gradcheck.bugs.caught). Models with
     ReLU kinks pass their activation pattern as ``pieces``. The control repairs as many randomly
     chosen entries as were planted, instead of the localised ones.
     """
@@ -445,7 +448,7 @@ def localisation_measurement(ctx: Context, guess: bool) -> list[Measurement]:
 
 
 @claim(
-    "gradcheck.layers.bugs_localized",
+    "gradcheck.bugs.localized",
     statement="localize() finds exactly the entries a planted bug (sign flip in one entry, factor 2, transposed weight gradient) made wrong: repairing them makes the gradient pass",
     source=f"{NOTES}; group testing by bisection on random directions",
     control="repairing as many randomly chosen entries instead of the localised ones",

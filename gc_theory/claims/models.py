@@ -51,7 +51,7 @@ def _resolvable(bug: PlantedBug, ctx: Context) -> bool:
     :math:`\epsilon_f \approx 7\cdot 10^{-5}` for :math:`|f| = 1.6`, exceeds a
     transposed weight gradient's directional effect: the directional check
     cannot see it, by construction. The entrywise checker, whose steps move
-    one entry and cross no kink, catches those (the control of ``gradcheck.layers.correct_pass``).
+    one entry and cross no kink, catches those (claim ``gradcheck.bugs.caught``).
     """
     return ctx.eps <= float(np.finfo(np.float64).eps) or bug.entries is None or bug.case.kinks(bug.case.point).shape[0] == 0
 
