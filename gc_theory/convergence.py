@@ -47,8 +47,21 @@ difference quotient). :func:`fit_order` refuses a ladder whose smallest error is
 within ``floor_margin`` (default 100) of that floor, and widens the tolerance by
 the slope noise the floor can still cause above it.
 
+Noisy errors
+------------
+Where rounding itself is the error (the left arm of a difference quotient's
+"V", :math:`\epsilon|f|/h`), successive slopes are useless: each error is a
+random variable. :func:`fit_noisy_slope` fits the slope of
+:math:`\log e` on :math:`\log h` by least squares over many rungs, each error
+itself a root mean square over many independent points, and holds it to a
+statistical tolerance: a Student-t quantile times the slope's standard error
+estimated from the scatter of the fit. A control there must also be off by a
+whole order (a constant error, slope 0, against a claimed -1): its residual is
+then about 1 against a tolerance of a few standard errors.
+
 Everything here is plain floats on the host: the errors are a handful of
-scalars, whatever backend produced them.
+scalars, whatever backend produced them. The t quantile is SciPy's
+(``scipy.stats.t``), NumPy-only like the rest.
 """
 
 from __future__ import annotations
@@ -63,7 +76,7 @@ import numpy as np
 from ._validation import check_int, check_positive, check_real, host_vector
 from .measurement import Measurement
 
-__all__ = ["OrderFit", "fit_order", "geometric_ladder", "order_measurement", "successive_slopes"]
+__all__ = ["NoisySlopeFit", "OrderFit", "fit_noisy_slope", "fit_order", "geometric_ladder", "noisy_slope_measurement", "order_measurement", "successive_slopes"]
 
 _EPS = float(np.finfo(np.float64).eps)
 # Relative spread allowed between the ratios h_i/h_{i+1} of one ladder: steps are
@@ -281,3 +294,101 @@ def order_measurement(steps: Sequence[float] | np.ndarray, errors: Sequence[floa
     fit = fit_order(steps, errors, correction_order=correction_order, rounding_floor=rounding_floor,
                     floor_margin=floor_margin)
     return fit.measure(expected, detail)
+
+
+@dataclass(frozen=True)
+class NoisySlopeFit:
+    r"""A least-squares log-log slope through noisy errors, and its statistical tolerance.
+
+    Attributes
+    ----------
+    steps, errors : tuple of float
+        The steps (decreasing) and the error at each.
+    slope : float
+        The least-squares slope of :math:`\log e` on :math:`\log h`.
+    standard_error : float
+        Its standard error, from the scatter of the fit (n - 2 degrees of freedom).
+    tolerance : float
+        :math:`t_{1 - \alpha/2,\,n-2}` times the standard error (:func:`fit_noisy_slope`).
+    confidence : float
+        :math:`1 - \alpha`.
+    """
+
+    steps: tuple[float, ...]
+    errors: tuple[float, ...]
+    slope: float
+    standard_error: float
+    tolerance: float
+    confidence: float
+
+    def measure(self, expected: float, detail: str = "") -> Measurement:
+        r"""A :class:`Measurement` of "the slope is `expected`": residual :math:`|\hat s - s|`."""
+        expected = check_real(expected, "expected")
+        where = (f"slope {self.slope:.4f} +- {self.standard_error:.2g} (s.e.) vs {expected:g} over {len(self.steps)} steps "
+                 f"h = {self.steps[-1]:.3g} .. {self.steps[0]:.3g}")
+        return Measurement(abs(self.slope - expected), self.tolerance, None, f"{detail}: {where}" if detail else where)
+
+
+def fit_noisy_slope(steps: Sequence[float] | np.ndarray, errors: Sequence[float] | np.ndarray, *,
+                    confidence: float = 0.999) -> NoisySlopeFit:
+    r"""Least-squares slope of log error on log step, with a tolerance from the scatter of the fit.
+
+    Parameters
+    ----------
+    steps : sequence of float
+        Strictly decreasing positive steps, at least 5 (3 degrees of freedom for the scatter).
+    errors : sequence of float
+        The positive error at each step; each should average many independent
+        samples (a root mean square over points) so that its log is nearly Gaussian.
+    confidence : float
+        Two-sided confidence of the tolerance, in (0, 1).
+
+    Returns
+    -------
+    NoisySlopeFit
+
+    Notes
+    -----
+    With :math:`x_i = \log h_i`, :math:`y_i = \log e_i = a + s x_i + arepsilon_i`
+    and independent :math:`arepsilon_i` of common variance, the least-squares
+    slope has standard error
+    :math:`\hat\sigma/\sqrt{\sum_i (x_i - ar x)^2}` with
+    :math:`\hat\sigma^2 = \sum_i r_i^2/(n - 2)` from the residuals, and
+    :math:`(\hat s - s)/\mathrm{se}` follows Student's t with n - 2 degrees of
+    freedom. The tolerance :math:`t_{(1+c)/2,\,n-2}\,\mathrm{se}` is exceeded
+    with probability 1 - c when the slope is s. A root mean square over N
+    independent points has relative spread about :math:`1/\sqrt{2N}`
+    (Gaussian samples), so 256 points give :math:`\hat\sigma pprox 0.04`.
+    Systematic curvature (the other term of an error model leaking in) shows as
+    scatter too and widens the tolerance, so keep the steps where one term
+    dominates. Uses SciPy's t quantile: NumPy-only.
+    """
+    from scipy.stats import t as student_t
+
+    h, e = _ladder(steps, errors)
+    if h.size < 5:
+        raise ValueError(f"steps must have at least 5 rungs (a slope and 3 degrees of freedom for its scatter), got {h.size}")
+    c = check_real(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
+    x, y = np.log(h), np.log(e)
+    xc = x - x.mean()
+    slope = float(np.sum(xc * (y - y.mean())) / np.sum(xc * xc))
+    residuals = y - y.mean() - slope * xc
+    se = float(math.sqrt(np.sum(residuals**2) / (h.size - 2) / np.sum(xc * xc)))
+    quantile = float(student_t.ppf(0.5 + c / 2, h.size - 2))
+    return NoisySlopeFit(tuple(float(v) for v in h), tuple(float(v) for v in e), slope, se, quantile * se, c)
+
+
+def noisy_slope_measurement(steps: Sequence[float] | np.ndarray, errors: Sequence[float] | np.ndarray, expected: float, *,
+                            confidence: float = 0.999, detail: str = "") -> Measurement:
+    """A :class:`Measurement` of "the noisy errors on these steps fall with slope `expected`" (:func:`fit_noisy_slope`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> h = np.geomspace(1e-6, 1e-8, 9)
+    >>> e = 1e-16 / h * np.exp(0.03 * rng.standard_normal(9))
+    >>> noisy_slope_measurement(h, e, -1).passed, noisy_slope_measurement(h, e, 0).passed
+    (True, False)
+    """
+    return fit_noisy_slope(steps, errors, confidence=confidence).measure(expected, detail)

@@ -23,12 +23,6 @@ from gc_theory.registry import Registry, matches
 
 ALL = list(claims.registry().values())
 
-#: Claims defined outside their area's module today, each to be moved (or its
-#: module to state ``AREA``); the test below fails once one of them is fixed, so
-#: this list can only shrink.
-HOSTED_ELSEWHERE = {"gc.output_invariance.shift"}
-
-
 @pytest.mark.parametrize("c", ALL, ids=[c.id for c in ALL])
 def test_claim_holds_and_control_fails(c: claims.Claim, backend: str, dtype: str) -> None:
     result = c.run(backend=backend, dtype=dtype, seed=0)
@@ -84,10 +78,7 @@ def test_a_control_that_holds_marks_the_claim_unverified() -> None:
 @pytest.mark.parametrize("c", ALL, ids=[c.id for c in ALL])
 def test_claim_id_names_the_area_of_its_module(c: claims.Claim) -> None:
     area = claims.module_area(c.check.__module__)
-    if c.id in HOSTED_ELSEWHERE:
-        assert area != c.area, f"{c.id} now obeys the rule: drop it from HOSTED_ELSEWHERE"
-    else:
-        assert area == c.area, f"{c.id} is defined in {c.check.__module__}, whose area is {area!r}"
+    assert area == c.area, f"{c.id} is defined in {c.check.__module__}, whose area is {area!r}"
 
 
 def test_module_area_reads_the_area_constant_before_the_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -125,3 +125,50 @@ def test_bad_arguments():
         geometric_ladder(0.1, 4, ratio=1.0)
     with pytest.raises(ValueError, match="n must"):
         geometric_ladder(0.1, 2)
+
+
+# --- noisy errors: the rounding arm, a least-squares slope held to a t-bound ------------
+
+
+def test_noisy_slope_holds_its_coverage_on_lognormal_noise():
+    """Over many draws, |slope - truth| exceeds the 99.9% t-bound about once in a thousand: never in 200 here."""
+    from gc_theory.convergence import fit_noisy_slope
+
+    rng = np.random.default_rng(0)
+    h = np.geomspace(1e-6, 1e-8, 13)
+    misses = 0
+    for _ in range(200):
+        fit = fit_noisy_slope(h, 1e-16 / h * np.exp(0.04 * rng.standard_normal(h.size)))
+        misses += abs(fit.slope + 1.0) > fit.tolerance
+        assert fit.tolerance > 0 and fit.standard_error < 0.05
+    assert misses == 0
+
+
+def test_noisy_slope_of_a_real_rounding_arm_and_its_control():
+    """Central differences of exp at 256 points, steps far below h*: slope -1; a factor-2 bug: slope 0, missed by far."""
+    from gc_theory.convergence import noisy_slope_measurement
+
+    x = np.linspace(0.5, 1.5, 256)
+    h = np.geomspace(1e-7, 1e-9, 13)
+
+    def rms(exact):
+        return np.array([np.sqrt(np.mean(((np.exp(x + s) - np.exp(x - s)) / (2 * s) / exact - 1) ** 2)) for s in h])
+
+    assert noisy_slope_measurement(h, rms(np.exp(x)), -1.0).passed
+    control = noisy_slope_measurement(h, rms(2 * np.exp(x)), -1.0)
+    assert control.ratio > 100
+
+
+@pytest.mark.parametrize(
+    ("steps", "errors", "kwargs", "match"),
+    [
+        ([1e-6, 1e-7, 1e-8, 1e-9], [1.0, 2.0, 3.0, 4.0], {}, "at least 5 rungs"),
+        (np.geomspace(1e-6, 1e-9, 6), np.ones(6), {"confidence": 1.0}, "confidence"),
+        (np.geomspace(1e-6, 1e-9, 6), np.ones(5), {}, "one entry per step"),
+    ],
+)
+def test_noisy_slope_names_bad_input(steps, errors, kwargs, match):
+    from gc_theory.convergence import fit_noisy_slope
+
+    with pytest.raises(ValueError, match=match):
+        fit_noisy_slope(steps, errors, **kwargs)

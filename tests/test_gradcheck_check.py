@@ -19,11 +19,19 @@ from gc_theory.gradcheck import (
     directional_check,
     localize,
 )
-from gc_theory.gradcheck.cases import BUGS, gradient_cases, linear_mse_case, plant, planted_entries
+from gc_theory.cases import BUGS, Case, flat_case, gradient_cases, plant, planted_entries
 
 
 def _layer(xp, dtype, seed=0):
-    return linear_mse_case(xp, getattr(xp, dtype), np.random.default_rng(seed))
+    """Linear least squares as a function of its (4, 4) weight alone."""
+    case = next(c for c in gradient_cases(xp, dtype, seed, kinds=["model"]) if c.name == "model.linear_mse")
+    return flat_case(case, xp, keys=["0.weight"])
+
+
+def _smooth_cases(xp, seed):
+    """Four smooth registered cases, each as a function of one flat vector."""
+    names = ("layer.gc_operator", "model.linear_mse", "loss.softmax_cross_entropy", "model.tanh_cross_entropy")
+    return [flat_case(c, xp) for c in gradient_cases(xp, "float64", seed) if c.name in names]
 
 
 def _quiet(fn, *args, **kwargs):
@@ -43,9 +51,9 @@ def test_a_correct_gradient_passes_on_every_backend(xp, dtype):
 @pytest.mark.parametrize("bug", BUGS)
 def test_planted_bugs_fail_with_a_bug_verdict(xp, bug):
     case = _layer(xp, "float64")
-    wrong = plant(bug, case.grad, case.x)
+    wrong = plant(bug, case.grad, case.x, case.weight_block)
     report = check_gradient(case.f, wrong, case.x)
-    planted = planted_entries(bug, case.grad, case.x)
+    planted = planted_entries(bug, case.grad, case.x, case.weight_block)
     assert not report.passed
     assert set(report.bugs.tolist()) == set(planted.tolist())
     assert set(report.worst[: planted.size].tolist()) == set(planted.tolist())
@@ -99,7 +107,8 @@ def test_a_too_large_step_is_diagnosed_as_truncation_and_called_inconclusive():
 
 
 def test_entries_checks_only_those():
-    case = linear_mse_case(get_namespace("numpy"), np.float64, np.random.default_rng(0), size=8)
+    xp = get_namespace("numpy")
+    case = flat_case(next(c for c in gradient_cases(xp, "float64") if c.name == "model.mlp_tanh"), xp)
     wrong = plant("sign_flip", case.grad, case.x)
     j = int(planted_entries("sign_flip", case.grad, case.x)[0])
     report = check_gradient(case.f, wrong, case.x, entries=[j, 0, 1])
@@ -109,13 +118,12 @@ def test_entries_checks_only_those():
 
 @given(st.integers(0, 10_000), st.sampled_from(BUGS))
 def test_property_bugs_never_pass_and_correct_gradients_always_do(seed, bug):
-    rng = np.random.default_rng(seed)
     xp = get_namespace("numpy")
-    case = gradient_cases(xp, xp.float64, rng)[int(rng.integers(0, 4))]
+    case = _smooth_cases(xp, seed)[seed % 4]
     assert check_gradient(case.f, case.grad, case.x).passed
     if bug == "transposed" and case.weight_block is None:
         return
-    if planted_entries(bug, case.grad, case.x).size:
+    if planted_entries(bug, case.grad, case.x, case.weight_block).size:
         assert not check_gradient(case.f, plant(bug, case.grad, case.x, case.weight_block), case.x).passed
 
 
@@ -252,7 +260,11 @@ def test_localize_on_every_backend(xp):
 @pytest.mark.parametrize("method", ["forward", "richardson", "complex"])
 def test_other_methods_pass_right_and_fail_wrong_gradients(method):
     xp = get_namespace("numpy")
-    for case in gradient_cases(xp, xp.float64, np.random.default_rng(9))[1:4]:  # complex-ready f (no centralize)
+    # The layers refuse complex input, so the complex step gets a complex-ready f written here.
+    rng = np.random.default_rng(9)
+    X, W = rng.standard_normal((6, 4)), rng.standard_normal((4, 4))
+    tanh_layer = Case("tanh layer", W, lambda w: np.sum(np.tanh(X @ w.T) ** 2), lambda w: (2 * np.tanh(X @ w.T) / np.cosh(X @ w.T) ** 2).T @ X)
+    for case in (_smooth_cases(xp, 9)[1:] if method != "complex" else [tanh_layer]):
         assert check_gradient(case.f, case.grad, case.x, method=method).passed, (method, case.name)
         assert not check_gradient(case.f, plant("sign_flip", case.grad, case.x), case.x, method=method).passed
 
@@ -383,3 +395,16 @@ def test_a_function_the_spacing_of_x_cannot_resolve_is_not_called_a_bug():
     report = check_gradient(lambda w: float(np.sum(np.sin(w))), np.cos, x)
     assert report.bugs.size == 0 and report.inconclusive and not report.passed, str(report)
     assert "cannot resolve f" in report.verdict
+
+
+def test_directional_check_takes_the_callers_bound_on_fs_rounding():
+    """noise= replaces eps*max|f| in the rounding term: the tolerance moves by safety*(noise - eps*|f|)/s; a bad bound is named."""
+    x = np.linspace(0.1, 1.0, 7)
+    f = lambda z: np.sum(np.sin(z))  # noqa: E731
+    generic = directional_check(f, np.cos, x, seed=1)
+    loose = directional_check(f, np.cos, x, seed=1, noise=1e-6)
+    assert generic.passed and loose.passed
+    expected = 10.0 * (1e-6 - np.finfo(float).eps * abs(f(x))) / generic.step
+    np.testing.assert_allclose(loose.tolerance - generic.tolerance, expected, rtol=1e-3)
+    with pytest.raises(ValueError, match="noise"):
+        directional_check(f, np.cos, x, noise=-1.0)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from gc_theory.gradcheck import PrecisionWarning, check_gradient, numerical_gradient
-from gc_theory.gradcheck.cases import plant
+from gc_theory.cases import plant
 
 pytestmark = pytest.mark.oracle
 

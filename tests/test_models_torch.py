@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gc_theory.models import (
+    BatchNorm,
     Conv2d,
     Flatten,
     Linear,
@@ -22,6 +23,7 @@ from gc_theory.models import (
     WeightNorm,
     catalogue,
 )
+from gc_theory.models.catalogue import CentralizedLinear
 from gc_theory.models.losses import SigmoidCrossEntropy, SigmoidMeanSquaredError
 
 torch = pytest.importorskip("torch", reason="torch is the autograd oracle; install it to compare against it")
@@ -33,6 +35,9 @@ RTOL = 1e-10
 
 def torch_layer(layer, params: dict, x):
     """The same layer written with torch.nn.functional (the oracle)."""
+    if isinstance(layer, CentralizedLinear):
+        w = params["weight"]
+        return F.linear(x, w - w.mean(dim=1, keepdim=True), params.get("bias"))
     if isinstance(layer, Linear):
         return F.linear(x, params["weight"], params.get("bias"))
     if isinstance(layer, Conv2d):
@@ -50,6 +55,8 @@ def torch_layer(layer, params: dict, x):
         norms = torch.sqrt((v * v).reshape(v.shape[0], -1).sum(dim=1)).reshape((-1,) + (1,) * (v.ndim - 1))
         weight = params["g"].reshape(norms.shape) * v / norms
         return torch_layer(layer.layer, {"weight": weight, **({"bias": params["bias"]} if "bias" in params else {})}, x)
+    if isinstance(layer, BatchNorm):
+        return F.batch_norm(x, None, None, params["weight"], params["bias"], training=True, eps=layer.eps)
     if isinstance(layer, MeanOnlyBatchNorm):
         return x - x.mean(dim=0, keepdim=True) + params["bias"]
     if isinstance(layer, Sequential):

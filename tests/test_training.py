@@ -7,7 +7,7 @@ import pytest
 
 from gc_theory import optim
 from gc_theory.centralization import centralize
-from gc_theory.claims.models import invariance_measurement
+from gc_theory.problems.invariance import invariance_measurement
 from gc_theory.data import load_digits
 from gc_theory.models import mlp
 from gc_theory.problems import shift_response

@@ -20,7 +20,7 @@ from scipy.optimize import minimize, rosen, rosen_der
 from ..cg import nonlinear_cg
 from ..problems import logistic_loss
 from . import Report, benchmark
-from .optim import _interleaved
+from .timing import interleaved
 
 TARGET = 1.5
 GTOL = 1e-5
@@ -52,7 +52,7 @@ def cg_vs_scipy(repeats: int = 7, quick: bool = False) -> Report:
     for label, (f, grad, x0) in _problems(quick).items():
         ours = lambda: nonlinear_cg(f, grad, x0, beta="PR+", c2=0.4, tol=GTOL)  # noqa: E731
         theirs = lambda: minimize(f, x0, jac=grad, method="CG", options={"gtol": GTOL})  # noqa: E731
-        t_ours, t_theirs = _interleaved([ours, theirs], 2 if quick else repeats)
+        t_ours, t_theirs = interleaved([ours, theirs], 2 if quick else repeats)
         ratio = t_ours.median / t_theirs.median
         runs = [(f"nonlinear_cg {b}", nonlinear_cg(f, grad, x0, beta=b, c2=0.4, tol=GTOL)) for b in BETAS]
         runs.append(("scipy CG (PR+)", theirs()))

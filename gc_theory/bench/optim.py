@@ -9,15 +9,14 @@ centralised and skipped tensors is a real one.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import optim
-from . import Report, Timing, benchmark
+from . import Report, benchmark
+from .timing import interleaved
 
 TARGET = 1.2
 
@@ -39,19 +38,6 @@ def _model(shapes: list[tuple[int, ...]], dtype: str, rng: np.random.Generator) 
     params = {f"p{i}": rng.standard_normal(s).astype(dtype) for i, s in enumerate(shapes)}
     grads = {k: rng.standard_normal(v.shape).astype(dtype) for k, v in params.items()}
     return params, grads
-
-
-def _interleaved(fns: list[Callable[[], Any]], repeats: int) -> list[Timing]:
-    """Time the functions in turn, round after round, so that load from other work hits them alike."""
-    for fn in fns:
-        fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, out in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return [Timing(statistics.median(t), min(t), max(t), repeats) for t in times]
 
 
 def _step_fn(make: Any, gc: str | None, params: dict, grads: dict) -> Callable[[], Any]:
@@ -76,7 +62,7 @@ def bench_optim_step(repeats: int = 7, quick: bool = False) -> Report:
         params, grads = _model(shapes, dtype, rng)
         n = sum(p.size for p in params.values())
         for label, make in optimisers.items():
-            base, grad_gc, upd_gc = _interleaved([_step_fn(make, gc, params, grads) for gc in (None, "gradient", "update")], repeats)
+            base, grad_gc, upd_gc = interleaved([_step_fn(make, gc, params, grads) for gc in (None, "gradient", "update")], repeats)
             r_grad, r_upd = grad_gc.median / base.median, upd_gc.median / base.median
             rows.append([label, dtype, round(n / 1e6, 2), base.median * 1e3, grad_gc.median * 1e3, r_grad,
                          upd_gc.median * 1e3, r_upd])  # fmt: skip

@@ -22,7 +22,11 @@ from typing import Any
 import numpy as np
 
 from ..backend import array_namespace
+from .. import optim
 from ..centralization import as_columns, centralize, from_columns, projection_matrix
+from ..models import mlp
+from ..problems.invariance import invariance_measurement
+from ..training import full_batch_trajectory
 from ..projections import (
     annihilation_residual,
     idempotence_residual,
@@ -290,3 +294,51 @@ def _symbolic(ctx: Context, control: bool) -> Measurement:
 
     failures = projection_identities(coefficient=2 if control else 1)
     return Measurement(float(len(failures)), 0.0, 1.0, "; ".join(failures) or "all identities reduce to 0")
+
+
+# --- output-feature invariance under GC-SGD(M) -------------------------------------------
+
+#: Optimisers of the invariance claim: GC-SGD, GC-momentum (heavy ball) and GC-Nesterov (torch's form).
+INVARIANCE_OPTIMIZERS = {
+    "SGD": {"momentum": 0.0},
+    "momentum": {"momentum": 0.9},
+    "Nesterov": {"momentum": 0.9, "nesterov": True},
+}
+INVARIANCE_STEPS = 25
+INVARIANCE_LR = 0.1
+#: Input shifts gamma of the probes.
+SHIFTS = (0.5, -3.0)
+
+
+def invariance_trajectory(ctx: Context, opt_name: str, gc: str | None, *, zero_mean_init: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Full-batch training of a 6-5-3 tanh MLP on random data; iterates and gradients (see :func:`training.trajectory`)."""
+    net = mlp([6, 5, 3], activation="tanh")
+    params = net.init(ctx.rng, ctx.xp, ctx.dtype)
+    if zero_mean_init:
+        params = {k: centralize(v) if v.ndim > 1 else v for k, v in params.items()}
+    x = ctx.normal(8, 6)
+    labels = ctx.xp.asarray(ctx.rng.integers(0, 3, size=8))
+    opt = optim.SGD(lr=INVARIANCE_LR, gc=gc, **INVARIANCE_OPTIMIZERS[opt_name])
+    return full_batch_trajectory(opt, params, net, (x, labels), INVARIANCE_STEPS)
+
+
+@claim(
+    "gc.output_invariance.shift",
+    statement="every weight W (out, in) trained with GC-SGD, GC-momentum or GC-Nesterov satisfies "
+    "W_t(x + gamma*1) - W_t x = gamma*W_0 1 at every t (= 0 with a zero-mean initialisation)",
+    source="Yong et al., Gradient Centralization, ECCV 2020, Sec. 3.3 (output feature space regularisation)",
+    control="the same training without GC (plain SGD, momentum, Nesterov): the response to the shift changes",
+)
+def _output_invariance(ctx: Context, control: bool) -> list[Measurement]:
+    gc = None if control else "gradient"
+    cases = []
+    for name, settings in INVARIANCE_OPTIMIZERS.items():
+        for zero_mean in (False, True):
+            iterates, gradients = invariance_trajectory(ctx, name, gc, zero_mean_init=zero_mean)
+            for key in ("0.weight", "2.weight"):
+                probes = ctx.normal(4, iterates[0][key].shape[1])
+                for shift in SHIFTS:
+                    m = invariance_measurement(iterates, gradients, key, probes, shift, lr=INVARIANCE_LR,
+                                               momentum=settings["momentum"], reference="zero" if zero_mean else "initial")  # fmt: skip
+                    cases.append(Measurement(m.residual, m.tolerance, m.scale, f"{name}{' zero-mean' if zero_mean else ''}: {m.detail}"))
+    return cases

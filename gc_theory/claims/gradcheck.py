@@ -1,19 +1,23 @@
 r"""Claims about finite-difference gradient checking (:mod:`gc_theory.gradcheck`).
 
 The error of a difference quotient with step h is truncation plus rounding
-(:mod:`gc_theory.gradcheck.steps`); for the central difference
+(:mod:`gc_theory.gradcheck.error_model`); for the central difference
 :math:`E(h) = M_3h^2/6 + \epsilon_f/h`. The claims measure that model's
 predictions: the slopes of the "V" on log-log axes, the best step and the
 error there, the orders of Richardson extrapolation and the complex step, the
-shrink-h diagnosis, and that the checker passes correct gradients and catches
-and localises planted bugs.
+shrink-h diagnosis, and that the entrywise checker passes correct gradients and
+catches and localises every planted bug of :func:`gc_theory.cases.planted_bugs`.
 
 Error curves are measured on :math:`f = \exp` at 256 points in [0.5, 1.5]
 (every point an independent one-dimensional problem, one call of f per
 stencil), and summarised by the root mean square of the relative error over
-the points, which averages the rounding noise into a smooth curve. Slopes are
-least-squares fits of :math:`\log_{10}` error on :math:`\log_{10} h` over a range
-where one term of the model dominates the other by at least 20x.
+the points, which averages the rounding noise into a smooth curve. Orders on
+the truncation side come from :mod:`gc_theory.convergence`: a geometric ladder
+of steps kept 100x above the rounding floor, successive slopes, and a tolerance
+derived from their drift; the rounding side's slope -1 is a least-squares fit
+over 13 steps held to a Student-t bound from its own scatter. Each range is one
+case, and every control is off by a whole order (a factor-2 bug leaves a
+constant error, slope 0), so it misses by far more than 10x.
 
 Sources: CS231n notes "Gradient checks"; Gill, Murray & Wright, *Practical
 Optimization* (1981), Sec. 8.6; Squire & Trapp, SIAM Review 40 (1998);
@@ -31,56 +35,80 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..gradcheck import check_gradient, derivative, diagnose, directional_check, localize, numerical_gradient
-from .. import cases as registry
-from ..gradcheck.cases import BUGS, Case, gc_operator_case, linear_mse_case, model_bug_cases, plant, planted_entries, softmax_xent_case, tanh_xent_case
+from ..cases import BUGS, Case, PlantedBug, flat_case, plant, planted_bugs, planted_entries
+from ..cases import gradient_cases
 from ..gradcheck.check import PrecisionWarning
 from ..gradcheck.numerical import DEFAULT_PROBES
+from ..convergence import geometric_ladder, noisy_slope_measurement, order_measurement
 from ..problems.derivatives import error_curve, exp_points, model_step  # noqa: F401  (old import path of the curves)
 from . import Context, Measurement, claim
 
 NOTES = "CS231n notes, Gradient checks; Gill, Murray & Wright, Practical Optimization, Sec. 8.6"
-#: The band around the predicted slope within which a fitted slope passes.
-SLOPE_BAND = 0.1
+
+#: Bound on the rounding part of each method's relative error on exp at relative step h, in units of eps/h (Notes of
+#: :func:`truncation_ladder`).
+ROUNDING_FLOOR = {"central": 1.25, "forward": 1.75, "richardson": 3.75}
+#: A truncation ladder keeps its rungs while the error stays this far above the rounding floor.
+FLOOR_MARGIN = 100.0
 
 
-def fitted_slope(hs: np.ndarray, errors: np.ndarray) -> float:
-    """Least-squares slope of log10(error) against log10(h)."""
-    return float(np.polyfit(np.log10(hs), np.log10(np.maximum(errors, 1e-300)), 1)[0])
+def truncation_ladder(ctx: Context, method: str, h_max: float, h_min: float, exact: Any, ratio: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Steps :math:`h_{\max}/r^i` down to `h_min`, the RMS error of `method` at each, and its rounding floor.
+
+    The ladder stops at the first rung whose error comes within
+    :data:`FLOOR_MARGIN` of the floor (at least 3 rungs are kept, so that
+    :func:`~gc_theory.convergence.fit_order` refuses a ladder that reaches it).
+
+    Notes
+    -----
+    f = exp = f' on [0.5, 1.5] at relative step h (absolute step
+    :math:`h\max(|x|, 1) \ge h`). The values :math:`f(x \pm h)` round by
+    :math:`u|f|`, the points :math:`x \pm h` by :math:`u|x| \le 1.5u`, which
+    moves f by :math:`1.5u|f'|`; relative to :math:`f' = f` the central
+    difference carries at most :math:`(2u + 2\cdot 1.5u)/(2h) = 2.5u/h = 1.25\epsilon/h`,
+    the forward difference :math:`(2u + 1.5u)/h = 1.75\epsilon/h`, and
+    Richardson's :math:`(4D(h/2) - D(h))/3` at most
+    :math:`(4\cdot 2.5u/(h/2) + 2.5u/h)/3 = 7.5u/h = 3.75\epsilon/h`.
+    """
+    n = max(3, int(math.floor(math.log(h_max / h_min) / math.log(ratio) + 1e-9)) + 1)
+    hs = geometric_ladder(h_max, n, ratio)
+    errors = error_curve(ctx, method, hs, exact=exact)
+    floor = ROUNDING_FLOOR[method] * ctx.eps / hs
+    clear = errors >= FLOOR_MARGIN * floor
+    keep = n if clear.all() else max(3, int(np.argmin(clear)))
+    return hs[:keep], errors[:keep], floor[:keep]
 
 
-def slope_measurement(ctx: Context, label: str, method: str, hs: np.ndarray, expected: float,
-                      exact: Any = None) -> Measurement:  # fmt: skip
-    slope = fitted_slope(hs, error_curve(ctx, method, hs, exact=exact))
-    return Measurement(abs(slope - expected), SLOPE_BAND, None,
-                       f"{label}: slope {slope:.3f} (expected {expected:g}) over h in [{hs[0]:.2g}, {hs[-1]:.2g}]")  # fmt: skip
+def order_on_ladder(ctx: Context, label: str, method: str, h_max: float, h_min: float, expected: float, exact: Any,
+                    ratio: float = 2.0) -> Measurement:  # fmt: skip
+    """The Richardson-corrected order of `method` on :func:`truncation_ladder`, with the drift-derived tolerance."""
+    hs, errors, floor = truncation_ladder(ctx, method, h_max, h_min, exact, ratio)
+    return order_measurement(hs, errors, expected, rounding_floor=floor, floor_margin=1.0, detail=label)
 
 
-def _wrong_exact(ctx: Context, control: bool) -> Any:
-    """The exact derivative, or (control) one that is off by 1% (a wrong gradient)."""
+def _exact(ctx: Context, control: bool) -> Any:
+    """The exact derivative of exp on the points, or (control) twice it: the planted factor-2 bug."""
     exact = ctx.xp.exp(ctx.xp.astype(exp_points(ctx), ctx.xp.float64))
-    return exact * 1.01 if control else exact
+    return 2 * exact if control else exact
 
 
 @claim(
     "gradcheck.difference.slopes",
-    statement="error vs h on log-log axes: central falls as h^2 (slope 2) and rises as 1/h (slope -1); forward falls as h (slope 1); each +-0.1",
+    statement="error vs h on log-log axes: central falls as h^2 (order 2) and forward as h (order 1) where truncation dominates, "
+    "and central rises as 1/h (slope -1) where rounding does; orders held to the ladder's drift, the rounding slope to a t-bound",
     source=f"{NOTES} (error M h^2/6 + eps|f|/h)",
-    control="the same error curves measured against a derivative that is 1% wrong (a wrong gradient): the error no longer falls with h",
+    control="the same error curves measured against a derivative with the factor-2 bug: the error stays at the bug's size (slope 0)",
 )
-def _slopes(ctx: Context, control: bool) -> Measurement:
-    exact = _wrong_exact(ctx, control)
+def _slopes(ctx: Context, control: bool) -> list[Measurement]:
+    exact = _exact(ctx, control)
     hc, hf = model_step(ctx, "central"), model_step(ctx, "forward")
-    # Ranges where one term of the model dominates the other by >= 20x, capped where higher orders enter.
-    cases = [
-        ("central truncation", "central", np.geomspace(10 * hc, min(100 * hc, 0.3), 7), 2.0),
-        ("central rounding", "central", np.geomspace(hc / 1000, hc / 10, 9), -1.0),
-        ("forward truncation", "forward", np.geomspace(10 * hf, min(100 * hf, 0.06), 7), 1.0),
+    rounding_steps = np.geomspace(hc / 10, hc / 1000, 13)  # rounding dominates truncation by >= 2000x there
+    return [
+        order_on_ladder(ctx, "central truncation", "central", min(100 * hc, 0.3), 10 * hc, 2.0, exact),
+        order_on_ladder(ctx, "forward truncation", "forward", min(100 * hf, 0.06), 10 * hf, 1.0, exact),
+        noisy_slope_measurement(rounding_steps, error_curve(ctx, "central", rounding_steps, exact=exact), -1.0,
+                                detail="central rounding"),
     ]
-    # One verdict over the three ranges, not one per range: judged range by range, the control's
-    # least-failing range misses the fixed +-0.1 band by only 10x (the band problem that
-    # gc_theory.convergence solves with a derived tolerance; the rounding-side slope, measured on
-    # the rounding floor itself, does not fit that module yet).
-    return Measurement.worst(slope_measurement(ctx, *c, exact=exact) for c in cases)
 
 
 def noisy_exp(ctx: Context, cancellation: float) -> Callable[[Any], Any]:
@@ -98,8 +126,8 @@ def step_model_measurement(ctx: Context, f: Callable[[Any], Any]) -> Measurement
 
     Notes
     -----
-    Residual: the worst of ``max(h_best/h*, h*/h_best) - 1`` (held to 2: "within a
-    factor of 3") and ``max(E/E*, E*/E) - 1`` (held to 9: "within a factor of 10").
+    Residual: the larger of ``(max(h_best/h*, h*/h_best) - 1)/2`` ("within a
+    factor of 3") and ``(max(E/E*, E*/E) - 1)/9`` ("within a factor of 10"), held to 1.
     h_best is the minimum of the RMS error curve on a grid of 12 steps per decade
     over h*/30 .. 30 h*; E is the RMS error with the model's own step, E* its
     predicted bound (median over points).
@@ -116,7 +144,8 @@ def step_model_measurement(ctx: Context, f: Callable[[Any], Any]) -> Measurement
     h_ratio = max(h_best / h_star, h_star / h_best)
     e_ratio = max(measured / predicted, predicted / measured)
     detail = f"h* = {h_star:.3g}, best h = {h_best:.3g}; error at h* {measured:.3g}, predicted {predicted:.3g}"
-    return Measurement.worst([Measurement(h_ratio - 1.0, 2.0, None, detail), Measurement(e_ratio - 1.0, 9.0, None, detail)])
+    # One prediction, two numbers: each miss as a fraction of its allowance, the larger one counts.
+    return Measurement(max((h_ratio - 1.0) / 2.0, (e_ratio - 1.0) / 9.0), 1.0, None, detail)
 
 
 @claim(
@@ -131,18 +160,20 @@ def _step_model(ctx: Context, control: bool) -> Measurement:
 
 @claim(
     "gradcheck.richardson.order4",
-    statement="Richardson extrapolation (4 D(h/2) - D(h))/3 of the central difference has error O(h^4): slope 4 +- 0.1",
+    statement="Richardson extrapolation (4 D(h/2) - D(h))/3 of the central difference has error O(h^4): order 4 within the ladder's drift",
     source="L. F. Richardson, Phil. Trans. R. Soc. A 226 (1927); Gill, Murray & Wright, Sec. 8.6",
     control="the central difference without extrapolation (slope 2) on the same steps",
 )
 def _richardson(ctx: Context, control: bool) -> Measurement:
     hr = model_step(ctx, "richardson")
-    # Truncation dominates rounding by >= 20x from 2.5 h*; higher orders stay below 1% under 0.6.
-    hs = np.geomspace(2.5 * hr, max(min(25 * hr, 0.6), 5 * hr), 7)
-    return slope_measurement(ctx, "Richardson truncation", "central" if control else "richardson", hs, 4.0)
+    exact = _exact(ctx, False)
+    # From h = 0.6 (higher orders below 2% of the error for exp) down while the errors stay 100x above rounding;
+    # rungs sqrt(2) apart, so that float32, whose rounding leaves only h in [0.3, 0.6], still gets three.
+    return order_on_ladder(ctx, "Richardson truncation", "central" if control else "richardson", 0.6, 2.5 * hr, 4.0, exact,
+                           ratio=math.sqrt(2.0))  # fmt: skip
 
 
-def complex_step_measurement(ctx: Context, analytic: bool) -> Measurement:
+def complex_step_measurement(ctx: Context, analytic: bool) -> list[Measurement]:
     r"""Max relative error of the complex step on smooth functions, held to 1e-14 in float64.
 
     Notes
@@ -176,7 +207,7 @@ def complex_step_measurement(ctx: Context, analytic: bool) -> Measurement:
     source="Squire & Trapp, SIAM Review 40 (1998); Lyness & Moler (1967)",
     control="the same functions written non-analytically (f(real(z))): the imaginary part is lost",
 )
-def _complex(ctx: Context, control: bool) -> Measurement:
+def _complex(ctx: Context, control: bool) -> list[Measurement]:
     return complex_step_measurement(ctx, analytic=not control)
 
 
@@ -199,19 +230,25 @@ def _separable(ctx: Context) -> tuple[Any, Callable[[Any], Any], Callable[[Any],
     return x, f, grad
 
 
-def shrink_h_measurement(ctx: Context, correct: bool, expect_truncation: bool) -> Measurement:
-    r"""The shrink-h diagnosis at a truncation-dominated step h.
+#: Allowed |log10(e(h)/e(h/10)) - target| of the shrink-h test (Notes of :func:`shrink_h_measurements`).
+SHRINK_TOLERANCE = math.log10(1.05)
+
+
+def shrink_h_measurements(ctx: Context, correct: bool, expect_truncation: bool) -> list[Measurement]:
+    r"""The shrink-h diagnosis at a truncation-dominated step h, one Measurement per diagnosed entry.
 
     Notes
     -----
     At :math:`h = \min(100h^*, 0.3)` the truncation term exceeds rounding at h/10
     by :math:`(h/10h^*)^3/2 \ge 40`, so a correct entry's error ratio
-    :math:`e(h)/e(h/10)` is :math:`100(1 + \rho)` with :math:`\rho < 0.05`
-    (rounding, and the :math:`h^4` term :math:`h^2/20 < 0.5\%`): within 0.1 of 2 in
-    :math:`\log_{10}`. A bug of size :math:`\beta` gives
-    :math:`\log_{10}((\beta + T)/(\beta + T/100))` with :math:`T/\beta < 0.03`.
-    Residual: :math:`|\log_{10} r - 2|` where truncation is expected, else
-    :math:`|\log_{10} r|`, over the entries; infinite when the verdict is wrong.
+    :math:`e(h)/e(h/10)` is :math:`100(1 + \rho)` with :math:`|\rho| < 0.05`
+    (rounding, at most 1/40, and the :math:`h^4` term, :math:`h^2/20 < 0.5\%`):
+    within :math:`\log_{10} 1.05` of 2 in :math:`\log_{10}`
+    (:data:`SHRINK_TOLERANCE`). A bug of size :math:`\beta` gives
+    :math:`\log_{10}((\beta + T)/(\beta + T/100))` with :math:`T/\beta < 0.03`,
+    within the same tolerance of 0. Residual: :math:`|\log_{10} r - 2|` where
+    truncation is expected, else :math:`|\log_{10} r|`; infinite when the
+    diagnosis names the wrong kind.
     """
     x, f, grad = _separable(ctx)
     h_star = model_step(ctx, "central")
@@ -220,13 +257,12 @@ def shrink_h_measurement(ctx: Context, correct: bool, expect_truncation: bool) -
     entries = planted_entries("sign_flip", grad, x) if not correct else None
     found, _ = diagnose(f, g, x, h, entries)
     target, kind = (2.0, "truncation") if expect_truncation else (0.0, "bug")
-    worst, detail = 0.0, ""
+    out = []
     for i, d in found.items():
         r = math.log10(max(d.ratio, 1e-300))
         dev = abs(r - target) if (d.kind == kind or expect_truncation != correct) else math.inf
-        if dev >= worst:
-            worst, detail = dev, f"entry {i}: log10(e(h)/e(h/10)) = {r:.3f}, diagnosed {d.kind!r} (h = {h:.3g})"
-    return Measurement(worst, SLOPE_BAND, None, detail)
+        out.append(Measurement(dev, SHRINK_TOLERANCE, None, f"entry {i}: log10(e(h)/e(h/10)) = {r:.3f}, diagnosed {d.kind!r} (h = {h:.3g})"))
+    return out
 
 
 @claim(
@@ -235,13 +271,11 @@ def shrink_h_measurement(ctx: Context, correct: bool, expect_truncation: bool) -
     source=f"{NOTES} (the h -> h/10 test)",
     control="a sign-flipped entry held to the correct gradient's statement (error must fall 100x): it does not fall",
 )
-def _shrink_h(ctx: Context, control: bool) -> Measurement:
+def _shrink_h(ctx: Context, control: bool) -> list[Measurement]:
     if control:
-        return shrink_h_measurement(ctx, correct=False, expect_truncation=True)
-    right = shrink_h_measurement(ctx, correct=True, expect_truncation=True)
-    ctx_bug = Context(ctx.xp, ctx.dtype, np.random.default_rng(ctx.seed), ctx.seed)
-    wrong = shrink_h_measurement(ctx_bug, correct=False, expect_truncation=False)
-    return Measurement.worst([right, wrong])
+        return shrink_h_measurements(ctx, correct=False, expect_truncation=True)
+    return (shrink_h_measurements(ctx.spawn("correct"), correct=True, expect_truncation=True)
+            + shrink_h_measurements(ctx.spawn("bug"), correct=False, expect_truncation=False))  # fmt: skip
 
 
 #: Cases with more entries than this are checked on a sample of entries plus a directional check.
@@ -274,7 +308,8 @@ def sample_entries(case: Case, grad: Any, rng: np.random.Generator, extra: Any =
     return np.unique(np.concatenate(parts))
 
 
-def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (), *, wrong: bool = False) -> tuple[float, str]:
+def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (), *, wrong: bool = False,
+               only: Any = None) -> tuple[float, str]:  # fmt: skip
     """Worst error/tolerance of a case: every entry (small cases), or a sample plus a directional check.
 
     Entries the diagnosis explains count as the report counts them: a kink
@@ -284,8 +319,9 @@ def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (),
     cross a kink. The directional part is skipped for a gradient known to be
     wrong (`wrong`) once the sample already fails by the control margin, and
     such a gradient is checked with 2 probes instead of 4, to save evaluations.
+    `only` checks exactly those entries instead of a sample.
     """
-    entries = sample_entries(case, grad, rng, extra)
+    entries = sample_entries(case, grad, rng, extra) if only is None else np.asarray(only, dtype=np.int64)
     pieces = case.kinks if has_kinks(case) else None
     report = _quiet(check_gradient, case.f, grad, case.x, entries=entries, diagnose=not wrong, probes=2 if wrong else DEFAULT_PROBES,
                     pieces=pieces)  # fmt: skip
@@ -310,57 +346,57 @@ def case_ratio(case: Case, grad: Any, rng: np.random.Generator, extra: Any = (),
     return ratio, f"{how}, {report.evaluations} evaluations"
 
 
-def gradient_cases(xp: Any, dtype: Any, rng: np.random.Generator) -> list[Case]:
-    """The checker's own four inline cases, then every case of the registry (:mod:`gc_theory.cases`), flattened."""
-    inline = [f(xp, dtype, rng) for f in (gc_operator_case, linear_mse_case, softmax_xent_case, tanh_xent_case)]
-    seed = int(rng.integers(0, 2**31))
-    return inline + [registry.flat_case(c, xp) for c in registry.gradient_cases(xp, dtype, seed)]
-
-
 def has_kinks(case: Case) -> bool:
     """True for cases with ReLU kinks (non-differentiable points somewhere in the network)."""
     return case.kinks is not None and case.kinks(case.x).shape[0] > 0
 
 
-def layer_check_measurement(ctx: Context, bug: str | None) -> Measurement:
-    """Worst error/tolerance over every case, with the gradient right (bug=None) or with `bug` planted.
-
-    bug = "models" uses the models' own planted backward-pass bugs instead.
-    """
-    out = []
-    cases = model_bug_cases(ctx.xp, ctx.dtype, ctx.rng) if bug == "models" else gradient_cases(ctx.xp, ctx.dtype, ctx.rng)
-    for case in cases:
-        if bug in (None, "models"):
-            g = case.grad
-        elif bug == "transposed" and case.weight_block is None:
-            continue
-        else:
-            g = plant(bug, case.grad, case.x, case.weight_block)
-        ratio, how = case_ratio(case, g, ctx.rng, wrong=bug is not None)
-        label = case.name if bug in (None, "models") else f"{case.name}, {bug}"
-        out.append(Measurement(ratio, 1.0, None, f"{label}: max error/tolerance {ratio:.3g} ({how})"))
-    # Every bug must be caught, so a control reports its least-failing case.
-    return Measurement.worst(out) if bug is None else min(out, key=lambda m: m.ratio)
+def entrywise_measurement(case: Case, grad: Any, rng: np.random.Generator, name: str, extra: Any = (), *, wrong: bool = False) -> Measurement:
+    """:func:`case_ratio` as a Measurement: the worst error/tolerance of `grad` over the checked entries, held to 1."""
+    ratio, how = case_ratio(case, grad, rng, extra, wrong=wrong)
+    return Measurement(ratio, 1.0, None, f"{name}: max error/tolerance {ratio:.3g} ({how})")
 
 
 @claim(
-    "gradcheck.layers.correct_pass",
-    statement="check_gradient passes the correct analytic gradient of every layer, loss and model in the toolkit (GC operator included) within the error model's tolerance",
+    "gradcheck.bugs.caught",
+    statement="check_gradient, entry by entry (a sample and a directional check for larger cases), tells every planted bug "
+    "of gc_theory.cases.planted_bugs() from the right gradient: each registered layer, loss and model's correct gradient "
+    "passes within the error model's tolerance, and each bug (the control) fails it",
     source=f"{NOTES}; Yong et al., Gradient Centralization, ECCV 2020, Sec. 3.2 (d/dW L(PW) = P dL/dW')",
-    control="planted bugs: a sign flip in one entry, a factor 2, a transposed weight gradient, and the models' own wrong backward passes (the least failing case)",
+    control="every planted bug of gc_theory.cases.planted_bugs() (a sign flip, a factor 2 and a transposed weight "
+    "gradient on every case, and each case's own wrong backward pass): each must fail",
 )
-def _layers_pass(ctx: Context, control: bool) -> Measurement:
+def _bugs_caught(ctx: Context, control: bool) -> list[Measurement]:
+    seed = int(ctx.rng.integers(0, 2**31))
+    rng = ctx.spawn("entries").rng
     if not control:
-        return layer_check_measurement(ctx, None)
-    state = ctx.rng.bit_generator.state
-    worst = []
-    for bug in (*BUGS, "models"):
-        ctx.rng.bit_generator.state = state
-        worst.append(layer_check_measurement(ctx, bug))
-    return min(worst, key=lambda m: m.ratio)
+        cases = [flat_case(c, ctx.xp) for c in gradient_cases(ctx.xp, ctx.dtype, seed)]
+        return [entrywise_measurement(c, c.grad, rng, c.name) for c in cases]
+    out = []
+    for bug in planted_bugs(ctx.xp, ctx.dtype, seed):
+        flat = flat_case(bug.case, ctx.xp)
+        ratio, how = case_ratio(flat, flat.grad, rng, wrong=True, only=_planted_sample(bug, flat))
+        out.append(Measurement(ratio, 1.0, None, f"{bug.name}: max error/tolerance {ratio:.3g} ({how})"))
+    return out
 
 
-def localisation_measurement(ctx: Context, guess: bool) -> Measurement:
+#: Entries of a generic planted bug that its control checks: the largest changed ones.
+PLANTED_SAMPLE = 4
+
+
+def _planted_sample(bug: PlantedBug, flat: Case) -> np.ndarray | None:
+    """The :data:`PLANTED_SAMPLE` entries the bug changed with the largest wrong gradient; None (the usual sample) for a wrong backward pass.
+
+    A full check's worst error/tolerance is at least that over any of its
+    entries, so a bug caught on these entries is caught by the full check too.
+    """
+    if bug.entries is None:
+        return None
+    g = np.abs(to_numpy(flat.grad(flat.x)).reshape(-1))[bug.entries]
+    return bug.entries[np.argsort(-g)[:PLANTED_SAMPLE]]
+
+
+def localisation_measurement(ctx: Context, guess: bool) -> list[Measurement]:
     r"""Localise each planted bug, repair the entries found, and re-check the gradient.
 
     Notes
@@ -368,56 +404,54 @@ def localisation_measurement(ctx: Context, guess: bool) -> Measurement:
     The entries :func:`localize` returns are replaced by Richardson differences;
     if they are exactly the wrong ones, the repaired gradient passes the check
     of :func:`case_ratio` (error/tolerance <= 1). A reported entry that the bug
-    did not touch counts as a failure (infinite residual). The cases: the
-    inline ones and every model of the catalogue (whose layers the correct_pass
-    claim covers one by one). Small cases get all three bugs; larger ones the
+    did not touch counts as a failure (infinite residual). The bugs: the
+    generic perturbations of :func:`gc_theory.cases.planted_bugs` on every
+    registered model (whose layers claim gradcheck.bugs.caught covers one by
+    one; a case's own wrong backward pass may change every entry, which is
+    check_gradient's job). Small cases get all three bugs; larger ones the
     one-entry sign flip, where localisation's O(log n) cost matters (a factor 2
     makes every entry wrong, and then check_gradient is the tool). In float32
     only the sign flip is localised: a factor 2 on an entry with a small
     gradient is an error below the group tests' float32 tolerance (the entrywise
-    check still catches it; claim gradcheck.layers.correct_pass). Models with
+    check still catches it; claim gradcheck.bugs.caught). Models with
     ReLU kinks pass their activation pattern as ``pieces``. The control repairs as many randomly
     chosen entries as were planted, instead of the localised ones.
     """
     out = []
-    state = ctx.rng.bit_generator.state
-    for bug in BUGS:
-        ctx.rng.bit_generator.state = state
-        for case in gradient_cases(ctx.xp, ctx.dtype, ctx.rng):
-            if case.name.startswith(("layer.", "loss.")):
-                continue
-            if (bug == "transposed" and case.weight_block is None) or (bug != "sign_flip" and case.size > FULL_CHECK_MAX):
-                continue
-            if bug != "sign_flip" and "64" not in str(case.x.dtype):
-                continue  # float32: entries with small gradients sit below the group tests' tolerance
-
-            wrong = plant(bug, case.grad, case.x, case.weight_block)
-            planted = planted_entries(bug, case.grad, case.x, case.weight_block)
-            if guess:
-                others = np.setdiff1d(np.arange(case.size), planted)
-                idx = ctx.rng.choice(others, size=min(planted.size, others.size), replace=False)
-                found = None
-            else:
-                found = localize(case.f, wrong, case.x, seed=ctx.seed, pieces=case.kinks if has_kinks(case) else None)
-                idx = found.indices
-            # Richardson (O(h^4)) so that the repaired entries are far more accurate than the check's tolerance.
-            numeric = to_numpy(numerical_gradient(case.f, case.x, "richardson", entries=idx)) if idx.size else np.zeros(0)
-            repaired_host = to_numpy(wrong(case.x)).reshape(-1).astype(np.float64)
-            repaired_host[idx] = numeric
-            repaired = ctx.asarray(repaired_host.reshape(tuple(case.x.shape)))
-            ratio, how = case_ratio(case, repaired, ctx.rng, extra=np.union1d(idx, planted))
-            extra = np.setdiff1d(idx, planted)
-            residual = math.inf if (extra.size and not guess) else ratio
-            what = f"{idx.size} random entries repaired" if found is None else f"{idx.size} found in {found.evaluations} evaluations"
-            out.append(Measurement(residual, 1.0, None, f"{case.name}, {bug}: {planted.size} planted, {what}; repaired error/tolerance {ratio:.3g} ({how})"))
-    return Measurement.worst(out) if not guess else min(out, key=lambda m: m.ratio)
+    seed = int(ctx.rng.integers(0, 2**31))
+    rng = ctx.spawn("repairs").rng
+    for bug in planted_bugs(ctx.xp, ctx.dtype, seed, kinds=["model"]):
+        if bug.entries is None:
+            continue  # a wrong backward pass may change every entry: check_gradient's job, not localisation's
+        case = flat_case(bug.case, ctx.xp)  # the value is right, the gradient wrong
+        if bug.bug != "sign_flip" and (case.size > FULL_CHECK_MAX or "64" not in str(case.x.dtype)):
+            continue  # float32: entries with small gradients sit below the group tests' tolerance
+        wrong, planted = case.grad, bug.entries
+        if guess:
+            others = np.setdiff1d(np.arange(case.size), planted)
+            idx = rng.choice(others, size=min(planted.size, others.size), replace=False)
+            found = None
+        else:
+            found = localize(case.f, wrong, case.x, seed=ctx.seed, pieces=case.kinks if has_kinks(case) else None)
+            idx = found.indices
+        # Richardson (O(h^4)) so that the repaired entries are far more accurate than the check's tolerance.
+        numeric = to_numpy(numerical_gradient(case.f, case.x, "richardson", entries=idx)) if idx.size else np.zeros(0)
+        repaired_host = to_numpy(wrong(case.x)).reshape(-1).astype(np.float64)
+        repaired_host[idx] = numeric
+        repaired = ctx.asarray(repaired_host.reshape(tuple(case.x.shape)))
+        ratio, how = case_ratio(case, repaired, rng, extra=np.union1d(idx, planted))
+        extra = np.setdiff1d(idx, planted)
+        residual = math.inf if (extra.size and not guess) else ratio
+        what = f"{idx.size} random entries repaired" if found is None else f"{idx.size} found in {found.evaluations} evaluations"
+        out.append(Measurement(residual, 1.0, None, f"{bug.name}: {planted.size} planted, {what}; repaired error/tolerance {ratio:.3g} ({how})"))
+    return out
 
 
 @claim(
-    "gradcheck.layers.bugs_localized",
+    "gradcheck.bugs.localized",
     statement="localize() finds exactly the entries a planted bug (sign flip in one entry, factor 2, transposed weight gradient) made wrong: repairing them makes the gradient pass",
     source=f"{NOTES}; group testing by bisection on random directions",
     control="repairing as many randomly chosen entries instead of the localised ones",
 )
-def _bugs_localized(ctx: Context, control: bool) -> Measurement:
+def _bugs_localized(ctx: Context, control: bool) -> list[Measurement]:
     return localisation_measurement(ctx, guess=control)

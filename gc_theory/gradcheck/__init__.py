@@ -18,7 +18,8 @@ Modules, one idea each: :mod:`~gc_theory.gradcheck.stencils` (the difference
 formulas, after a five-line central difference to read first),
 :mod:`~gc_theory.gradcheck.error_model` (the bounds, the step, the probes that
 estimate M and the noise, the spacing rule), :mod:`~gc_theory.gradcheck.curves`
-(error against step), then the checkers built on them.
+(error against step), :mod:`~gc_theory.gradcheck.flat` (a dict of arrays as one
+vector, and the generic planted bugs), then the checkers built on them.
 
 >>> import numpy as np
 >>> from gc_theory.gradcheck import check_gradient
@@ -28,7 +29,7 @@ estimate M and the noise, the spacing rule), :mod:`~gc_theory.gradcheck.curves`
 True
 """
 
-from .cases import ravel_params
+from .flat import ravel_params
 from .check import Diagnosis, GradientReport, PrecisionWarning, check_gradient, diagnose
 from .directional import DirectionalReport, Localization, directional_check, localize
 from .hessian import HVPReport, check_hvp

@@ -48,7 +48,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import check_callable, check_int, check_positive, check_seed
+from .._validation import check_callable, check_int, check_nonnegative, check_positive, check_seed
 from ..backend import finfo_eps, to_numpy
 from ..tolerances import gamma
 from ._evaluate import CountedFunction, describe_entry, validate_point
@@ -144,7 +144,8 @@ class _Prober:
     """Central differences of f along restricted random directions, with the actual displacements."""
 
     def __init__(self, f: Callable[[Any], Any], g: Any, x: Any, xp: Any, step: float, seed: int,
-                 pieces: Callable[[Any], Any] | None = None):  # fmt: skip
+                 pieces: Callable[[Any], Any] | None = None, noise: float | None = None):  # fmt: skip
+        self.noise = noise
         self.xp, self.x, self.shape = xp, x, tuple(x.shape)
         self.pieces = None if pieces is None else check_callable(pieces, "pieces")
         self.base_piece = None if pieces is None else to_numpy(pieces(x))
@@ -214,6 +215,8 @@ class _Prober:
         return a1, d1, delta1, tau
 
     def rounding(self) -> float:
+        if self.noise is not None:
+            return self.noise / self.s  # the caller's bound on |fl(f) - f|: two values, each off by at most that, over 2s
         # f's values may be coarser than x (float32 values for float64 x): their rounding counts.
         return self.fc.value_eps(self.x.dtype) * max(self.magnitude, np.finfo(np.float64).tiny) / self.s
 
@@ -233,8 +236,8 @@ def _step(h: float | None, eps: float) -> float:
 
 
 def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, directions: int = 2, h: float | None = None,
-                      safety: float = DEFAULT_SAFETY, seed: int = 0,
-                      pieces: Callable[[Any], Any] | None = None) -> DirectionalReport:  # fmt: skip
+                      safety: float = DEFAULT_SAFETY, seed: int = 0, pieces: Callable[[Any], Any] | None = None,
+                      noise: float | None = None) -> DirectionalReport:  # fmt: skip
     r"""Compare :math:`u^\top\nabla f` with a central difference along a few random directions.
 
     O(1) evaluations of f whatever the number of parameters: 4 per direction
@@ -265,6 +268,12 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
         crosses is reported and not counted. Without it, a direction that
         crosses a kink can fail although the gradient is right (the step moves
         every entry at once).
+    noise : float, optional
+        A bound on the rounding error of f's values, :math:`|\mathrm{fl}(f(x')) - f(x')|`,
+        at every point :math:`x'` the stencils visit (within :math:`2s\max(|x_i|, 1)`
+        of x entrywise). It replaces the generic :math:`\epsilon\max|f|` in the
+        tolerance's rounding term, :math:`\epsilon_f/s`: a model that knows its
+        own rounding (a layer-derived bound) passes it here.
 
     Returns
     -------
@@ -283,8 +292,10 @@ def directional_check(f: Callable[[Any], Any], grad_f: Any, x: Any, *, direction
     xp = validate_point(x, "x")
     check_int(directions, "directions", minimum=1)
     safety = check_positive(safety, "safety")
+    if noise is not None:
+        noise = check_nonnegative(noise, "noise")
     g = evaluate_gradient(grad_f, x)
-    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces)
+    prober = _Prober(f, g, x, xp, _step(h, finfo_eps(x.dtype)), seed, pieces, noise)
     rows, crossed = [], []
     for _ in range(directions):
         a, d, delta, tau = prober.full_test(prober.direction(), safety)

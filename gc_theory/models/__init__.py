@@ -11,8 +11,10 @@ followed by ``params, state = opt.step(params, grads, state)``.
 * :mod:`.normalization`: :class:`WeightNorm` (of Linear or Conv2d), :class:`MeanOnlyBatchNorm`, :class:`BatchNorm`;
 * :mod:`.network`: :class:`Network` (layers + loss, ``loss_and_grad``), :func:`mlp`, :func:`small_cnn`;
 * :mod:`.catalogue`: :func:`catalogue`, every layer, loss and model as a small
-  random case for gradient checks, and :func:`planted_bugs`, cases with a wrong
-  backward pass that any gradient check must reject.
+  random case for gradient checks, and each case's own wrong backward passes
+  (:data:`~.catalogue.VARIANTS`); :mod:`gc_theory.cases` registers both, and
+  :func:`gc_theory.cases.planted_bugs` is the one list of planted bugs
+  (``planted_bugs`` here still works and warns).
 """
 
 from .catalogue import GradCase, Layout, catalogue, planted_bugs

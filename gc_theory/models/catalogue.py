@@ -1,10 +1,11 @@
 r"""Every layer, loss and model of :mod:`gc_theory.models` as a small random instance to gradient-check.
 
-:func:`catalogue` is the list to iterate over when a statement must hold for
-"every model and layer in the toolkit"; a new layer is added here once and
-every gradient check picks it up. :func:`planted_bugs` gives the same kind of
-cases with a deliberately wrong backward pass: a gradient checker must reject
-each one.
+:data:`ENTRIES` lists them and :data:`VARIANTS` their own wrong backward passes
+(a flipped kernel, tanh' written as 1 - y, ...), each next to the case it
+breaks; :mod:`gc_theory.cases` registers both, and its
+:func:`~gc_theory.cases.gradient_cases` and :func:`~gc_theory.cases.planted_bugs`
+are the lists to iterate over when a statement must hold for "every layer, loss
+and model" or a checker must reject "every planted bug".
 
 Each case is a :class:`GradCase`, a scalar function of a dict of arrays::
 
@@ -32,6 +33,7 @@ visits to be sure it stayed on one smooth piece.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -40,14 +42,22 @@ from typing import Any
 import numpy as np
 
 from ..backend import array_namespace, get_namespace, resolve_dtype
+from ..centralization import centralize
 from ..tolerances import gamma
 from .conv import Conv2d
 from .layers import Flatten, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SigmoidMeanSquaredError, SoftmaxCrossEntropy
 from .network import Network, mlp, small_cnn
-from .normalization import MeanOnlyBatchNorm, WeightNorm, planted_mean_only_batch_norm
+from .normalization import (
+    BatchNorm,
+    MeanOnlyBatchNorm,
+    WeightNorm,
+    planted_batch_norm,
+    planted_mean_only_batch_norm,
+    planted_weight_norm,
+)
 
-__all__ = ["KINK_MARGIN", "GradCase", "Layout", "catalogue", "planted_bugs"]
+__all__ = ["ENTRIES", "KINK_MARGIN", "VARIANTS", "GradCase", "Layout", "build_entry", "catalogue", "planted_bugs"]
 
 #: Smallest |input| of a ReLU layer case, so that small steps never cross its kink.
 KINK_MARGIN = 0.05
@@ -163,7 +173,9 @@ def layer_case(name: str, layer: Layer, input_shape: tuple[int, ...], xp: Module
 
     def rounding_bound(point: Point, slack: Point | None = None) -> float:
         p_abs, x_abs = _widened(xp, point, slack)
-        y_abs, err = layer.error_bound(p_abs, x_abs, xp.zeros_like(x_abs))
+        # Batch norm divides by sigma, which magnitudes cannot bound from below: give it the floor near x.
+        spread = {"sigma_min": layer.sigma_floor(point["input"], (slack or {}).get("input", 0.0))} if isinstance(layer, BatchNorm) else {}
+        y_abs, err = layer.error_bound(p_abs, x_abs, xp.zeros_like(x_abs), **spread)
         c = xp.abs(probe)
         return float(xp.sum(c * err)) + gamma(math.prod(y_abs.shape), y_abs.dtype) * float(xp.sum(c * y_abs))
 
@@ -232,40 +244,75 @@ def _context(xp: ModuleType | None, dtype: Any, seed: int) -> tuple[ModuleType, 
     return xp, resolve_dtype(xp, dtype), np.random.default_rng(seed)
 
 
-# --- the catalogue: (case builder, name, module constructor, input shape) -------------------
+class CentralizedLinear(Linear):
+    r"""A bias-free Linear layer that multiplies by :math:`\mathrm{centralize}(W)`: the GC operator inside a forward pass.
 
-Entry = tuple[Callable[..., GradCase], str, Callable[[], Any], tuple[int, ...]]
+    Its weight gradient is :math:`P` applied to the plain one (P is symmetric):
+    :math:`\nabla_W L(PW) = P\,\nabla_{W'} L`, Sec. 3.2 of the GC paper.
+    """
+
+    def forward(self, params: Any, x: Any) -> tuple[Any, Any]:
+        return super().forward({**params, "weight": centralize(params["weight"])}, x)
+
+    def backward(self, params: Any, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
+        dx, grads = super().backward({**params, "weight": centralize(params["weight"])}, cache, dy)
+        return dx, {**grads, "weight": centralize(grads["weight"])}
+
+    def error_bound(self, params: Any, x_abs: Any, err: Any) -> tuple[Any, Any]:
+        # W - mean(W) per row: |W'| <= |W| + mean|W|, and each entry is within gamma_{M+1} of that.
+        xp = array_namespace(x_abs)
+        wide = params["weight"] + xp.mean(params["weight"], axis=1, keepdims=True)
+        y_abs, e = super().error_bound({**params, "weight": wide}, x_abs, err)
+        return y_abs, e + gamma(self.in_features + 1, x_abs.dtype) * (x_abs @ wide.T)
+
+
+# --- the catalogue: (kind, name, module constructor, input shape) ---------------------------
+
+Entry = tuple[str, str, Callable[[], Any], tuple[int, ...]]
 
 #: Every layer, loss and model, in catalogue order; :mod:`gc_theory.cases` registers each one.
 ENTRIES: list[Entry] = [
-    (layer_case, "linear", lambda: Linear(5, 3), (4, 5)),
-    (layer_case, "linear_nobias", lambda: Linear(4, 3, bias=False), (3, 4)),
-    (layer_case, "conv2d", lambda: Conv2d(2, 3, 3), (2, 2, 5, 5)),
-    (layer_case, "conv2d_stride2_pad1", lambda: Conv2d(2, 3, (3, 2), stride=2, padding=1), (2, 2, 6, 5)),
-    (layer_case, "conv2d_1x1", lambda: Conv2d(3, 2, 1, bias=False), (2, 3, 3, 3)),
-    (layer_case, "flatten", Flatten, (3, 2, 2, 2)),
-    (layer_case, "relu", ReLU, (4, 6)),
-    (layer_case, "tanh", Tanh, (4, 6)),
-    (layer_case, "sigmoid", Sigmoid, (4, 6)),
-    (layer_case, "sequential", lambda: Sequential(Linear(4, 5), Tanh(), Linear(5, 2)), (3, 4)),
-    (layer_case, "weightnorm_linear", lambda: WeightNorm(Linear(5, 3)), (4, 5)),
-    (layer_case, "weightnorm_conv2d", lambda: WeightNorm(Conv2d(2, 3, 3, padding=1)), (2, 2, 4, 4)),
-    (layer_case, "mean_only_batch_norm", lambda: MeanOnlyBatchNorm(3), (6, 3)),
-    (loss_case, "softmax_cross_entropy", SoftmaxCrossEntropy, (5, 4)),
-    (loss_case, "mean_squared_error", MeanSquaredError, (4, 3)),
-    (loss_case, "sigmoid_mean_squared_error", SigmoidMeanSquaredError, (4, 3)),
-    (loss_case, "sigmoid_cross_entropy", SigmoidCrossEntropy, (4, 3)),
-    (model_case, "mlp_relu", lambda: mlp([6, 8, 4]), (5, 6)),
-    (model_case, "mlp_tanh", lambda: mlp([6, 8, 7, 4], activation="tanh"), (5, 6)),
-    (model_case, "mlp_sigmoid", lambda: mlp([6, 8, 4], activation="sigmoid"), (5, 6)),
-    (model_case, "cnn_relu", lambda: small_cnn(1, 6, (3, 4), 5), (3, 1, 6, 6)),
-    (model_case, "cnn_tanh_mse",
+    ("layer", "linear", lambda: Linear(5, 3), (4, 5)),
+    ("layer", "linear_nobias", lambda: Linear(4, 3, bias=False), (3, 4)),
+    ("layer", "conv2d", lambda: Conv2d(2, 3, 3), (2, 2, 5, 5)),
+    ("layer", "conv2d_stride2_pad1", lambda: Conv2d(2, 3, (3, 2), stride=2, padding=1), (2, 2, 6, 5)),
+    ("layer", "conv2d_1x1", lambda: Conv2d(3, 2, 1, bias=False), (2, 3, 3, 3)),
+    ("layer", "flatten", Flatten, (3, 2, 2, 2)),
+    ("layer", "relu", ReLU, (4, 6)),
+    ("layer", "tanh", Tanh, (4, 6)),
+    ("layer", "sigmoid", Sigmoid, (4, 6)),
+    ("layer", "sequential", lambda: Sequential(Linear(4, 5), Tanh(), Linear(5, 2)), (3, 4)),
+    ("layer", "gc_operator", lambda: Sequential(CentralizedLinear(5, 5, bias=False), Tanh()), (8, 5)),
+    ("layer", "weightnorm_linear", lambda: WeightNorm(Linear(5, 3)), (4, 5)),
+    ("layer", "weightnorm_conv2d", lambda: WeightNorm(Conv2d(2, 3, 3, padding=1)), (2, 2, 4, 4)),
+    ("layer", "mean_only_batch_norm", lambda: MeanOnlyBatchNorm(3), (6, 3)),
+    ("layer", "batch_norm", lambda: BatchNorm(3), (6, 3)),
+    ("loss", "softmax_cross_entropy", SoftmaxCrossEntropy, (5, 4)),
+    ("loss", "mean_squared_error", MeanSquaredError, (4, 3)),
+    ("loss", "sigmoid_mean_squared_error", SigmoidMeanSquaredError, (4, 3)),
+    ("loss", "sigmoid_cross_entropy", SigmoidCrossEntropy, (4, 3)),
+    ("model", "linear_mse", lambda: Network([Linear(4, 4, bias=False)], MeanSquaredError()), (6, 4)),
+    ("model", "tanh_cross_entropy", lambda: Network([Linear(4, 4, bias=False), Tanh()], SoftmaxCrossEntropy()), (6, 4)),
+    ("model", "mlp_relu", lambda: mlp([6, 8, 4]), (5, 6)),
+    ("model", "mlp_tanh", lambda: mlp([6, 8, 7, 4], activation="tanh"), (5, 6)),
+    ("model", "mlp_sigmoid", lambda: mlp([6, 8, 4], activation="sigmoid"), (5, 6)),
+    ("model", "cnn_relu", lambda: small_cnn(1, 6, (3, 4), 5), (3, 1, 6, 6)),
+    ("model", "cnn_tanh_mse",
      lambda: Network([Conv2d(2, 3, 3, stride=2, padding=2), Tanh(), Flatten(), Linear(3 * 4 * 4, 2)], MeanSquaredError()), (2, 2, 5, 5)),
 ]
 
+#: The case builder of each kind.
+BUILDERS: dict[str, Callable[..., GradCase]] = {"layer": layer_case, "loss": loss_case, "model": model_case}
+
+
+def build_entry(kind: str, name: str, make: Callable[[], Any], shape: tuple[int, ...], xp: ModuleType, dtype: Any,
+                rng: np.random.Generator) -> GradCase:  # fmt: skip
+    """The case ``"<kind>.<name>"`` of a fresh ``make()`` on an input of `shape`, drawn from `rng`."""
+    return BUILDERS[kind](name, make(), shape, xp, dtype, rng)
+
 
 def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 0) -> list[GradCase]:
-    """Every layer, loss and model of the toolkit as a small random :class:`GradCase` (see the module docstring).
+    r"""Every layer, loss and model of the toolkit as a small random :class:`GradCase` (see the module docstring).
 
     Parameters
     ----------
@@ -281,18 +328,20 @@ def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 
     list of GradCase
         Layers: Linear (with and without bias), Conv2d (plain; stride 2 with
         padding 1 and a non-square kernel; 1x1), Flatten, ReLU, Tanh, Sigmoid,
-        Sequential, WeightNorm of Linear and of Conv2d, mean-only batch norm
-        (BatchNorm is checked against torch in its own tests: it has no rounding
-        bound yet); losses: softmax cross-entropy, mean squared error, and a
+        Sequential, a tanh layer on :math:`\mathrm{centralize}(W)` (the GC
+        operator), WeightNorm of Linear and of Conv2d, mean-only batch norm,
+        batch norm; losses: softmax cross-entropy, mean squared error, and a
         sigmoid output with squared error or binary cross-entropy; models:
-        MLPs with each activation, the small CNN used on digits, and a strided
-        convolutional regressor with a mean-squared-error loss.
+        a linear least-squares fit, a tanh layer under cross-entropy, MLPs with
+        each activation, the small CNN used on digits, and a strided
+        convolutional regressor with a mean-squared-error loss. Cases other
+        areas register live in :func:`gc_theory.cases.gradient_cases`.
     """
     xp, dt, rng = _context(xp, dtype, seed)
-    return [build(name, make(), shape, xp, dt, rng) for build, name, make, shape in ENTRIES]
+    return [build_entry(*entry, xp, dt, rng) for entry in ENTRIES]
 
 
-# --- planted bugs: layers whose backward pass is wrong in a way seen in practice ---------
+# --- each case's own planted bugs: backward passes wrong in a way seen in practice ---------
 
 
 class _FlippedKernelConv(Conv2d):
@@ -337,26 +386,30 @@ class _ShiftedCol2imConv(Conv2d):
         return xp.concat([dx[:, :, 1:, :], xp.zeros_like(dx[:, :, :1, :])], axis=2), grads
 
 
-def planted_bugs(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 0) -> list[GradCase]:
-    """Cases like :func:`catalogue`'s whose analytic gradient is wrong; a gradient check must reject each.
+#: Each case's own wrong backward passes: (the case they break, the bug's name, the wrong module, input shape).
+#: They are built like that case (same kind) and registered beside it by :mod:`gc_theory.cases`.
+VARIANTS: list[tuple[str, str, Callable[[], Any], tuple[int, ...]]] = [
+    ("layer.conv2d", "flipped_kernel", lambda: _FlippedKernelConv(2, 3, 3, padding=1), (2, 2, 4, 4)),
+    ("layer.conv2d_stride2_pad1", "shifted_col2im", lambda: _ShiftedCol2imConv(1, 2, 3, stride=2, padding=1), (2, 1, 5, 5)),
+    ("model.mlp_tanh", "tanh_derivative", lambda: Network([Linear(5, 6), _TanhWrongDerivative(), Linear(6, 3)], SoftmaxCrossEntropy()), (4, 5)),
+    ("layer.linear", "bias_mean", lambda: _MeanBiasLinear(5, 3), (4, 5)),
+    ("loss.softmax_cross_entropy", "unscaled", _UnscaledCrossEntropy, (5, 4)),
+    ("layer.weightnorm_linear", "unprojected_v", lambda: planted_weight_norm(Linear(5, 3)), (4, 5)),
+    # The missing radial term is ~1/sqrt(M) of the v gradient (M = in*kh*kw): M = 4 here, not 18, so float32 sees it.
+    ("layer.weightnorm_conv2d", "unprojected_v", lambda: planted_weight_norm(Conv2d(1, 3, 2, padding=1)), (2, 1, 4, 4)),
+    ("layer.mean_only_batch_norm", "uncentred", lambda: planted_mean_only_batch_norm(3), (6, 3)),
+    ("layer.batch_norm", "no_xhat_term", lambda: planted_batch_norm(3), (6, 3)),
+]
 
-    The bugs: a convolution's weight gradient with the kernel flipped; tanh's
-    derivative written as 1 - y; a bias gradient divided by the batch size
-    twice; cross-entropy's gradient without the 1/n; a strided convolution's
-    input gradient scattered one row too high; mean-only batch norm's input
-    gradient without its batch centring. (Weight Normalization's v-gradient
-    without M_w misses only the radial part, about 1/sqrt(M) of it, which a
-    float32 directional check cannot separate from rounding by 10x: the wn.
-    claims reject it directly, in float32 too.)
+
+def planted_bugs(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 0) -> list[GradCase]:
+    """Deprecated: the cases' own wrong backward passes; call :func:`gc_theory.cases.planted_bugs`.
+
+    That function returns every planted bug (these variants and the generic
+    perturbations of every registered case) as :class:`~gc_theory.cases.PlantedBug`.
     """
+    warnings.warn("models.planted_bugs(...) is deprecated; call gc_theory.cases.planted_bugs(...) "
+                  "(every planted bug, a case's own wrong backward passes included)", DeprecationWarning, stacklevel=2)  # fmt: skip
     xp, dt, rng = _context(xp, dtype, seed)
-    return [
-        layer_case("bug_conv_flipped_kernel", _FlippedKernelConv(2, 3, 3, padding=1), (2, 2, 4, 4), xp, dt, rng),
-        model_case(
-            "bug_tanh_derivative", Network([Linear(5, 6), _TanhWrongDerivative(), Linear(6, 3)], SoftmaxCrossEntropy()), (4, 5), xp, dt, rng
-        ),
-        model_case("bug_bias_mean", Network([_MeanBiasLinear(5, 3)], SoftmaxCrossEntropy()), (4, 5), xp, dt, rng),
-        loss_case("bug_cross_entropy_unscaled", _UnscaledCrossEntropy(), (5, 4), xp, dt, rng),
-        layer_case("bug_conv_shifted_col2im", _ShiftedCol2imConv(1, 2, 3, stride=2, padding=1), (2, 1, 5, 5), xp, dt, rng),
-        layer_case("bug_mean_only_batch_norm_uncentred", planted_mean_only_batch_norm(3), (6, 3), xp, dt, rng),
-    ]
+    return [build_entry(key.split(".", 1)[0], f"{key.split('.', 1)[1]}.{bug}", make, shape, xp, dt, rng)
+            for key, bug, make, shape in VARIANTS]  # fmt: skip

@@ -20,7 +20,9 @@ Each layer has a planted wrong-backward variant, a small public factory that
 gradient checks must reject: :func:`planted_weight_norm` (the v gradient
 without :math:`M_w`), :func:`planted_mean_only_batch_norm` (the batch mean of
 dy not subtracted) and :func:`planted_batch_norm` (the :math:`\hat x` term
-dropped).
+dropped). Each is declared beside its layer's case in
+:data:`gc_theory.models.catalogue.VARIANTS`, so :func:`gc_theory.cases.planted_bugs`
+lists it with every other planted bug.
 
 Batch statistics are those of the batch passed to ``forward`` (training mode).
 For test time, :meth:`MeanOnlyBatchNorm.update_running_mean` keeps an
@@ -36,6 +38,7 @@ References
 
 from __future__ import annotations
 
+import math
 from types import ModuleType
 from typing import Any
 
@@ -331,6 +334,67 @@ class BatchNorm(Layer):
         else:
             dx = mean_only_batch_norm_backward(d_hat) / xp.reshape(sigma, self._shape(dy.ndim))
         return dx, {"weight": xp.sum(dy * x_hat, axis=axes), "bias": xp.sum(dy, axis=axes)}
+
+    def sigma_floor(self, x: Any, slack: Any = 0.0) -> Any:
+        r"""A lower bound on :math:`\sigma` per feature for every input within `slack` (entrywise) of `x`.
+
+        Centring is an orthogonal projection, so the population standard
+        deviation moves by at most the RMS of the perturbation:
+        :math:`\sqrt{\mathrm{var}(x + \delta)} \ge \sqrt{\mathrm{var}(x)} - \max|\delta|`.
+        """
+        xp = array_namespace(x)
+        _, _, sigma = batch_norm(x, self.eps)
+        spread = xp.sqrt(xp.clip(sigma * sigma - self.eps, 0.0, None))
+        reach = float(xp.max(xp.abs(slack))) if hasattr(slack, "shape") else abs(float(slack))
+        low = xp.clip(spread - reach, 0.0, None)
+        return xp.sqrt(low * low + self.eps)
+
+    def error_bound(self, params: Params, x_abs: Any, err: Any, *, sigma_min: Any = None) -> tuple[Any, Any]:
+        r"""(bound on :math:`|y|`, bound on the rounding error of y), first order, given the same for x.
+
+        Parameters
+        ----------
+        params : dict
+            Magnitudes :math:`|\gamma|`, :math:`|\beta|`.
+        x_abs, err : array
+            Bounds on :math:`|x|` and on the error x already carries.
+        sigma_min : array (features,), optional
+            A lower bound on :math:`\sigma` (:meth:`sigma_floor`); default
+            :math:`\sqrt\epsilon`, the only floor magnitudes alone give.
+
+        Notes
+        -----
+        Per feature, n entries in the batch, :math:`X = |x|`, :math:`D = X + \bar X \ge |x - \mu|`:
+
+        .. math::
+
+            e_d &\le e + \bar e + \gamma_{n+1} D, \qquad
+            e_v \le \gamma_{n+2}\,\overline{D^2} + 2\,\overline{D e_d}, \\
+            e_\sigma &\le \frac{e_v + u(\overline{D^2} + \epsilon)}{2\sigma_{min}} + u\sqrt{\overline{D^2} + \epsilon}, \qquad
+            e_{\hat x} \le \frac{e_d}{\sigma_{min}} + \frac{D}{\sigma_{min}}\Bigl(\frac{e_\sigma}{\sigma_{min}} + u\Bigr),
+
+        (the mean, the subtraction, the variance as a mean of squares, the
+        square root and the division), and :math:`y = \gamma\hat x + \beta`
+        adds :math:`\gamma_2|y|` with :math:`|y| \le |\gamma| D/\sigma_{min} + |\beta|`.
+        The bound is only as good as :math:`\sigma_{min}`: batch norm amplifies
+        the rounding of x by :math:`1/\sigma`.
+        """
+        xp = array_namespace(x_abs)
+        dt = x_abs.dtype
+        axes = tuple(i for i in range(x_abs.ndim) if i != 1)
+        n = int(np.prod([x_abs.shape[i] for i in axes]))
+        u = gamma(1, dt)
+        shape = self._shape(x_abs.ndim)
+        floor = (math.sqrt(self.eps) if sigma_min is None else xp.reshape(sigma_min, shape))
+        D = x_abs + xp.mean(x_abs, axis=axes, keepdims=True)
+        e_d = err + xp.mean(err, axis=axes, keepdims=True) + gamma(n + 1, dt) * D
+        d2 = xp.mean(D * D, axis=axes, keepdims=True)
+        e_v = gamma(n + 2, dt) * d2 + 2 * xp.mean(D * e_d, axis=axes, keepdims=True)
+        e_sigma = (e_v + u * (d2 + self.eps)) / (2 * floor) + u * xp.sqrt(d2 + self.eps)
+        e_hat = e_d / floor + (D / floor) * (e_sigma / floor + u)
+        scale, shift = xp.reshape(params["weight"], shape), xp.reshape(params["bias"], shape)
+        y_abs = scale * D / floor + shift
+        return y_abs, scale * e_hat + gamma(2, dt) * y_abs
 
     def update_running(self, running: tuple[Any, Any], cache: Any, batch_size: int) -> tuple[Any, Any]:
         """(running mean, running variance) after one batch; the variance is unbiased, as in torch."""
