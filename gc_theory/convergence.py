@@ -233,11 +233,25 @@ def fit_order(steps: Sequence[float] | np.ndarray, errors: Sequence[float] | np.
           = \left|\frac{1}{r^{q'} - 1} - \frac{1}{r^q - 1}\right|
           \le \frac{1}{r^q - 1},
 
-    zero when q' = q. Terms beyond the leading drift are covered by a factor 2:
+    zero when q' = q. That bound assumes one geometric term. Real ladders
+    often carry two of opposite sign, :math:`s_i = p + K_1\rho^i + K_2\rho^{2i}`
+    with :math:`\rho = r^{-q}`, and then the slopes turn (they overshoot p and
+    come back), the last drift understates what is left, and a correct method
+    fails at some seeds. One level up the same argument bounds it: the
+    once-corrected estimates :math:`\hat p_i = s_i + (s_i - s_{i-1})/(r^q - 1)`
+    are :math:`p - K_2 r^q \rho^{2i}`, so with
+    :math:`d_2 = \hat p_n - \hat p_{n-1}` (three slopes or more)
 
     .. math::
 
-        \tau = \frac{2 |d|}{r^q - 1}
+        |\hat p - p| \le \frac{|d_2|}{r^{2q} - 1},
+
+    which vanishes when the drift is one geometric term. Terms beyond these two
+    are covered by a factor 2 on each:
+
+    .. math::
+
+        \tau = \frac{2 |d|}{r^q - 1} + \frac{2 |d_2|}{r^{2q} - 1}
              + \Bigl(1 + \frac{2}{r^q - 1}\Bigr) \frac{2\delta}{\log r}.
 
     The second term is the slope noise: a relative uncertainty :math:`\delta_i`
@@ -268,7 +282,10 @@ def fit_order(steps: Sequence[float] | np.ndarray, errors: Sequence[float] | np.
     gain = r**q - 1.0
     order = float(slopes[-1]) + d / gain
     delta = float(np.max(floor / e + 4.0 * _EPS * np.abs(np.log(e))))
-    tolerance = 2.0 * abs(d) / gain + (1.0 + 2.0 / gain) * 2.0 * delta / math.log(r)
+    # The turn of the once-corrected estimates: zero for a one-term drift (see Notes).
+    d2 = float(order - (slopes[-2] + (slopes[-2] - slopes[-3]) / gain)) if slopes.size >= 3 else 0.0
+    tolerance = (2.0 * abs(d) / gain + 2.0 * abs(d2) / (r ** (2 * q) - 1.0)
+                 + (1.0 + 2.0 / gain) * 2.0 * delta / math.log(r))
     return OrderFit(steps=tuple(float(x) for x in h), errors=tuple(float(x) for x in e),
                     slopes=tuple(float(x) for x in slopes), ratio=r, order=order, drift=d,
                     tolerance=float(tolerance), floor_margin=float(above[worst]))

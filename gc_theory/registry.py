@@ -117,6 +117,8 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """The entry `name`; a KeyError naming the closest known names otherwise."""
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a {self.kind} name (str), got {type(name).__name__}")
         entries = self.entries()
         if name not in entries:
             raise KeyError(f"no {self.kind} {name!r}; {self._suggest(name)}")

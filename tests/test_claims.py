@@ -128,6 +128,12 @@ def test_get_claim_names_the_closest_ids() -> None:
         claims.get_claim("gc.P.symetric")
 
 
+def test_get_claim_refuses_a_non_string_by_name() -> None:
+    claim = claims.get_claim("gc.P.symmetric")
+    with pytest.raises(TypeError, match="name must be a claim name"):
+        claims.get_claim(claim)  # a Claim where its id belongs: said so, not an AttributeError from the suggester
+
+
 def _write_area_package(root: Path, name: str, modules: dict[str, str]) -> None:
     pkg = root / name
     pkg.mkdir()

@@ -230,23 +230,29 @@ def _separable(ctx: Context) -> tuple[Any, Callable[[Any], Any], Callable[[Any],
     return x, f, grad
 
 
-#: Allowed |log10(e(h)/e(h/10)) - target| of the shrink-h test (Notes of :func:`shrink_h_measurements`).
-SHRINK_TOLERANCE = math.log10(1.05)
-
-
 def shrink_h_measurements(ctx: Context, correct: bool, expect_truncation: bool) -> list[Measurement]:
     r"""The shrink-h diagnosis at a truncation-dominated step h, one Measurement per diagnosed entry.
 
     Notes
     -----
-    At :math:`h = \min(100h^*, 0.3)` the truncation term exceeds rounding at h/10
-    by :math:`(h/10h^*)^3/2 \ge 40`, so a correct entry's error ratio
-    :math:`e(h)/e(h/10)` is :math:`100(1 + \rho)` with :math:`|\rho| < 0.05`
-    (rounding, at most 1/40, and the :math:`h^4` term, :math:`h^2/20 < 0.5\%`):
-    within :math:`\log_{10} 1.05` of 2 in :math:`\log_{10}`
-    (:data:`SHRINK_TOLERANCE`). A bug of size :math:`\beta` gives
+    With the error model :math:`E(s) = M s^2/6 + \epsilon|f|/s` and its step
+    :math:`h^*`, rounding over truncation at a step s is :math:`2(h^*/s)^3`.
+    f here is a sum of positive terms: its rounding is at most about
+    :math:`10u|f|` (exp within one ulp, six flops), and rounding the stencil
+    points :math:`x \pm s` adds :math:`u|x f'| \le 2u|f|` more, so the
+    difference quotient's rounding is at most :math:`12u|f|/s = 6\epsilon|f|/s`,
+    six times the model's. At s = h/10 with :math:`h = \min(100h^*, 0.3)` a
+    correct entry's error ratio :math:`e(h)/e(h/10)` is therefore
+    :math:`100(1 + \rho)` with
+
+    .. math:: |\rho| \le 12\,(10h^*/h)^3 + h^2/20,
+
+    the second term the :math:`h^4` part of the central difference of exp.
+    That is 0.012 in float64 (h = 100h*) and up to 0.16 in float32, where
+    the cap h = 0.3 leaves h/10 only about 4h*; the tolerance is
+    :math:`\log_{10}(1 + \rho)`. A bug of size :math:`\beta` gives
     :math:`\log_{10}((\beta + T)/(\beta + T/100))` with :math:`T/\beta < 0.03`,
-    within the same tolerance of 0. Residual: :math:`|\log_{10} r - 2|` where
+    held to the same tolerance around 0. Residual: :math:`|\log_{10} r - 2|` where
     truncation is expected, else :math:`|\log_{10} r|`; infinite when the
     diagnosis names the wrong kind.
     """
@@ -257,11 +263,12 @@ def shrink_h_measurements(ctx: Context, correct: bool, expect_truncation: bool) 
     entries = planted_entries("sign_flip", grad, x) if not correct else None
     found, _ = diagnose(f, g, x, h, entries)
     target, kind = (2.0, "truncation") if expect_truncation else (0.0, "bug")
+    tolerance = math.log10(1.0 + 12.0 * (10.0 * h_star / h) ** 3 + h * h / 20.0)
     out = []
     for i, d in found.items():
         r = math.log10(max(d.ratio, 1e-300))
         dev = abs(r - target) if (d.kind == kind or expect_truncation != correct) else math.inf
-        out.append(Measurement(dev, SHRINK_TOLERANCE, None, f"entry {i}: log10(e(h)/e(h/10)) = {r:.3f}, diagnosed {d.kind!r} (h = {h:.3g})"))
+        out.append(Measurement(dev, tolerance, None, f"entry {i}: log10(e(h)/e(h/10)) = {r:.3f}, diagnosed {d.kind!r} (h = {h:.3g})"))
     return out
 
 
@@ -414,7 +421,9 @@ def localisation_measurement(ctx: Context, guess: bool) -> list[Measurement]:
     only the sign flip is localised: a factor 2 on an entry with a small
     gradient is an error below the group tests' float32 tolerance (the entrywise
     check still catches it; claim gradcheck.bugs.caught). Models with
-    ReLU kinks pass their activation pattern as ``pieces``. The control repairs as many randomly
+    ReLU kinks pass their activation pattern as ``pieces``; in float32 they
+    are left out, since the step a kink allows leaves f's rounding above one
+    entry's error at some draws (localize then reports the group unresolved). The control repairs as many randomly
     chosen entries as were planted, instead of the localised ones.
     """
     out = []
@@ -426,6 +435,12 @@ def localisation_measurement(ctx: Context, guess: bool) -> list[Measurement]:
         case = flat_case(bug.case, ctx.xp)  # the value is right, the gradient wrong
         if bug.bug != "sign_flip" and (case.size > FULL_CHECK_MAX or "64" not in str(case.x.dtype)):
             continue  # float32: entries with small gradients sit below the group tests' tolerance
+        if "64" not in str(case.x.dtype) and has_kinks(case):
+            # float32 with ReLU kinks: the group tests' step must stay inside one activation pattern
+            # (about 2e-5 here), where f's float32 rounding over h swamps one flipped entry's error at
+            # some draws. localize says so (an unresolved group, "use check_gradient on them") rather
+            # than naming a wrong entry, and check_gradient catches the bug (gradcheck.bugs.caught).
+            continue
         wrong, planted = case.grad, bug.entries
         if guess:
             others = np.setdiff1d(np.arange(case.size), planted)

@@ -285,8 +285,8 @@ def effective_lr(ctx: Context, control: bool) -> Iterator[Measurement]:
     (Richardson-corrected slope, tolerance from the ladder's drift). Its
     rounding floor is that of :math:`\Delta w = w' - w`: each w carries
     :math:`\gamma_{M+6}` relative (:func:`~gc_theory.weightnorm.weight_norm`),
-    so :math:`2\gamma_{M+7}\max|g|`, plus :math:`\gamma_{M+4}` of the predicted
-    step. g is set to 3 ||v|| so that the effective rate :math:`g^2/\|v\|^2 = 9`
+    so :math:`2\gamma_{M+7}\max|g|` per entry, plus :math:`\gamma_{M+4}` of the
+    predicted step, times :math:`\sqrt{N}` for the 2-norm over N entries. g is set to 3 ||v|| so that the effective rate :math:`g^2/\|v\|^2 = 9`
     differs from the plain one.
     """
     xp = ctx.xp
@@ -302,12 +302,16 @@ def effective_lr(ctx: Context, control: bool) -> Iterator[Measurement]:
     u = v / norm
     uG = xp.sum(u * G, axis=1, keepdims=True)
     direction = u * uG + (g[:, None] / norm) ** 2 * (G - u * uG)
-    steps = [float(h) for h in geometric_ladder(0.05, 4)]
+    # float32's rounding floor (about 3e-4 here) leaves room for three rungs kept 100x above it.
+    steps = [float(h) for h in geometric_ladder(0.05, 4 if ctx.eps < 1e-10 else 3)]
     errors, floors = [], []
+    # The 2-norm over all entries, not the max: the entry that attains a max can change along the
+    # ladder, which kinks r(eta) and turns its slopes for reasons that have nothing to do with the order.
+    root_n = math.sqrt(out * inp)
     for eta in steps:
         step = -eta * G if control else weight_norm(v - eta * grad_v, g - eta * grad_g) - w
-        errors.append(_max(step + eta * direction))
-        floors.append(2 * gamma(inp + 7, ctx.dtype) * _max(g) + gamma(inp + 4, ctx.dtype) * eta * _max(direction))
+        errors.append(float(xp.linalg.vector_norm(step + eta * direction)))
+        floors.append(root_n * (2 * gamma(inp + 7, ctx.dtype) * _max(g) + gamma(inp + 4, ctx.dtype) * eta * _max(direction)))
     yield order_measurement(steps, errors, 2.0, rounding_floor=floors,
                             detail=f"eta from {steps[0]:g} to {steps[-1]:g}" + (" (plain w)" if control else ""))
 
