@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from ._validation import check_callable, check_finite_floating, check_int, check_positive
 
-__all__ = ["PowerIteration", "top_eigenvalue"]
+__all__ = ["PowerIteration", "largest_eigenvalue", "top_eigenvalue"]
 
 
 class PowerIteration(NamedTuple):
@@ -117,6 +117,44 @@ def top_eigenvalue(
         v = hv / size
         hv = _product(hvp, v, k + 1)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def largest_eigenvalue(hvp: Callable[[Any], Any], v0: Any, *, tol: float = 1e-10, maxiter: int = 1000) -> float:
+    r"""The largest (algebraic) eigenvalue of a symmetric operator given by its products.
+
+    The sharpness of a loss is :math:`\lambda_{\max}(H)`, not the eigenvalue of
+    largest magnitude that :func:`top_eigenvalue` finds: away from a minimum
+    the most negative eigenvalue can be the larger in magnitude.
+
+    Parameters
+    ----------
+    hvp, v0, tol, maxiter
+        As in :func:`top_eigenvalue`.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    When the first power iteration returns :math:`\lambda_- < 0`, a second one
+    runs on :math:`H - \lambda_- I`, whose spectrum
+    :math:`[0, \lambda_{\max} - \lambda_-]` makes the wanted end the largest in
+    magnitude; it returns :math:`\lambda_{\max} - \lambda_-`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.diag([1.0, -3.0])
+    >>> round(largest_eigenvalue(lambda v: A @ v, np.ones(2)), 8)
+    1.0
+    """
+    first = top_eigenvalue(hvp, v0, tol=tol, maxiter=maxiter)
+    if first.eigenvalue >= 0.0:
+        return float(first.eigenvalue)
+    shift = first.eigenvalue
+    shifted = top_eigenvalue(lambda v: hvp(v) - shift * v, v0, tol=tol, maxiter=maxiter)
+    return float(shifted.eigenvalue + shift)
 
 
 def _product(hvp: Callable[[Any], Any], v: Any, k: int) -> Any:

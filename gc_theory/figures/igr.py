@@ -2,7 +2,7 @@ r"""Implicit gradient regularisation: gradient descent follows the flow of :math
 
 Drawing only: the runs come from the problem modules (:func:`gc_theory.problems.two_parameter.two_parameter_runs`,
 :func:`gc_theory.problems.valley.valley_runs`, :func:`gc_theory.problems.quadratic.quadratic_runs`; the digits
-experiment's committed results, :func:`gc_theory.problems.mlp.load_digits_results`).
+experiment's committed results, :func:`gc_theory.experiments.igr.load_digits_results`).
 
 References
 ----------
@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from ..problems.mlp import digits_summary, load_digits_results
+from ..experiments.igr import digits_summary, load_digits_results
 from ..problems.quadratic import quadratic_runs
 from ..problems.two_parameter import (FLOW_TIMES, TWO_PARAMETER_STEPS, TWO_PARAMETER_TIME, two_parameter_local_errors,
                                       two_parameter_runs)
@@ -117,7 +117,7 @@ _DIGITS_PANELS = (
 def igr_digits(results: dict | None = None) -> Figure:
     """A tanh MLP on the digits, full-batch GD trained to the same loss for each step h: the change of each
     quantity against GD at the smallest step of the same seed (mean and one standard deviation over seeds), with EGR at a small step standing in for a large one; the paper's prediction in
-    each title. Reads the committed results (gc_theory/problems/igr_digits.json) unless given others."""
+    each title. Reads the committed results (gc_theory/experiments/igr_digits.json) unless given others."""
     results = load_digits_results() if results is None else results
     rows = digits_summary(results)
     gd = sorted((r for r in rows if r["mu"] == 0.0), key=lambda r: r["h"])
