@@ -36,6 +36,7 @@ References
 
 from __future__ import annotations
 
+import copy
 from types import ModuleType
 from typing import Any
 
@@ -51,7 +52,8 @@ from ..weightnorm import (
     mean_only_batch_norm,
     mean_only_batch_norm_backward,
     unit_norms,
-    weight_norm_backward,
+    weight_norm,
+    weight_norm_scaled_backward,
 )
 from ._checks import check_cotangent, check_input
 from .conv import Conv2d
@@ -83,13 +85,30 @@ class WeightNorm(Layer):
 
     Notes
     -----
-    Forward computes w with :func:`~gc_theory.weightnorm.weight_norm` and runs
-    the plain layer; backward runs the plain layer's backward for
-    :math:`\nabla_w L` and maps it with
-    :func:`~gc_theory.weightnorm.weight_norm_backward`. ``init`` draws the plain
+    w is never formed. Forward runs the plain layer with weight v and no bias,
+    :math:`t = v\cdot x`, and scales each output unit (Sec. 2 of [1]_):
+
+    .. math:: y = s\,t + b, \qquad s = g/\|v\|,
+
+    which costs a pass over the output instead of a new array the size of v.
+    Backward runs the plain layer's backward at weight v on :math:`s\,dy`, for
+    the input gradient and :math:`s\,\nabla_w L`, which
+    :func:`~gc_theory.weightnorm.weight_norm_scaled_backward` turns into
+    :math:`\nabla_v L` in place, with :math:`\nabla_g L` from
+    :math:`\partial L/\partial s = \sum dy\,t`. ``init`` draws the plain
     layer's weight as v and sets :math:`g = \|v\|`, so w starts equal to the
     plain layer's weight; :meth:`data_dependent_init` then sets g and the bias
     from a batch (Sec. 3 of [1]_).
+
+    Rounding: :math:`t` is an inner product of :math:`K` terms (the fan-in),
+    within :math:`\gamma_K\,|v||x|`; s carries :math:`\gamma_{K+5}` (the norm's
+    :math:`\gamma_{K+4}`, one division); the product and the bias add one
+    rounding each. Together
+
+    .. math:: |\hat y - y| \le \gamma_{2K+7}\,\bigl(|w||x| + |b|\bigr),
+
+    what :meth:`error_bound` charges (forming w first and then the plain layer
+    comes to :math:`\gamma_{K+6} + \gamma_{K+1}`, the same to first order).
     """
 
     def __init__(self, layer: Linear | Conv2d, *, project_gradient: bool = True) -> None:
@@ -121,38 +140,60 @@ class WeightNorm(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return self.layer.output_shape(input_shape)
 
-    def _plain(self, params: Params) -> tuple[dict[str, Any], Any]:
-        """The plain layer's parameters and the unit norms of v (kept for the backward pass)."""
-        self._check_params(params)
-        xp = array_namespace(params["v"])
-        norm = unit_norms(params["v"], 0)
-        weight = params["v"] / norm
-        weight *= xp.reshape(params["g"], norm.shape)  # in place: see weight_norm
-        plain = {"weight": weight}
-        if "bias" in params:
-            plain["bias"] = params["bias"]
-        return plain, norm
+    @property
+    def _direction(self) -> Linear | Conv2d:
+        """The plain layer without its bias: it computes t = v.x with v as its weight."""
+        layer = copy.copy(self.layer)
+        layer.bias = False
+        return layer
+
+    def _per_unit(self, xp: ModuleType, a: Any, ndim: int) -> Any:
+        """A vector with one entry per output unit, shaped to broadcast against the output (units on axis 1)."""
+        return xp.reshape(a, (1, self.out_units) + (1,) * (ndim - 2))
 
     def forward(self, params: Params, x: Any) -> tuple[Any, Any]:
-        plain, norm = self._plain(params)
-        y, cache = self.layer.forward(plain, x)
-        return y, (cache, plain, norm)
+        self._check_params(params)
+        v = params["v"]
+        xp = array_namespace(v)
+        norm = unit_norms(v, 0)
+        t, inner = self._direction.forward({"weight": v}, x)
+        y = t * self._per_unit(xp, params["g"] / xp.reshape(norm, (self.out_units,)), t.ndim)
+        if "bias" in params:
+            y += self._per_unit(xp, params["bias"], y.ndim)
+        return y, (inner, t, norm)
 
     def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
-        inner, plain_params, norm = cache
-        dx, plain = self.layer.backward(plain_params, inner, dy)
-        grad_v, grad_g = weight_norm_backward(params["v"], params["g"], plain["weight"], 0,
-                                              project=self.project_gradient, norm=norm)
+        inner, t, norm = cache
+        check_cotangent(dy, tuple(t.shape), type(self).__name__)
+        xp = array_namespace(dy)
+        v, g = params["v"], params["g"]
+        scale = self._per_unit(xp, g / xp.reshape(norm, (self.out_units,)), dy.ndim)
+        dx, plain = self._direction.backward({"weight": v}, inner, dy * scale)
+        grad_v, grad_g = weight_norm_scaled_backward(v, g, plain["weight"], self._grad_scale(xp, dy, t), 0,
+                                                     project=self.project_gradient, norm=norm, out=plain["weight"])
         grads = {"v": grad_v, "g": grad_g}
-        if "bias" in plain:
-            grads["bias"] = plain["bias"]
+        if "bias" in params:
+            grads["bias"] = xp.sum(dy, axis=(0,) + tuple(range(2, dy.ndim)))
         return dx, grads
 
+    def _grad_scale(self, xp: ModuleType, dy: Any, t: Any) -> Any:
+        r""":math:`\partial L/\partial s = \sum dy\,t` per output unit, over the batch and the positions."""
+        if dy.ndim == 2:
+            return xp.sum(dy * t, axis=0)
+        # one dot product over the positions per sample and unit: no temporary the size of the output
+        n = dy.shape[0]
+        per_sample = xp.vecdot(xp.reshape(dy, (n, self.out_units, -1)), xp.reshape(t, (n, self.out_units, -1)))
+        return xp.sum(per_sample, axis=0)
+
     def error_bound(self, params: Params, x_abs: Any, err: Any) -> tuple[Any, Any]:
-        # w itself carries a relative error gamma_{K+6} (weight_norm, Notes): it adds that much of |W||x|.
-        y_abs, e = self.layer.error_bound(self._plain(params)[0], x_abs, err)
+        # The plain layer at w charges gamma_{K+1}; output scaling costs gamma_{2K+7} in all (Notes).
+        self._check_params(params)
+        plain = {"weight": weight_norm(params["v"], params["g"], 0)}
+        if "bias" in params:
+            plain["bias"] = params["bias"]
+        y_abs, e = self.layer.error_bound(plain, x_abs, err)
         k = int(np.prod(self.param_shapes()["v"][1:]))
-        return y_abs, e + gamma(k + 6, x_abs.dtype) * y_abs
+        return y_abs, e + (gamma(2 * k + 7, x_abs.dtype) - gamma(k + 1, x_abs.dtype)) * y_abs
 
     def kinks(self, cache: Any) -> list[Any]:
         return self.layer.kinks(cache[0])
