@@ -177,3 +177,22 @@ def test_layer_allocates_no_weight_sized_array_beyond_the_plain_layer(rng):
 
     extra = _peak_bytes(step(wn, params)) - _peak_bytes(step(layer, plain))
     assert extra < params["v"].nbytes // 2, (extra, params["v"].nbytes)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_layer_names_v_for_a_non_finite_direction_and_checks_its_layout(bad, rng):
+    """v is scanned once per forward (by its unit norms, as the plain layer scans its weight), and named."""
+    wn = WeightNorm(Linear(4, 3))
+    params = wn.init(rng)
+    params["v"][1, 2] = bad
+    with pytest.raises(ValueError, match=r"v\W* has 1 non-finite entry"):
+        wn.forward(params, np.ones((2, 4)))
+    good = wn.init(rng)
+    with pytest.raises(KeyError, match=r"missing \['v'\]"):
+        wn.forward({k: p for k, p in good.items() if k != "v"}, np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"params\['v'\] of WeightNorm must have shape \(3, 4\)"):
+        wn.forward({**good, "v": np.ones((4, 3))}, np.ones((2, 4)))
+    with pytest.raises(TypeError, match=r"params\['v'\] is float32 but other parameters are float64"):
+        wn.forward({**good, "v": good["v"].astype(np.float32)}, np.ones((2, 4)))
+    with pytest.raises(TypeError, match=r"params\['v'\] must have a real floating dtype"):
+        wn.forward({**good, "v": np.ones((3, 4), np.int64)}, np.ones((2, 4)))

@@ -37,13 +37,14 @@ References
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int, check_real, check_unit_interval
-from ..backend import array_namespace, get_namespace, resolve_dtype
+from .._validation import check_floating, check_positive_int, check_real, check_unit_interval
+from ..backend import array_namespace, dtype_name, get_namespace, resolve_dtype
 from ..tolerances import gamma
 from ..weightnorm import (
     batch_norm,
@@ -55,7 +56,7 @@ from ..weightnorm import (
     weight_norm,
     weight_norm_scaled_backward,
 )
-from ._checks import check_cotangent, check_input
+from ._checks import check_cotangent, check_input, check_params
 from .conv import Conv2d
 from .layers import Layer, Linear, Params, Sequential
 
@@ -139,6 +140,26 @@ class WeightNorm(Layer):
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return self.layer.output_shape(input_shape)
+
+    def _check_params(self, params: Params) -> Any:
+        """Keys, shapes, dtype of every parameter and the values of g and the bias; v's values are left to its norms.
+
+        A NaN or Inf in v makes its unit norms non-finite, and
+        :func:`~gc_theory.weightnorm.unit_norms` then raises naming v; a
+        separate scan would cost as much as the norm itself.
+        """
+        shapes = self.param_shapes()
+        if not isinstance(params, Mapping) or "v" not in params:
+            return check_params(params, shapes, type(self).__name__)  # the usual error for a missing v
+        v_shape = shapes.pop("v")
+        dtype = check_params({k: p for k, p in params.items() if k != "v"}, shapes, type(self).__name__)
+        v = params["v"]
+        check_floating(v, "params['v']")
+        if tuple(v.shape) != v_shape:
+            raise ValueError(f"params['v'] of {type(self).__name__} must have shape {v_shape}, got {tuple(v.shape)}")
+        if v.dtype != dtype:
+            raise TypeError(f"params['v'] is {dtype_name(v.dtype)} but other parameters are {dtype_name(dtype)}")
+        return dtype
 
     @property
     def _direction(self) -> Linear | Conv2d:
