@@ -12,6 +12,7 @@ from strategies import on_backend, seeds, small_weight_shapes
 
 from gc_theory.gradcheck import check_gradient
 from gc_theory.models import Conv2d, Linear, WeightNorm
+from gc_theory.models.normalization import planted_weight_norm
 from gc_theory.tolerances import gamma
 from gc_theory.weightnorm import _scale_and_remove, unit_norms, weight_norm, weight_norm_backward, weight_norm_scaled_backward
 
@@ -114,12 +115,22 @@ def test_out_is_checked_like_centralize_out():
 # --- the layer ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layer,x_shape", [(Linear(6, 4), (5, 6)), (Conv2d(2, 3, 3, padding=1, stride=2), (2, 2, 5, 5))])
-def test_layer_at_g_zero_matches_finite_differences(layer, x_shape, rng):
+#: (layer, input shape, whether the layer scales its output): v larger than the output, or not.
+PATHS = [
+    (Linear(6, 4), (5, 6), True),
+    (Linear(6, 4), (7, 6), False),
+    (Conv2d(4, 3, 3), (1, 4, 4, 4), True),
+    (Conv2d(2, 3, 3, padding=1, stride=2), (2, 2, 5, 5), False),
+]
+
+
+@pytest.mark.parametrize("layer,x_shape,scaled", PATHS)
+def test_layer_at_g_zero_matches_finite_differences(layer, x_shape, scaled, rng):
     wn = WeightNorm(layer)
     params = {**wn.init(rng), "g": np.array([0.0, 0.7, 0.0] + [-1.2] * (wn.out_units - 3))}
     x = rng.standard_normal(x_shape)
     y, cache = wn.forward(params, x)
+    assert (cache.t is not None) == scaled
     dy = rng.standard_normal(y.shape)
     dx, grads = wn.backward(params, cache, dy)
 
@@ -132,14 +143,15 @@ def test_layer_at_g_zero_matches_finite_differences(layer, x_shape, rng):
         assert report.passed, (key, report.verdict)
 
 
-def test_layer_equals_the_plain_layer_at_w(rng):
-    """The output-scaled forward and backward against the plain layer run with w = g v/||v||, up to rounding."""
-    layer = Conv2d(3, 4, 3, padding=1)
+@pytest.mark.parametrize("layer,x_shape,scaled", PATHS)
+def test_layer_equals_the_plain_layer_at_w(layer, x_shape, scaled, rng):
+    """Either evaluation order against the plain layer run with w = g v/||v||, up to rounding."""
     wn = WeightNorm(layer)
     params = {k: p + 0.2 * rng.standard_normal(p.shape) for k, p in wn.init(rng).items()}
-    x = rng.standard_normal((2, 3, 6, 6))
+    x = rng.standard_normal(x_shape)
     plain = {"weight": weight_norm(params["v"], params["g"]), "bias": params["bias"]}
     y, cache = wn.forward(params, x)
+    assert (cache.t is not None) == scaled
     y_plain, cache_plain = layer.forward(plain, x)
     np.testing.assert_allclose(y, y_plain, rtol=0, atol=1e-14 * float(np.max(np.abs(y_plain))))
     dy = rng.standard_normal(y.shape)
@@ -196,3 +208,17 @@ def test_layer_names_v_for_a_non_finite_direction_and_checks_its_layout(bad, rng
         wn.forward({**good, "v": good["v"].astype(np.float32)}, np.ones((2, 4)))
     with pytest.raises(TypeError, match=r"params\['v'\] must have a real floating dtype"):
         wn.forward({**good, "v": np.ones((3, 4), np.int64)}, np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("layer,x_shape,scaled", PATHS)
+def test_planted_layer_is_rejected_on_either_path(layer, x_shape, scaled, rng):
+    wn = planted_weight_norm(layer)
+    params = {k: p + 0.3 * rng.standard_normal(p.shape) for k, p in wn.init(rng).items()}
+    x = rng.standard_normal(x_shape) + 1.0
+    y, cache = wn.forward(params, x)
+    assert (cache.t is not None) == scaled
+    dy = rng.standard_normal(y.shape)
+    _, grads = wn.backward(params, cache, dy)
+    report = check_gradient(lambda p: float(np.sum(dy * wn.forward({**params, "v": p}, x)[0])), grads["v"], params["v"],
+                            diagnose=False)
+    assert not report.passed

@@ -37,9 +37,10 @@ References
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -54,6 +55,7 @@ from ..weightnorm import (
     mean_only_batch_norm_backward,
     unit_norms,
     weight_norm,
+    weight_norm_backward,
     weight_norm_scaled_backward,
 )
 from ._checks import check_cotangent, check_input, check_params
@@ -72,6 +74,15 @@ __all__ = [
 ]
 
 
+class _Cache(NamedTuple):
+    """What :meth:`WeightNorm.backward` needs: the plain layer's cache, the unit norms, and t or w's parameters."""
+
+    inner: Any
+    norm: Any
+    t: Any = None
+    plain: Any = None
+
+
 class WeightNorm(Layer):
     r"""A :class:`Linear` or :class:`Conv2d` whose weight is :math:`w = g\,v/\|v\|` per output unit.
 
@@ -86,30 +97,41 @@ class WeightNorm(Layer):
 
     Notes
     -----
-    w is never formed. Forward runs the plain layer with weight v and no bias,
-    :math:`t = v\cdot x`, and scales each output unit (Sec. 2 of [1]_):
+    Two evaluation orders, the same function; each call takes the cheaper:
 
-    .. math:: y = s\,t + b, \qquad s = g/\|v\|,
+    * Where v has more entries than the output (fully connected layers, deep
+      convolutions), w is never formed. Forward runs the plain layer with
+      weight v and no bias, :math:`t = v\cdot x`, and scales each output unit
+      (Sec. 2 of [1]_):
 
-    which costs a pass over the output instead of a new array the size of v.
-    Backward runs the plain layer's backward at weight v on :math:`s\,dy`, for
-    the input gradient and :math:`s\,\nabla_w L`, which
-    :func:`~gc_theory.weightnorm.weight_norm_scaled_backward` turns into
-    :math:`\nabla_v L` in place, with :math:`\nabla_g L` from
-    :math:`\partial L/\partial s = \sum dy\,t`. ``init`` draws the plain
-    layer's weight as v and sets :math:`g = \|v\|`, so w starts equal to the
-    plain layer's weight; :meth:`data_dependent_init` then sets g and the bias
-    from a batch (Sec. 3 of [1]_).
+      .. math:: y = s\,t + b, \qquad s = g/\|v\|.
 
-    Rounding: :math:`t` is an inner product of :math:`K` terms (the fan-in),
-    within :math:`\gamma_K\,|v||x|`; s carries :math:`\gamma_{K+5}` (the norm's
-    :math:`\gamma_{K+4}`, one division); the product and the bias add one
-    rounding each. Together
+      Backward runs the plain layer's backward at weight v on :math:`s\,dy`,
+      for the input gradient and :math:`s\,\nabla_w L`, which
+      :func:`~gc_theory.weightnorm.weight_norm_scaled_backward` turns into
+      :math:`\nabla_v L` in place, with :math:`\nabla_g L` from
+      :math:`\partial L/\partial s = \sum dy\,t`. The extra work is a few
+      passes over the output and nothing the size of v.
+    * Otherwise (early convolutions, whose output is many times v) forward
+      forms w and runs the plain layer, and backward maps the plain layer's
+      :math:`\nabla_w L` in place with
+      :func:`~gc_theory.weightnorm.weight_norm_backward`: a few passes over v
+      and none over the output.
 
-    .. math:: |\hat y - y| \le \gamma_{2K+7}\,\bigl(|w||x| + |b|\bigr),
+    ``init`` draws the plain layer's weight as v and sets :math:`g = \|v\|`, so
+    w starts equal to the plain layer's weight; :meth:`data_dependent_init`
+    then sets g and the bias from a batch (Sec. 3 of [1]_).
 
-    what :meth:`error_bound` charges (forming w first and then the plain layer
-    comes to :math:`\gamma_{K+6} + \gamma_{K+1}`, the same to first order).
+    Rounding, with K the fan-in: scaling the output, :math:`t` is an inner
+    product of K terms, within :math:`\gamma_K\,|v||x|`; s carries
+    :math:`\gamma_{K+5}` (the norm's :math:`\gamma_{K+4}`, one division); the
+    product and the bias add one rounding each, so
+
+    .. math:: |\hat y - y| \le \gamma_{2K+7}\,\bigl(|w||x| + |b|\bigr).
+
+    Forming w (relative error :math:`\gamma_{K+6}`) and then the plain layer
+    (:math:`\gamma_{K+1}`) gives :math:`\gamma_{K+6} + \gamma_{K+1} \le \gamma_{2K+7}`:
+    :meth:`error_bound` charges :math:`\gamma_{2K+7}`, which covers both.
     """
 
     def __init__(self, layer: Linear | Conv2d, *, project_gradient: bool = True) -> None:
@@ -172,26 +194,43 @@ class WeightNorm(Layer):
         """A vector with one entry per output unit, shaped to broadcast against the output (units on axis 1)."""
         return xp.reshape(a, (1, self.out_units) + (1,) * (ndim - 2))
 
+    def _scales_output(self, v: Any, x: Any) -> bool:
+        """Whether v has more entries than the output for input `x` (a malformed `x` is left to the plain layer's checks)."""
+        if getattr(x, "ndim", None) != self.input_ndim:
+            return False
+        return math.prod(v.shape) > math.prod(self.layer.output_shape(tuple(x.shape)))
+
     def forward(self, params: Params, x: Any) -> tuple[Any, Any]:
         self._check_params(params)
-        v = params["v"]
+        v, g = params["v"], params["g"]
         xp = array_namespace(v)
         norm = unit_norms(v, 0)
-        t, inner = self._direction.forward({"weight": v}, x)
-        y = t * self._per_unit(xp, params["g"] / xp.reshape(norm, (self.out_units,)), t.ndim)
-        if "bias" in params:
-            y += self._per_unit(xp, params["bias"], y.ndim)
-        return y, (inner, t, norm)
+        if self._scales_output(v, x):
+            t, inner = self._direction.forward({"weight": v}, x)
+            y = t * self._per_unit(xp, g / xp.reshape(norm, (self.out_units,)), t.ndim)
+            if "bias" in params:
+                y += self._per_unit(xp, params["bias"], y.ndim)
+            return y, _Cache(inner, norm, t=t)
+        weight = v / norm
+        weight *= xp.reshape(g, norm.shape)  # in place, as in weight_norm: one array the size of v, not two
+        plain = {"weight": weight, **({"bias": params["bias"]} if "bias" in params else {})}
+        y, inner = self.layer.forward(plain, x)
+        return y, _Cache(inner, norm, plain=plain)
 
     def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
-        inner, t, norm = cache
-        check_cotangent(dy, tuple(t.shape), type(self).__name__)
         xp = array_namespace(dy)
         v, g = params["v"], params["g"]
-        scale = self._per_unit(xp, g / xp.reshape(norm, (self.out_units,)), dy.ndim)
-        dx, plain = self._direction.backward({"weight": v}, inner, dy * scale)
-        grad_v, grad_g = weight_norm_scaled_backward(v, g, plain["weight"], self._grad_scale(xp, dy, t), 0,
-                                                     project=self.project_gradient, norm=norm, out=plain["weight"])
+        if cache.t is None:
+            dx, plain = self.layer.backward(cache.plain, cache.inner, dy)
+            grad_v, grad_g = weight_norm_backward(v, g, plain["weight"], 0, project=self.project_gradient,
+                                                  norm=cache.norm, out=plain["weight"])
+            return dx, {"v": grad_v, "g": grad_g, **({"bias": plain["bias"]} if "bias" in plain else {})}
+        check_cotangent(dy, tuple(cache.t.shape), type(self).__name__)
+        scale = self._per_unit(xp, g / xp.reshape(cache.norm, (self.out_units,)), dy.ndim)
+        dx, plain = self._direction.backward({"weight": v}, cache.inner, dy * scale)
+        grad_v, grad_g = weight_norm_scaled_backward(v, g, plain["weight"], self._grad_scale(xp, dy, cache.t), 0,
+                                                     project=self.project_gradient, norm=cache.norm,
+                                                     out=plain["weight"])
         grads = {"v": grad_v, "g": grad_g}
         if "bias" in params:
             grads["bias"] = xp.sum(dy, axis=(0,) + tuple(range(2, dy.ndim)))
@@ -207,7 +246,7 @@ class WeightNorm(Layer):
         return xp.sum(per_sample, axis=0)
 
     def error_bound(self, params: Params, x_abs: Any, err: Any) -> tuple[Any, Any]:
-        # The plain layer at w charges gamma_{K+1}; output scaling costs gamma_{2K+7} in all (Notes).
+        # The plain layer at w charges gamma_{K+1}; either evaluation order costs at most gamma_{2K+7} (Notes).
         self._check_params(params)
         plain = {"weight": weight_norm(params["v"], params["g"], 0)}
         if "bias" in params:
