@@ -25,6 +25,10 @@ A weight is stored output axis first, ``(out, in)`` or ``(out, in, kh, kw)``;
 Keras/Flax layouts ``(..., in, out)`` are reached with ``axis=-1``;
 ``axis=None`` normalises the whole tensor with a 0-d g.
 
+A layer need not form w at all: it can scale its output by :math:`g/\|v\|`
+(Sec. 2 of [1]_), and :func:`weight_norm_scaled_backward` gives the gradients
+of that form from the plain layer's weight gradient, in place.
+
 Also here: :func:`weight_standardization` (the zero-mean, unit-variance
 reparameterisation whose backward centralises), :func:`log_scale` (g = e^s,
 Sec. 2 of [1]_), and the per-unit statistics behind mean-only and full batch

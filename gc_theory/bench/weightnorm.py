@@ -1,15 +1,17 @@
 """WeightNorm forward + backward against the plain layer and torch's parametrised layer.
 
 Target (CPU, float64): a WeightNorm Linear or Conv2d forward + backward costs at
-most 1.2x the plain layer's on the layer shapes of ResNet-18. The layer scales
-its output instead of forming w, so its extra work is the norm (one pass over
-v), the projection of the weight gradient in place (one more) and a few passes
-over the output, against the layer's O(|v| * batch * positions). torch's
-``parametrizations.weight_norm`` on the same shapes runs in the same run, with
-its plain layer beside it so that its own WN/plain ratio can be read off. Both
-sides run on one thread: the toolkit's layers under a one-thread BLAS limit,
-torch with one intra-op thread. The toolkit's plain and WN steps are timed
-alternately, so that a change in the machine's load hits both alike.
+most 1.2x the plain layer's on the layer shapes of ResNet-18. Where v is larger
+than the output the layer scales its output instead of forming w, so its extra
+work is the norm (one pass over v), the projection of the weight gradient in
+place (one more) and a few passes over the output; elsewhere it forms w and
+its extra work is a few passes over v. Either is small against the layer's
+O(|v| * batch * positions). torch's ``parametrizations.weight_norm`` on the
+same shapes runs in the same run, with its plain layer beside it so that its
+own WN/plain ratio can be read off. Both sides run on one thread: the
+toolkit's layers under a one-thread BLAS limit, torch with one intra-op
+thread. The toolkit's plain and WN steps are timed alternately, so that a
+change in the machine's load hits both alike.
 """
 
 from __future__ import annotations
@@ -110,9 +112,9 @@ def bench_weightnorm(repeats: int = 7, quick: bool = False) -> Report:
     report = Report("WeightNorm forward + backward (float64, CPU, medians)", headers, rows, data=data)
     report.targets[f"WeightNorm <= {RATIO_TARGET}x the plain layer on every shape"] = all(met)
     report.notes.append("one thread on both sides: NumPy's BLAS limited with threadpoolctl, torch.set_num_threads(1)")
-    report.notes.append("WN scales the plain layer's output by g/||v|| instead of forming w and projects the weight gradient "
-                        "in place: beyond the plain layer it allocates nothing the size of v, whose first touch (page "
-                        "faults) would cost more than the arithmetic")
+    report.notes.append("where v is larger than the output, WN scales the plain layer's output by g/||v|| instead of "
+                        "forming w and projects the weight gradient in place, allocating nothing the size of v (whose "
+                        "first touch, page faults, would cost more than the arithmetic); elsewhere it forms w")
     if not torch_available():
         report.notes.append("torch not installed: its columns are NaN")
     return report
