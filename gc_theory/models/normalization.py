@@ -38,14 +38,16 @@ References
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validation import check_positive_int, check_real, check_unit_interval
-from ..backend import array_namespace, get_namespace, resolve_dtype
+from .._validation import check_floating, check_positive_int, check_real, check_unit_interval
+from ..backend import array_namespace, dtype_name, get_namespace, resolve_dtype
 from ..tolerances import gamma
 from ..weightnorm import (
     batch_norm,
@@ -54,9 +56,11 @@ from ..weightnorm import (
     mean_only_batch_norm,
     mean_only_batch_norm_backward,
     unit_norms,
+    weight_norm,
     weight_norm_backward,
+    weight_norm_scaled_backward,
 )
-from ._checks import check_cotangent, check_input
+from ._checks import check_cotangent, check_input, check_params
 from .conv import Conv2d
 from .layers import Layer, Linear, Params, Sequential
 
@@ -70,6 +74,15 @@ __all__ = [
     "planted_weight_norm",
     "population_forward",
 ]
+
+
+class _Cache(NamedTuple):
+    """What :meth:`WeightNorm.backward` needs: the plain layer's cache, the unit norms, and t or w's parameters."""
+
+    inner: Any
+    norm: Any
+    t: Any = None
+    plain: Any = None
 
 
 class WeightNorm(Layer):
@@ -86,13 +99,41 @@ class WeightNorm(Layer):
 
     Notes
     -----
-    Forward computes w with :func:`~gc_theory.weightnorm.weight_norm` and runs
-    the plain layer; backward runs the plain layer's backward for
-    :math:`\nabla_w L` and maps it with
-    :func:`~gc_theory.weightnorm.weight_norm_backward`. ``init`` draws the plain
-    layer's weight as v and sets :math:`g = \|v\|`, so w starts equal to the
-    plain layer's weight; :meth:`data_dependent_init` then sets g and the bias
-    from a batch (Sec. 3 of [1]_).
+    Two evaluation orders, the same function; each call takes the cheaper:
+
+    * Where v has more entries than the output (fully connected layers, deep
+      convolutions), w is never formed. Forward runs the plain layer with
+      weight v and no bias, :math:`t = v\cdot x`, and scales each output unit
+      (Sec. 2 of [1]_):
+
+      .. math:: y = s\,t + b, \qquad s = g/\|v\|.
+
+      Backward runs the plain layer's backward at weight v on :math:`s\,dy`,
+      for the input gradient and :math:`s\,\nabla_w L`, which
+      :func:`~gc_theory.weightnorm.weight_norm_scaled_backward` turns into
+      :math:`\nabla_v L` in place, with :math:`\nabla_g L` from
+      :math:`\partial L/\partial s = \sum dy\,t`. The extra work is a few
+      passes over the output and nothing the size of v.
+    * Otherwise (early convolutions, whose output is many times v) forward
+      forms w and runs the plain layer, and backward maps the plain layer's
+      :math:`\nabla_w L` in place with
+      :func:`~gc_theory.weightnorm.weight_norm_backward`: a few passes over v
+      and none over the output.
+
+    ``init`` draws the plain layer's weight as v and sets :math:`g = \|v\|`, so
+    w starts equal to the plain layer's weight; :meth:`data_dependent_init`
+    then sets g and the bias from a batch (Sec. 3 of [1]_).
+
+    Rounding, with K the fan-in: scaling the output, :math:`t` is an inner
+    product of K terms, within :math:`\gamma_K\,|v||x|`; s carries
+    :math:`\gamma_{K+5}` (the norm's :math:`\gamma_{K+4}`, one division); the
+    product and the bias add one rounding each, so
+
+    .. math:: |\hat y - y| \le \gamma_{2K+7}\,\bigl(|w||x| + |b|\bigr).
+
+    Forming w (relative error :math:`\gamma_{K+6}`) and then the plain layer
+    (:math:`\gamma_{K+1}`) gives :math:`\gamma_{K+6} + \gamma_{K+1} \le \gamma_{2K+7}`:
+    :meth:`error_bound` charges :math:`\gamma_{2K+7}`, which covers both.
     """
 
     def __init__(self, layer: Linear | Conv2d, *, project_gradient: bool = True) -> None:
@@ -124,38 +165,97 @@ class WeightNorm(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return self.layer.output_shape(input_shape)
 
-    def _plain(self, params: Params) -> tuple[dict[str, Any], Any]:
-        """The plain layer's parameters and the unit norms of v (kept for the backward pass)."""
-        self._check_params(params)
-        xp = array_namespace(params["v"])
-        norm = unit_norms(params["v"], 0)
-        weight = params["v"] / norm
-        weight *= xp.reshape(params["g"], norm.shape)  # in place: see weight_norm
-        plain = {"weight": weight}
-        if "bias" in params:
-            plain["bias"] = params["bias"]
-        return plain, norm
+    def _check_params(self, params: Params) -> Any:
+        """Keys, shapes, dtype of every parameter and the values of g and the bias; v's values are left to its norms.
+
+        A NaN or Inf in v makes its unit norms non-finite, and
+        :func:`~gc_theory.weightnorm.unit_norms` then raises naming v; a
+        separate scan would cost as much as the norm itself.
+        """
+        shapes = self.param_shapes()
+        if not isinstance(params, Mapping) or "v" not in params:
+            return check_params(params, shapes, type(self).__name__)  # the usual error for a missing v
+        v_shape = shapes.pop("v")
+        dtype = check_params({k: p for k, p in params.items() if k != "v"}, shapes, type(self).__name__)
+        v = params["v"]
+        check_floating(v, "params['v']")
+        if tuple(v.shape) != v_shape:
+            raise ValueError(f"params['v'] of {type(self).__name__} must have shape {v_shape}, got {tuple(v.shape)}")
+        if v.dtype != dtype:
+            raise TypeError(f"params['v'] is {dtype_name(v.dtype)} but other parameters are {dtype_name(dtype)}")
+        return dtype
+
+    @property
+    def _direction(self) -> Linear | Conv2d:
+        """The plain layer without its bias: it computes t = v.x with v as its weight."""
+        layer = copy.copy(self.layer)
+        layer.bias = False
+        return layer
+
+    def _per_unit(self, xp: ModuleType, a: Any, ndim: int) -> Any:
+        """A vector with one entry per output unit, shaped to broadcast against the output (units on axis 1)."""
+        return xp.reshape(a, (1, self.out_units) + (1,) * (ndim - 2))
+
+    def _scales_output(self, v: Any, x: Any) -> bool:
+        """Whether v has more entries than the output for input `x` (a malformed `x` is left to the plain layer's checks)."""
+        if getattr(x, "ndim", None) != self.input_ndim:
+            return False
+        return math.prod(v.shape) > math.prod(self.layer.output_shape(tuple(x.shape)))
 
     def forward(self, params: Params, x: Any) -> tuple[Any, Any]:
-        plain, norm = self._plain(params)
-        y, cache = self.layer.forward(plain, x)
-        return y, (cache, plain, norm)
+        self._check_params(params)
+        v, g = params["v"], params["g"]
+        xp = array_namespace(v)
+        norm = unit_norms(v, 0)
+        if self._scales_output(v, x):
+            t, inner = self._direction.forward({"weight": v}, x)
+            y = t * self._per_unit(xp, g / xp.reshape(norm, (self.out_units,)), t.ndim)
+            if "bias" in params:
+                y += self._per_unit(xp, params["bias"], y.ndim)
+            return y, _Cache(inner, norm, t=t)
+        weight = v / norm
+        weight *= xp.reshape(g, norm.shape)  # in place, as in weight_norm: one array the size of v, not two
+        plain = {"weight": weight, **({"bias": params["bias"]} if "bias" in params else {})}
+        y, inner = self.layer.forward(plain, x)
+        return y, _Cache(inner, norm, plain=plain)
 
     def backward(self, params: Params, cache: Any, dy: Any) -> tuple[Any, dict[str, Any]]:
-        inner, plain_params, norm = cache
-        dx, plain = self.layer.backward(plain_params, inner, dy)
-        grad_v, grad_g = weight_norm_backward(params["v"], params["g"], plain["weight"], 0,
-                                              project=self.project_gradient, norm=norm)
+        xp = array_namespace(dy)
+        v, g = params["v"], params["g"]
+        if cache.t is None:
+            dx, plain = self.layer.backward(cache.plain, cache.inner, dy)
+            grad_v, grad_g = weight_norm_backward(v, g, plain["weight"], 0, project=self.project_gradient,
+                                                  norm=cache.norm, out=plain["weight"])
+            return dx, {"v": grad_v, "g": grad_g, **({"bias": plain["bias"]} if "bias" in plain else {})}
+        check_cotangent(dy, tuple(cache.t.shape), type(self).__name__)
+        scale = self._per_unit(xp, g / xp.reshape(cache.norm, (self.out_units,)), dy.ndim)
+        dx, plain = self._direction.backward({"weight": v}, cache.inner, dy * scale)
+        grad_v, grad_g = weight_norm_scaled_backward(v, g, plain["weight"], self._grad_scale(xp, dy, cache.t), 0,
+                                                     project=self.project_gradient, norm=cache.norm,
+                                                     out=plain["weight"])
         grads = {"v": grad_v, "g": grad_g}
-        if "bias" in plain:
-            grads["bias"] = plain["bias"]
+        if "bias" in params:
+            grads["bias"] = xp.sum(dy, axis=(0,) + tuple(range(2, dy.ndim)))
         return dx, grads
 
+    def _grad_scale(self, xp: ModuleType, dy: Any, t: Any) -> Any:
+        r""":math:`\partial L/\partial s = \sum dy\,t` per output unit, over the batch and the positions."""
+        if dy.ndim == 2:
+            return xp.sum(dy * t, axis=0)
+        # one dot product over the positions per sample and unit: no temporary the size of the output
+        n = dy.shape[0]
+        per_sample = xp.vecdot(xp.reshape(dy, (n, self.out_units, -1)), xp.reshape(t, (n, self.out_units, -1)))
+        return xp.sum(per_sample, axis=0)
+
     def error_bound(self, params: Params, x_abs: Any, err: Any) -> tuple[Any, Any]:
-        # w itself carries a relative error gamma_{K+6} (weight_norm, Notes): it adds that much of |W||x|.
-        y_abs, e = self.layer.error_bound(self._plain(params)[0], x_abs, err)
+        # The plain layer at w charges gamma_{K+1}; either evaluation order costs at most gamma_{2K+7} (Notes).
+        self._check_params(params)
+        plain = {"weight": weight_norm(params["v"], params["g"], 0)}
+        if "bias" in params:
+            plain["bias"] = params["bias"]
+        y_abs, e = self.layer.error_bound(plain, x_abs, err)
         k = int(np.prod(self.param_shapes()["v"][1:]))
-        return y_abs, e + gamma(k + 6, x_abs.dtype) * y_abs
+        return y_abs, e + (gamma(2 * k + 7, x_abs.dtype) - gamma(k + 1, x_abs.dtype)) * y_abs
 
     def kinks(self, cache: Any) -> list[Any]:
         return self.layer.kinks(cache[0])
