@@ -269,6 +269,13 @@ def _explicit(ctx: Context, control: bool) -> Iterator[Measurement]:
         yield fit_order(steps, sam, rounding_floor=floors).measure(2, f"{name}, SAM gradient")
 
 
+def _momentum_problem(ctx: Context) -> tuple[Quartic, np.ndarray, float]:
+    """The quartic of the momentum and Adam slope claims, a drawn start and its largest Hessian eigenvalue."""
+    problem = Quartic([0.5, 1.0, 2.0], c=1.0, seed=1)
+    theta0 = ctx.spawn("start").rng.uniform(-0.6, 0.6, 3)
+    return problem, theta0, dense_lambda_max(problem, theta0)
+
+
 @claim(
     "igr.momentum.modified_flow",
     statement="heavy ball and Nesterov (warm start) follow -(1/(1-beta)) grad[L + h c_beta ||grad L||^2] to O(h^2) "
@@ -278,10 +285,7 @@ def _explicit(ctx: Context, control: bool) -> Iterator[Measurement]:
     runs_on=NUMPY_ONLY,
 )
 def _momentum(ctx: Context, control: bool) -> Iterator[Measurement]:
-    rng = ctx.spawn("start").rng
-    problem = Quartic([0.5, 1.0, 2.0], c=1.0, seed=1)
-    theta0 = rng.uniform(-0.6, 0.6, 3)
-    lam = dense_lambda_max(problem, theta0)
+    problem, theta0, lam = _momentum_problem(ctx)
     beta = 0.5
     # The effective step of momentum is h/(1-beta): the ladder keeps h lambda/(1-beta) <= 0.2. Two rungs more
     # than the GD claims: a wrong coefficient leaves an O(h) term small beside the O(h^2) one, and its slopes
@@ -392,10 +396,7 @@ _ADAM_CASES = (("adam", 0.5, 0.75, 0.01), ("rmsprop", 0.0, 0.75, 0.01))
     runs_on=NUMPY_ONLY,
 )
 def _adam(ctx: Context, control: bool) -> Iterator[Measurement]:
-    rng = ctx.spawn("start").rng
-    problem = Quartic([0.5, 1.0, 2.0], c=1.0, seed=1)
-    theta0 = rng.uniform(-0.6, 0.6, 3)
-    lam = dense_lambda_max(problem, theta0)
+    problem, theta0, lam = _momentum_problem(ctx)
     for method, beta, rho, eps in _ADAM_CASES:
         # The moments average over about 1/(1 - max(beta, rho)) steps: the ladder shrinks with that memory.
         steps = geometric_ladder(H_LAMBDA * (1.0 - max(beta, rho)) / lam, RUNGS + 1)
