@@ -82,12 +82,20 @@ def _gd_fields(problem, lam: float, control: bool) -> list[tuple[int, str, Calla
     runs_on=NUMPY_ONLY,
 )
 def _local_error(ctx: Context, control: bool) -> Iterator[Measurement]:
+    def errors(problem, field_for, theta0, steps):
+        return one_step_errors(_gd_step(problem), field_for, theta0, steps)
+
+    return _gd_orders(ctx, control, errors, 2, "")
+
+
+def _gd_orders(ctx: Context, control: bool, errors_of: Callable, offset: int, where: str) -> Iterator[Measurement]:
+    """GD against each order-k field (or a control) on each problem's ladder: the order k + `offset`."""
     for name, problem, theta0 in _problems(ctx):
         lam = dense_lambda_max(problem, theta0)
         steps = geometric_ladder(H_LAMBDA / lam, RUNGS)
         for k, label, field_for in _gd_fields(problem, lam, control):
-            errors, floors = one_step_errors(_gd_step(problem), field_for, theta0, steps)
-            yield fit_order(steps, errors, rounding_floor=floors).measure(k + 2, f"{name}, {label}")
+            errors, floors = errors_of(problem, field_for, theta0, steps)
+            yield fit_order(steps, errors, rounding_floor=floors).measure(k + offset, f"{name}, {label}{where}")
 
 
 @claim(
@@ -98,12 +106,10 @@ def _local_error(ctx: Context, control: bool) -> Iterator[Measurement]:
     runs_on=NUMPY_ONLY,
 )
 def _global_error(ctx: Context, control: bool) -> Iterator[Measurement]:
-    for name, problem, theta0 in _problems(ctx):
-        lam = dense_lambda_max(problem, theta0)
-        steps = geometric_ladder(H_LAMBDA / lam, RUNGS)
-        for k, label, field_for in _gd_fields(problem, lam, control):
-            errors, floors = fixed_time_errors(_gd_run(problem), field_for, theta0, steps, N0)
-            yield fit_order(steps, errors, rounding_floor=floors).measure(k + 1, f"{name}, {label}, T = {N0} h_max")
+    def errors(problem, field_for, theta0, steps):
+        return fixed_time_errors(_gd_run(problem), field_for, theta0, steps, N0)
+
+    return _gd_orders(ctx, control, errors, 1, f", T = {N0} h_max")
 
 
 @claim(
