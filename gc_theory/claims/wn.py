@@ -302,8 +302,7 @@ def effective_lr(ctx: Context, control: bool) -> Iterator[Measurement]:
     u = v / norm
     uG = xp.sum(u * G, axis=1, keepdims=True)
     direction = u * uG + (g[:, None] / norm) ** 2 * (G - u * uG)
-    # float32's rounding floor (about 3e-4 here) leaves room for three rungs kept 100x above it.
-    steps = [float(h) for h in geometric_ladder(0.05, 4 if ctx.eps < 1e-10 else 3)]
+    steps = [float(h) for h in geometric_ladder(0.05, 4)]
     errors, floors = [], []
     # The 2-norm over all entries, not the max: the entry that attains a max can change along the
     # ladder, which kinks r(eta) and turns its slopes for reasons that have nothing to do with the order.
@@ -312,6 +311,10 @@ def effective_lr(ctx: Context, control: bool) -> Iterator[Measurement]:
         step = -eta * G if control else weight_norm(v - eta * grad_v, g - eta * grad_g) - w
         errors.append(float(xp.linalg.vector_norm(step + eta * direction)))
         floors.append(root_n * (2 * gamma(inp + 7, ctx.dtype) * _max(g) + gamma(inp + 4, ctx.dtype) * eta * _max(direction)))
+    # The ladder stops at the last rung kept 100x above its rounding floor (the fit's default margin):
+    # all four in float64; in float32 (a floor of about 3e-4 here) the smallest eta falls below it.
+    kept = next((i for i, (e, f) in enumerate(zip(errors, floors)) if e < 100.0 * f), len(steps))
+    steps, errors, floors = steps[: max(kept, 3)], errors[: max(kept, 3)], floors[: max(kept, 3)]
     yield order_measurement(steps, errors, 2.0, rounding_floor=floors,
                             detail=f"eta from {steps[0]:g} to {steps[-1]:g}" + (" (plain w)" if control else ""))
 
