@@ -7,7 +7,7 @@ any work starts.
 
 ``--only PATTERN`` means the same for claims, figures and benchmarks: a glob
 (``gc.P.*``), an exact name, or a dotted prefix of whole components (``gc.P``
-selects ``gc.P.symmetric``, not ``gc.Pfoo``); see :mod:`gc_theory.registry`.
+selects ``gc.P.symmetric``, not ``gc.Pfoo``); see :mod:`gc_theory.core.registry`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .backend import BACKENDS, DTYPES, unavailable_reason
+from .core.backend import BACKENDS, DTYPES, unavailable_reason
 
 __all__ = ["main"]
 
@@ -95,7 +95,7 @@ def _verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _write_listing(selected: Sequence[object], path: str) -> None:
-    from ._io import atomic_write_text
+    from .core.io import atomic_write_text
 
     keys = ("id", "statement", "source", "control", "runs_on")
     listing = [{k: getattr(c, k) for k in keys} for c in selected]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-from gc_theory.backend import BACKENDS, get_namespace, unavailable_reason
+from gc_theory.core.backend import BACKENDS, get_namespace, unavailable_reason
 
 settings.register_profile(
     "ci", derandomize=True, max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
@@ -25,11 +25,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 #: ``make test-fast`` (``-m "not slow"``) leaves them out, ``make test`` runs them.
 SLOW_TESTS = (
     "notebooks/04_*.ipynb*",  # trains a network on the digits data
-    "tests/test_figures.py::test_figure_renders_to_identical_bytes_twice[[]gc_training[]]",
-    "tests/test_claims.py::test_claim_holds_and_control_fails[[]array_api_strict-*",  # the strict-backend sweep
-    "tests/test_claims.py::test_the_whole_registry_writes_json_of_plain_types[[]array_api_strict-*",
-    "tests/test_claims.py::test_gc_claims_hold_for_other_seeds*",
-    "tests/test_optim_torch.py::*trajector*",  # torch.optim trajectories
+    "tests/figures/test_figures.py::test_figure_renders_to_identical_bytes_twice[[]gc_training[]]",
+    "tests/claims/test_registry.py::test_claim_holds_and_control_fails[[]array_api_strict-*",  # the strict-backend sweep
+    "tests/claims/test_registry.py::test_the_whole_registry_writes_json_of_plain_types[[]array_api_strict-*",
+    "tests/claims/test_registry.py::test_gc_claims_hold_for_other_seeds*",
+    "tests/optim/test_torch.py::*trajector*",  # torch.optim trajectories
 )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gc_theory.backend import BACKENDS, get_namespace, unavailable_reason
+from gc_theory.core.backend import BACKENDS, get_namespace, unavailable_reason
 
 #: Backends usable here (cupy only where a GPU is visible), as names.
 HOST_BACKENDS: tuple[str, ...] = tuple(b for b in BACKENDS if unavailable_reason(b) is None)

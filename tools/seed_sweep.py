@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gc_theory import claims  # noqa: E402
-from gc_theory._io import atomic_write_text  # noqa: E402
+from gc_theory.core.io import atomic_write_text  # noqa: E402
 
 
 def sweep(selected: list[claims.Claim], seeds: range, backend: str, dtype: str) -> list[dict]:

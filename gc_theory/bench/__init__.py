@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_text
-from .._validation import check_int
-from ..registry import Registry
+from gc_theory.core.io import atomic_write_text
+from gc_theory.core.validation import check_int
+from gc_theory.core.registry import Registry
 
 __all__ = ["BENCHMARKS", "Report", "Timing", "benchmark", "format_table", "machine_info", "measure", "names", "run", "select"]
 
@@ -159,7 +159,7 @@ def names() -> list[str]:
 
 
 def select(pattern: str | None = None) -> list[str]:
-    """Benchmark names matching `pattern`, sorted: a glob, an exact name or a dotted prefix (:mod:`gc_theory.registry`)."""
+    """Benchmark names matching `pattern`, sorted: a glob, an exact name or a dotted prefix (:mod:`gc_theory.core.registry`)."""
     return sorted(BENCHMARKS.select(pattern))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..centralization import as_columns, centralize, projection_matrix
+from gc_theory.gc.centralization import as_columns, centralize, projection_matrix
 from . import Report, benchmark, measure, torch_available, torch_one_thread_median
 
 #: (label, shape): FC (out, in) and conv (out, in, 3, 3) at about 1, 16 and 128 MB of float64.

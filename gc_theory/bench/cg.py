@@ -1,7 +1,7 @@
 """nonlinear_cg against scipy.optimize.minimize(method="CG"): Rosenbrock and digits logistic regression.
 
 SciPy's CG is Polak-Ribiere+ with a strong Wolfe search (c2 = 0.4) and stops at
-``max|g| <= gtol``; :func:`gc_theory.cg.nonlinear_cg` with ``beta="PR+"`` is run
+``max|g| <= gtol``; :func:`gc_theory.landscape.cg.nonlinear_cg` with ``beta="PR+"`` is run
 with the same constants and stopping rule, and timed against it. Target: wall
 time at most 1.5x SciPy's. Every other beta is run on the same problems for the
 table (iterations, f and gradient evaluations, converged or not). Evaluation
@@ -17,8 +17,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import minimize, rosen, rosen_der
 
-from ..cg import nonlinear_cg
-from ..problems import logistic_loss
+from gc_theory.landscape.cg import nonlinear_cg
+from gc_theory.problems import logistic_loss
 from . import Report, benchmark
 from .timing import interleaved
 
@@ -37,7 +37,7 @@ def _problems(quick: bool) -> dict[str, Problem]:
         "Rosenbrock 10-D": (rosen, rosen_der, np.array([-1.2, 1.0] * 5)),
     }
     if not quick:
-        from ..data import load_digits
+        from gc_theory.datasets import load_digits
 
         x, labels = load_digits().train
         problem = logistic_loss(x, np.where(np.asarray(labels) == 3, 1.0, -1.0), ridge=L2)  # one digit against the rest

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..context import Context
-from ..gradcheck import directional_check, localize, numerical_gradient, ravel_params
-from ..gradcheck.curves import rms_error_curve
+from gc_theory.verify.context import Context
+from gc_theory.gradcheck import directional_check, localize, numerical_gradient, ravel_params
+from gc_theory.gradcheck.curves import rms_error_curve
 from . import Report, benchmark, measure
 
 METHODS = ("forward", "central", "richardson", "complex")
@@ -48,7 +48,7 @@ def smooth_problem(n: int, seed: int = 0) -> tuple[np.ndarray, Any, Any, np.ndar
 
 def mlp_problem(sizes: list[int], batch: int, bug: int | None, seed: int = 0) -> tuple[np.ndarray, Any, Any]:
     """A tanh MLP's loss as a function of its flattened parameters, and a gradient with entry `bug` negated."""
-    from ..models import mlp
+    from gc_theory.models import mlp
 
     net = mlp(sizes, activation="tanh")
     rng = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import optim
+from gc_theory import optim
 from . import Report, benchmark
 from .timing import interleaved
 

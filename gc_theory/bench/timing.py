@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._validation import check_callable, check_int
+from gc_theory.core.validation import check_callable, check_int
 from . import Timing
 
 __all__ = ["interleaved"]

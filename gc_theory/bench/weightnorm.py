@@ -17,16 +17,14 @@ change in the machine's load hits both alike.
 from __future__ import annotations
 
 import math
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..models import Conv2d, Linear, WeightNorm
-from . import Report, Timing, benchmark, torch_available, torch_one_thread_median
+from gc_theory.models import Conv2d, Linear, WeightNorm
+from . import Report, benchmark, torch_available, torch_one_thread_median
+from .timing import interleaved
 
 #: (label, layer, input shape): the distinct layer shapes of ResNet-18 at a small batch.
 CASES = (
@@ -45,19 +43,6 @@ RATIO_TARGET = 1.2
 def _step(layer: Any, params: dict[str, Any], x: np.ndarray, dy: np.ndarray) -> Any:
     y, cache = layer.forward(params, x)
     return layer.backward(params, cache, dy)
-
-
-def _alternating(fns: tuple[Callable[[], Any], ...], repeats: int) -> list[Timing]:
-    """Time each of `fns` `repeats` times, one call of each in turn, after one untimed call of each."""
-    for fn in fns:
-        fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, record in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            record.append(time.perf_counter() - start)
-    return [Timing(statistics.median(t), min(t), max(t), repeats) for t in times]
 
 
 def _torch_step(layer: Any, params: dict[str, Any], x: np.ndarray, dy: np.ndarray, *, normalised: bool) -> Any:
@@ -99,7 +84,7 @@ def bench_weightnorm(repeats: int = 7, quick: bool = False) -> Report:
         x = rng.standard_normal(x_shape)
         dy = rng.standard_normal(layer.output_shape(x_shape))
         with threadpool_limits(limits=1, user_api="blas"):
-            t_plain, t_wn = _alternating((lambda: _step(layer, plain, x, dy), lambda: _step(wn, params, x, dy)), repeats)
+            t_plain, t_wn = interleaved((lambda: _step(layer, plain, x, dy), lambda: _step(wn, params, x, dy)), repeats)
         torch_plain = torch_one_thread_median(_torch_step(layer, params, x, dy, normalised=False), repeats)
         torch_wn = torch_one_thread_median(_torch_step(layer, params, x, dy, normalised=True), repeats)
         ratio = t_wn.median / t_plain.median

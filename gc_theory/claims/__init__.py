@@ -3,7 +3,7 @@
 Each public module in this package (one per area, listed once in
 :data:`AREAS`) registers its claims with the :func:`claim` decorator when
 imported; :func:`registry` imports them all. ``select`` follows the one rule of
-:mod:`gc_theory.registry` (a glob, an exact id, or a dotted prefix of whole
+:mod:`gc_theory.core.registry` (a glob, an exact id, or a dotted prefix of whole
 components). Use::
 
     from gc_theory import claims

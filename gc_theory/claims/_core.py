@@ -13,13 +13,12 @@ The rules live here and only here: the claim holds when its worst case passes
 control case misses its tolerance by at least :data:`CONTROL_MARGIN`
 (:func:`control_verdict`), which shows that the check can fail. A claim is
 verified when both hold. Claims register in :data:`CLAIMS`, a
-:class:`gc_theory.registry.Registry`, whose ``select`` rule is the one every
+:class:`gc_theory.core.registry.Registry`, whose ``select`` rule is the one every
 registry of the package shares.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 import traceback
@@ -27,11 +26,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .._progress import progress
-from ..backend import BACKENDS, DTYPES, finfo_eps, get_namespace
-from ..context import Context
-from ..measurement import Measurement
-from ..registry import Registry
+from gc_theory.core.progress import progress
+from gc_theory.core.areas import area_names
+from gc_theory.core.backend import BACKENDS, DTYPES, finfo_eps, get_namespace
+from gc_theory.verify.context import Context
+from gc_theory.verify.measurement import Measurement
+from gc_theory.core.registry import Registry
 
 __all__ = [
     "AREAS",
@@ -54,11 +54,10 @@ __all__ = [
     "select",
 ]
 
-#: The areas, in the order ``verify`` runs them: the one list of areas. A claim id's
-#: first component is its area, and the area's claims live in ``claims/<area>.py``
-#: (or the package ``claims/<area>/``), unless the defining module states its
-#: area in a module constant ``AREA`` (see :func:`module_area`).
-AREAS = ("gc", "optim", "models", "gradcheck", "wn", "igr", "descent", "vanishing", "minibatch", "saddle", "cg")
+#: The names of the areas, in the order ``verify`` runs them (:data:`gc_theory.core.areas.AREAS`).
+#: A claim id's first component is its area, and the area's claims live in
+#: ``claims/<area>.py`` or the package ``claims/<area>/``.
+AREAS = area_names()
 
 #: A control counts as failed only when its residual exceeds its tolerance by this factor.
 CONTROL_MARGIN = 10.0
@@ -308,15 +307,10 @@ def claim(id: str, *, statement: str, source: str, control: str, runs_on: str | 
 
 
 def module_area(module: str) -> str:
-    """The area of the claim module `module` (a dotted module name).
+    """The area of the claim module `module` (a dotted module name): its first component below this package.
 
-    Its ``AREA`` constant when it defines one, otherwise the first component of
-    its name below this package: ``gc_theory.claims.wn`` and
-    ``gc_theory.claims.optim.forms`` are the areas ``wn`` and ``optim``.
+    ``gc_theory.claims.wn`` and ``gc_theory.claims.gc.confinement`` are the areas ``wn`` and ``gc``.
     """
-    stated = getattr(importlib.import_module(module), "AREA", None)
-    if stated is not None:
-        return str(stated)
     prefix = __package__ + "."
     if not module.startswith(prefix):
         raise ValueError(f"module must be inside {__package__}, got {module!r}")
@@ -334,7 +328,7 @@ def get_claim(id: str) -> Claim:
 
 
 def select(pattern: str | None = None) -> list[Claim]:
-    """Claims whose id matches `pattern`: a glob, an exact id or a dotted prefix (:mod:`gc_theory.registry`)."""
+    """Claims whose id matches `pattern`: a glob, an exact id or a dotted prefix (:mod:`gc_theory.core.registry`)."""
     entries = CLAIMS.entries()
     return [entries[name] for name in CLAIMS.select(pattern)]
 

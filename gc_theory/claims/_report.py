@@ -7,7 +7,7 @@ import math
 import os
 from collections.abc import Sequence
 
-from .._io import atomic_write_text
+from gc_theory.core.io import atomic_write_text
 from ._core import CONTROL_MARGIN, ClaimResult
 
 __all__ = ["HEADER", "format_markdown", "format_table", "rows", "summary_line", "write_json"]

@@ -1,4 +1,4 @@
-r"""Claims about nonlinear conjugate gradient (:mod:`gc_theory.cg`).
+r"""Claims about nonlinear conjugate gradient (:mod:`gc_theory.landscape.cg`).
 
 On an SPD quadratic with the exact step, CG's gradients are mutually orthogonal,
 its directions A-conjugate, all five beta formulas give the same iterates, and
@@ -25,7 +25,7 @@ weak Wolfe conditions, does not).
 
 ``cg.stochastic.conjugacy`` shows why CG is not used for stochastic training:
 the same exact step fed with mini-batch gradients loses conjugacy at once
-(:mod:`gc_theory.stochastic`).
+(:mod:`gc_theory.landscape.cg_minibatch`).
 
 References
 ----------
@@ -40,10 +40,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import rosen, rosen_der
 
-from ..problems import SPDQuadratic, spd_quadratic
-from ..cg import pairwise_cosines, nonlinear_cg
-from ..stochastic import minibatch_cg
-from ..tolerances import gamma, unit_roundoff
+from gc_theory.problems import SPDQuadratic, spd_quadratic
+from gc_theory.landscape.cg import pairwise_cosines, nonlinear_cg
+from gc_theory.landscape.cg_minibatch import minibatch_cg
+from gc_theory.verify.tolerances import gamma, unit_roundoff
 from . import NUMPY_ONLY, Context, Measurement, claim
 
 #: Size of the quadratics and the condition numbers swept.

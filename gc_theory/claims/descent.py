@@ -1,8 +1,8 @@
-r"""Claims about Taylor's remainder and the descent lemma (:mod:`gc_theory.descent`).
+r"""Claims about Taylor's remainder and the descent lemma (:mod:`gc_theory.landscape.descent`).
 
 ``descent.taylor.first_order``: the first-order Taylor remainder of the
 logistic loss at w = 0 shrinks with order 2 in the step (order fitted on a geometric
-ladder, tolerance from the ladder's drift, :mod:`gc_theory.convergence`).
+ladder, tolerance from the ladder's drift, :mod:`gc_theory.verify.order_fit`).
 Control: the same remainder with the sign of the gradient flipped, order 1.
 
 ``descent.lemma``: on a quadratic whose smoothness constant :math:`L_s` is
@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problems import SPDQuadratic, gaussian_classes, logistic_loss, spd_quadratic
-from ..convergence import geometric_ladder, order_measurement
-from ..descent import descent_bound, gradient_descent_losses, smoothness, taylor_remainders
-from ..tolerances import gamma
+from gc_theory.problems import SPDQuadratic, gaussian_classes, logistic_loss, spd_quadratic
+from gc_theory.verify.order_fit import geometric_ladder, order_measurement
+from gc_theory.landscape.descent import descent_bound, gradient_descent_losses, smoothness, taylor_remainders
+from gc_theory.verify.tolerances import gamma
 from . import Context, Measurement, claim
 
 N = 20

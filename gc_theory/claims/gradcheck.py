@@ -6,13 +6,13 @@ The error of a difference quotient with step h is truncation plus rounding
 predictions: the slopes of the "V" on log-log axes, the best step and the
 error there, the orders of Richardson extrapolation and the complex step, the
 shrink-h diagnosis, and that the entrywise checker passes correct gradients and
-catches and localises every planted bug of :func:`gc_theory.cases.planted_bugs`.
+catches and localises every planted bug of :func:`gc_theory.models.cases.planted_bugs`.
 
 Error curves are measured on :math:`f = \exp` at 256 points in [0.5, 1.5]
 (every point an independent one-dimensional problem, one call of f per
 stencil), and summarised by the root mean square of the relative error over
 the points, which averages the rounding noise into a smooth curve. Orders on
-the truncation side come from :mod:`gc_theory.convergence`: a geometric ladder
+the truncation side come from :mod:`gc_theory.verify.order_fit`: a geometric ladder
 of steps kept 100x above the rounding floor, successive slopes, and a tolerance
 derived from their drift; the rounding side's slope -1 is a least-squares fit
 over 13 steps held to a Student-t bound from its own scatter. Each range is one
@@ -33,14 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..gradcheck import check_gradient, derivative, diagnose, directional_check, localize, numerical_gradient
-from ..cases import BUGS, Case, PlantedBug, flat_case, plant, planted_bugs, planted_entries
-from ..cases import gradient_cases
-from ..gradcheck.check import PrecisionWarning
-from ..gradcheck.numerical import DEFAULT_PROBES
-from ..convergence import geometric_ladder, noisy_slope_measurement, order_measurement
-from ..problems.derivatives import error_curve, exp_points, model_step  # noqa: F401  (old import path of the curves)
+from gc_theory.core.backend import to_numpy
+from gc_theory.gradcheck import check_gradient, derivative, diagnose, directional_check, localize, numerical_gradient
+from gc_theory.models.cases import Case, PlantedBug, flat_case, plant, planted_bugs, planted_entries
+from gc_theory.models.cases import gradient_cases
+from gc_theory.gradcheck.check import PrecisionWarning
+from gc_theory.gradcheck.numerical import DEFAULT_PROBES
+from gc_theory.verify.order_fit import geometric_ladder, noisy_slope_measurement, order_measurement
+from gc_theory.problems.derivatives import error_curve, exp_points, model_step  # noqa: F401  (old import path of the curves)
 from . import Context, Measurement, claim
 
 NOTES = "CS231n notes, Gradient checks; Gill, Murray & Wright, Practical Optimization, Sec. 8.6"
@@ -57,7 +57,7 @@ def truncation_ladder(ctx: Context, method: str, h_max: float, h_min: float, exa
 
     The ladder stops at the first rung whose error comes within
     :data:`FLOOR_MARGIN` of the floor (at least 3 rungs are kept, so that
-    :func:`~gc_theory.convergence.fit_order` refuses a ladder that reaches it).
+    :func:`~gc_theory.verify.order_fit.fit_order` refuses a ladder that reaches it).
 
     Notes
     -----
@@ -367,10 +367,10 @@ def entrywise_measurement(case: Case, grad: Any, rng: np.random.Generator, name:
 @claim(
     "gradcheck.bugs.caught",
     statement="check_gradient, entry by entry (a sample and a directional check for larger cases), tells every planted bug "
-    "of gc_theory.cases.planted_bugs() from the right gradient: each registered layer, loss and model's correct gradient "
+    "of gc_theory.models.cases.planted_bugs() from the right gradient: each registered layer, loss and model's correct gradient "
     "passes within the error model's tolerance, and each bug (the control) fails it",
     source=f"{NOTES}; Yong et al., Gradient Centralization, ECCV 2020, Sec. 3.2 (d/dW L(PW) = P dL/dW')",
-    control="every planted bug of gc_theory.cases.planted_bugs() (a sign flip, a factor 2 and a transposed weight "
+    control="every planted bug of gc_theory.models.cases.planted_bugs() (a sign flip, a factor 2 and a transposed weight "
     "gradient on every case, and each case's own wrong backward pass): each must fail",
 )
 def _bugs_caught(ctx: Context, control: bool) -> list[Measurement]:
@@ -412,7 +412,7 @@ def localisation_measurement(ctx: Context, guess: bool) -> list[Measurement]:
     if they are exactly the wrong ones, the repaired gradient passes the check
     of :func:`case_ratio` (error/tolerance <= 1). A reported entry that the bug
     did not touch counts as a failure (infinite residual). The bugs: the
-    generic perturbations of :func:`gc_theory.cases.planted_bugs` on every
+    generic perturbations of :func:`gc_theory.models.cases.planted_bugs` on every
     registered model (whose layers claim gradcheck.bugs.caught covers one by
     one; a case's own wrong backward pass may change every entry, which is
     check_gradient's job). Small cases get all three bugs; larger ones the

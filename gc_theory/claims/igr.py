@@ -1,7 +1,7 @@
 r"""Claims of implicit gradient regularisation: backward error analysis, measured and derived.
 
 Slope claims fit the order of an error on a ladder :math:`h_i = h_{\max}/2^i`
-with :math:`h_{\max}\lambda_{\max} = 0.2` (:mod:`gc_theory.convergence`): the
+with :math:`h_{\max}\lambda_{\max} = 0.2` (:mod:`gc_theory.verify.order_fit`): the
 tolerance is the ladder's own drift, and each control is a field whose error
 keeps an order one lower, so it misses by far more than the control margin.
 Everything here runs on NumPy/SciPy in float64 (the flows are SciPy's), or
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..convergence import fit_order, geometric_ladder
-from ..igr import (
+from gc_theory.verify.order_fit import fit_order, geometric_ladder
+from gc_theory.igr import (
     MeanLoss,
     adam_descent,
     dense_lambda_max,
@@ -35,9 +35,9 @@ from ..igr import (
     shuffled_epoch_mean,
     shuffling_modified_loss,
 )
-from ..minibatch import batch_covariance
-from ..problems import Quadratic, Quartic, TwoParameter, Valley
-from ..tolerances import gamma, unit_roundoff
+from gc_theory.landscape.minibatch import batch_covariance
+from gc_theory.problems import Quadratic, Quartic, TwoParameter, Valley
+from gc_theory.verify.tolerances import gamma, unit_roundoff
 from . import NUMPY_ONLY, SYMBOLIC, Context, Measurement, claim
 
 SOURCE = "Barrett & Dherin, Implicit Gradient Regularization, ICLR 2021"
@@ -123,7 +123,7 @@ def _global_error(ctx: Context, control: bool) -> Iterator[Measurement]:
 def _symbolic(ctx: Context, control: bool) -> Measurement:
     import sympy as sp
 
-    from ..igr import symbolic as s
+    from gc_theory.igr import symbolic as s
 
     f = sp.Function("f")(s.y)
     if control:
@@ -375,7 +375,7 @@ def _sgd_shuffling(ctx: Context, control: bool) -> Iterator[Measurement]:
 def _f3_curl(ctx: Context, control: bool) -> Measurement:
     import sympy as sp
 
-    from ..igr.symbolic import f3_curl
+    from gc_theory.igr.symbolic import f3_curl
 
     a, b, x, y = sp.symbols("a b x y")
     two_parameter = f3_curl((y - a * b * x) ** 2 / 2, (a, b))

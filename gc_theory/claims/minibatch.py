@@ -1,4 +1,4 @@
-r"""Claims about mini-batch gradients drawn without replacement (:mod:`gc_theory.minibatch`).
+r"""Claims about mini-batch gradients drawn without replacement (:mod:`gc_theory.landscape.minibatch`).
 
 ``minibatch.covariance.exact``: over all :math:`\binom{N}{B}` batches, the
 mini-batch gradient has mean :math:`\bar g` and covariance
@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
-from ..problems import gaussian_classes, logistic_loss
-from ..minibatch import batch_covariance, enumerated_moments, sampled_variance
-from ..tolerances import gamma
+from gc_theory.problems import gaussian_classes, logistic_loss
+from gc_theory.landscape.minibatch import batch_covariance, enumerated_moments, sampled_variance
+from gc_theory.verify.tolerances import gamma
 from . import Context, Measurement, claim
 
 #: Exact enumeration: examples and parameters.

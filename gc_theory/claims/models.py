@@ -1,11 +1,11 @@
 r"""Claims about the models of :mod:`gc_theory.models`: every layer, loss and model has the right gradient.
 
-``models.grad.correct``: for every case of :func:`gc_theory.cases.gradient_cases`
+``models.grad.correct``: for every case of :func:`gc_theory.models.cases.gradient_cases`
 (every registered layer, loss and model) and every differentiable array of it,
 the public directional checker :func:`gc_theory.gradcheck.directional_check`
 agrees with the analytic gradient along random directions, within a tolerance
 whose rounding term is the case's own layer-derived bound. The control runs the
-same measurement on every bug of :func:`gc_theory.cases.planted_bugs`; each must
+same measurement on every bug of :func:`gc_theory.models.cases.planted_bugs`; each must
 be caught. (How the checkers catch and localise those bugs entry by entry is
 stated by the ``gradcheck.`` claims.)
 
@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cases import PlantedBug, check_case, gradient_cases, planted_bugs
+from gc_theory.models.cases import PlantedBug, check_case, gradient_cases, planted_bugs
 from . import Context, Measurement, claim
 
 #: Random directions per array of a case.
 DIRECTIONS = 2
-#: The checker's safety factor on its derived tolerance (see :func:`gc_theory.cases.check_case`).
+#: The checker's safety factor on its derived tolerance (see :func:`gc_theory.models.cases.check_case`).
 SAFETY = 2.0
 
 
@@ -58,11 +58,11 @@ def _resolvable(bug: PlantedBug, ctx: Context) -> bool:
 
 @claim(
     "models.grad.correct",
-    statement="every layer, loss and model registered in gc_theory.cases has the right gradient: "
+    statement="every layer, loss and model registered in gc_theory.models.cases has the right gradient: "
     "gradcheck.directional_check agrees along random directions in each of its arrays, within a tolerance "
     "built on the case's layer-derived rounding bound",
     source="central differences: Nocedal & Wright, Numerical Optimization, Sec. 8.1; rounding: Higham, Ch. 3",
-    control="the same check on every planted bug of gc_theory.cases.planted_bugs() (a sign flip, a factor 2 and a "
+    control="the same check on every planted bug of gc_theory.models.cases.planted_bugs() (a sign flip, a factor 2 and a "
     "transposed weight gradient on every case, and each case's own wrong backward pass): each must fail; below "
     "float64 the generic ones on ReLU networks are left to the entrywise check, whose steps cross no kink",
 )

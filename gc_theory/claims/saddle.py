@@ -1,4 +1,4 @@
-r"""Claims about gradient descent near a saddle (:mod:`gc_theory.saddle`).
+r"""Claims about gradient descent near a saddle (:mod:`gc_theory.landscape.saddle`).
 
 ``saddle.escape.exact``: on :math:`f = \tfrac12(x_1^2 - x_2^2/2)` with h = 1, GD
 started on the stable manifold converges to the saddle, and started
@@ -29,7 +29,7 @@ eigenvalue density (n = 1, 2, 3; n = 2 is :math:`1/2 - 1/(2\sqrt2)`). Control:
 the diagonal-matrix answer :math:`2^{-n}` (n = 2, 3), which overstates how
 common minima are.
 
-``saddle.goe.rate``: the exact :math:`\log P_n` (a Pfaffian, :mod:`gc_theory.goe`)
+``saddle.goe.rate``: the exact :math:`\log P_n` (a Pfaffian, :mod:`gc_theory.landscape.random_minima`)
 fitted with :math:`-\theta n^2 + c_1 n + c_2\log n + c_0` over n = 8..24 gives
 Dean and Majumdar's :math:`\theta = \ln 3/4` (for :math:`\beta = 1`), within the
 fit's drift from the window n = 5..16. Control: diagonal matrices,
@@ -47,9 +47,9 @@ import math
 
 import numpy as np
 
-from .. import optim
-from ..goe import THETA, fit_rate, log_positive_definite_probability, positive_definite_fraction, positive_definite_probability
-from ..saddle import escape_step, noisy_escape_steps, predicted_escape_step, steps_to_cross_plateau
+from gc_theory import optim
+from gc_theory.landscape.random_minima import THETA, fit_rate, log_positive_definite_probability, positive_definite_fraction, positive_definite_probability
+from gc_theory.landscape.saddle import escape_step, noisy_escape_steps, predicted_escape_step, steps_to_cross_plateau
 from . import NUMPY_ONLY, Context, Measurement, claim
 
 H, RADIUS, LAMBDA_MIN = 1.0, 1.0, -1.0
@@ -168,7 +168,7 @@ def _goe_rate(ctx: Context, control: bool):
     :math:`-3.1\\times10^{-6}` on 8..24, :math:`-3.5\\times10^{-7}` on 16..48). The
     tolerance is the drift between the fit on 8..24 and on the earlier 5..16,
     which bounds the later fit's error when that error falls monotonically,
-    plus both fits' rounding (:func:`gc_theory.goe.fit_rate`).
+    plus both fits' rounding (:func:`gc_theory.landscape.random_minima.fit_rate`).
     """
 
     def log_p(n: int) -> float:

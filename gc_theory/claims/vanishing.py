@@ -1,4 +1,4 @@
-r"""Claims about vanishing gradients (:mod:`gc_theory.vanishing`).
+r"""Claims about vanishing gradients (:mod:`gc_theory.landscape.vanishing`).
 
 ``vanishing.slopes``: :math:`\sigma' \le 1/4`, :math:`\tanh' \le 1` and
 :math:`\mathrm{ReLU}' \in \{0, 1\}` on a dense grid of [-40, 40], computed by the
@@ -14,9 +14,9 @@ initialisation and tanh in its linear regime (small weights), whose slopes are
 near 1, not 1/4, at depths 5 to 20: they break the bound.
 
 ``vanishing.output.identities``: for the two sigmoid-output loss cases of
-:mod:`gc_theory.cases` (squared error of :math:`\sigma(z)`, binary
+:mod:`gc_theory.models.cases` (squared error of :math:`\sigma(z)`, binary
 cross-entropy on logits), a central difference of the registered case's value
-in each coordinate equals the closed form of :func:`gc_theory.vanishing.output_gradient`,
+in each coordinate equals the closed form of :func:`gc_theory.landscape.vanishing.output_gradient`,
 :math:`\tfrac2N(\sigma - t)\sigma'` and :math:`\tfrac1N(\sigma - t)`, within the
 central difference's error model. Control: each loss against the other's
 formula (squared error without :math:`\sigma'`, cross-entropy with it), rescaled
@@ -39,10 +39,10 @@ import math
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..cases import gradient_cases
-from ..tolerances import gamma, unit_roundoff
-from ..vanishing import activation_slope, chain, input_gradient, output_gradient, steps_to_leave_saturation
+from gc_theory.core.backend import to_numpy
+from gc_theory.models.cases import gradient_cases
+from gc_theory.verify.tolerances import gamma, unit_roundoff
+from gc_theory.landscape.vanishing import activation_slope, chain, input_gradient, output_gradient, steps_to_leave_saturation
 from . import Context, Measurement, claim
 
 #: Elementwise slope rounding: libm's exp/tanh (a few ulps), then one or two operations.

@@ -1,7 +1,7 @@
 r"""Claims about Weight Normalization :math:`w = g\,v/\|v\|`, weight standardisation and batch norm.
 
 Each check measures every one of its cases against a tolerance derived from a
-rounding-error bound (Higham's :math:`\gamma_n`, :mod:`gc_theory.tolerances`)
+rounding-error bound (Higham's :math:`\gamma_n`, :mod:`gc_theory.verify.tolerances`)
 or from the convergence module's ladder fit; the derivation is in the check's
 Notes. M is the length of one unit's weight vector (the fan-in), n a batch size.
 
@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace
-from ..centralization import centralize
-from ..convergence import geometric_ladder, order_measurement
-from ..models import BatchNorm, Conv2d, Linear, MeanOnlyBatchNorm, ReLU, Sequential, WeightNorm
-from ..models.normalization import data_dependent_init_network
-from ..optim import Adam, SGD
-from ..projections import (
+from gc_theory.core.backend import array_namespace
+from gc_theory.gc.centralization import centralize
+from gc_theory.verify.order_fit import geometric_ladder, order_measurement
+from gc_theory.models import BatchNorm, Conv2d, Linear, MeanOnlyBatchNorm, ReLU, Sequential, WeightNorm
+from gc_theory.models.normalization import data_dependent_init_network
+from gc_theory.optim import Adam, SGD
+from gc_theory.gc.projections import (
     annihilation_residual,
     idempotence_residual,
     rank_one_projection,
@@ -35,16 +35,12 @@ from ..projections import (
     spectrum_residual,
     symmetry_residual,
 )
-from ..tolerances import gamma, unit_roundoff
-from ..weightnorm import (
-    data_dependent_init_raw_sigma,
-    unit_norms,
-    weight_norm,
-    weight_norm_backward,
-    weight_norm_hvp,
-    weight_standardization,
-    weight_standardization_backward,
-)
+from gc_theory.problems.regression import LayerLeastSquares
+from gc_theory.verify.tolerances import gamma, unit_roundoff
+from gc_theory.weightnorm import unit_norms
+from gc_theory.weightnorm.initialization import data_dependent_init_raw_sigma
+from gc_theory.weightnorm.reparam import weight_norm, weight_norm_backward, weight_norm_hvp
+from gc_theory.weightnorm.standardization import weight_standardization, weight_standardization_backward
 from . import Context, Measurement, claim
 
 SOURCE = "Salimans & Kingma, Weight Normalization, NeurIPS 2016 (arXiv:1602.07868)"
@@ -73,21 +69,6 @@ def _weight(ctx: Context, shape: tuple[int, ...]) -> Any:
 def _lengths(ctx: Context, out: int) -> Any:
     """g of both signs, bounded away from 0."""
     return ctx.asarray(ctx.rng.choice([-1.0, 1.0], out) * ctx.rng.uniform(0.5, 2.0, out))
-
-
-class _LeastSquares:
-    r""":math:`L(W) = \frac{1}{2n}\|X W^\top - Y\|^2` for a fully connected weight: gradient and Hessian product."""
-
-    def __init__(self, ctx: Context, out: int, inp: int, batch: int) -> None:
-        self.x = ctx.normal(batch, inp)
-        self.y = ctx.normal(batch, out)
-
-    def grad(self, w: Any, rows: slice = slice(None)) -> Any:
-        x, y = self.x[rows, :], self.y[rows, :]
-        return (x @ w.T - y).T @ x / x.shape[0]
-
-    def hvp(self, dw: Any) -> Any:
-        return (self.x @ dw.T).T @ self.x / self.x.shape[0]
 
 
 # --- 1. ||w|| = |g|, L(cv) = L(v) ----------------------------------------------------------
@@ -141,7 +122,7 @@ def grad_v_projection(ctx: Context, control: bool) -> Iterator[Measurement]:
 
     Notes
     -----
-    The residuals of the matrix come from :mod:`gc_theory.projections`, with
+    The residuals of the matrix come from :mod:`gc_theory.gc.projections`, with
     their tolerances. For the identity: with :math:`u = v/\|v\|` computed to
     :math:`\gamma_{M+5}` relative, both sides are
     :math:`(g/\|v\|)(G - u\,u^\top G)` evaluated in two orders; each is within
@@ -247,7 +228,7 @@ def norm_growth(ctx: Context, control: bool) -> Iterator[Measurement]:
     for name, opt in (optimisers.items() if control else (("sgd", SGD(lr)),)):
         case = ctx.spawn(name)
         out, inp = 4, 12
-        problem = _LeastSquares(case, out, inp, 32)
+        problem = LayerLeastSquares(case, out, inp, 32)
         params = {"v": _weight(case, (out, inp)), "g": _lengths(case, out)}
         state = opt.init(params)
         for t in range(_NORM_GROWTH_STEPS):
@@ -281,7 +262,7 @@ def effective_lr(ctx: Context, control: bool) -> Iterator[Measurement]:
 
     Notes
     -----
-    The order and its tolerance come from :func:`gc_theory.convergence.order_measurement`
+    The order and its tolerance come from :func:`gc_theory.verify.order_fit.order_measurement`
     (Richardson-corrected slope, tolerance from the ladder's drift). Its
     rounding floor is that of :math:`\Delta w = w' - w`: each w carries
     :math:`\gamma_{M+6}` relative (:func:`~gc_theory.weightnorm.weight_norm`),
@@ -291,7 +272,7 @@ def effective_lr(ctx: Context, control: bool) -> Iterator[Measurement]:
     """
     xp = ctx.xp
     out, inp = 3, 10
-    problem = _LeastSquares(ctx.spawn("problem"), out, inp, 24)
+    problem = LayerLeastSquares(ctx.spawn("problem"), out, inp, 24)
     case = ctx.spawn("weights")
     v = _weight(case, (out, inp))
     norm = unit_norms(v, 0)
@@ -345,7 +326,7 @@ def hvp_ray(ctx: Context, control: bool) -> Iterator[Measurement]:
     xp = ctx.xp
     for out, inp in ((1, 4), (5, 30)):
         case = ctx.spawn(f"{out}x{inp}")
-        problem = _LeastSquares(case, out, inp, 20)
+        problem = LayerLeastSquares(case, out, inp, 20)
         v, g = _weight(case, (out, inp)), _lengths(case, out)
         G = problem.grad(weight_norm(v, g))
         grad_v, _ = weight_norm_backward(v, g, G)
@@ -628,7 +609,7 @@ def gc_composes(ctx: Context, control: bool) -> Iterator[Measurement]:
     """
     xp = ctx.xp
     out, inp, lr = 4, 9, 0.3
-    problem = _LeastSquares(ctx.spawn("problem"), out, inp, 24)
+    problem = LayerLeastSquares(ctx.spawn("problem"), out, inp, 24)
     case = ctx.spawn("weights")
     v0, g = _weight(case, (out, inp)), _lengths(case, out)
     v, budget = v0, 0.0
@@ -663,14 +644,14 @@ def grad_v_covariance(ctx: Context, control: bool) -> Iterator[Measurement]:
     :math:`a_k` the centred minibatch gradients and
     :math:`|C| := \sum_k |a_k||a_k|^\top/(K-1)`, each computed covariance entry
     is within :math:`\gamma_{K+3}` of that, the projection (entries within
-    :math:`\gamma_{2M+8}`, :mod:`gc_theory.projections`) and the two products
+    :math:`\gamma_{2M+8}`, :mod:`gc_theory.gc.projections`) and the two products
     add :math:`\gamma_{2M+16}`: the tolerance is
     :math:`2\gamma_{K+2M+20}(g/n)^2\max(|M_w||C||M_w|)`; for :math:`Du` one
     more product, :math:`\gamma_{K+3M+20}` times :math:`|D|\,|u|`.
     """
     xp = ctx.xp
     inp, batch, K = 6, 8, 200
-    problem = _LeastSquares(ctx.spawn("problem"), 1, inp, batch * K)
+    problem = LayerLeastSquares(ctx.spawn("problem"), 1, inp, batch * K)
     case = ctx.spawn("weights")
     v, g = _weight(case, (1, inp)), _lengths(case, 1)
     w = weight_norm(v, g)

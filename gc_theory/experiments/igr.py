@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write_text
-from .._progress import progress
-from .._validation import check_int, check_nonnegative, check_positive, check_seed
-from ..curvature import largest_eigenvalue
-from ..igr import explicit_regularization
-from ..problems import TanhMLP
+from gc_theory.core.io import atomic_write_text
+from gc_theory.core.progress import progress
+from gc_theory.core.validation import check_int, check_nonnegative, check_positive, check_seed
+from gc_theory.landscape.power_iteration import largest_eigenvalue
+from gc_theory.igr import explicit_regularization
+from gc_theory.problems import TanhMLP
 
 __all__ = ["DIGITS_EGR", "DIGITS_RESULTS", "DIGITS_STEPS", "digits_igr_experiment", "digits_run", "digits_summary",
            "load_digits_results", "write_digits_results"]
@@ -97,7 +97,7 @@ def digits_igr_experiment(seeds: Iterable[int] = range(5), steps: Sequence[float
     flatter minimum, with better test accuracy and robustness, and that EGR at a
     small step reproduces the large step; the results say whether it does here.
     """
-    from ..data import load_digits
+    from gc_theory.datasets import load_digits
 
     data = load_digits()
     model = TanhMLP(data.x_train, data.y_train, hidden=hidden)

@@ -12,7 +12,7 @@ rates over two decades, once per seed.
 * ``"BN"``: the plain network with :class:`~gc_theory.models.BatchNorm` after each conv.
 
 The training loop, its history and its per-seed determinism are those of
-:func:`gc_theory.training.train`; test accuracy is measured with the test-time
+:func:`gc_theory.experiments.training.train`; test accuracy is measured with the test-time
 network (batch statistics of the whole training set,
 :func:`~gc_theory.models.normalization.population_forward`), so a test example's
 prediction does not depend on the other test examples.
@@ -41,16 +41,16 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .. import optim
-from .._io import atomic_write_text
-from .._progress import progress
-from .._validation import check_choice, check_positive, check_positive_int, check_seed
-from ..backend import array_namespace
-from ..data import Dataset, load_digits
-from ..models import BatchNorm, Conv2d, Flatten, Linear, MeanOnlyBatchNorm, Network, ReLU, SoftmaxCrossEntropy, WeightNorm
-from ..models.layers import Layer
-from ..models.normalization import data_dependent_init_network, population_forward
-from ..training import History, train
+from gc_theory import optim
+from gc_theory.core.io import atomic_write_text
+from gc_theory.core.progress import progress
+from gc_theory.core.validation import check_choice, check_positive, check_positive_int, check_seed
+from gc_theory.core.backend import array_namespace
+from gc_theory.datasets import Dataset, load_digits
+from gc_theory.models import BatchNorm, Conv2d, Flatten, Linear, MeanOnlyBatchNorm, Network, ReLU, SoftmaxCrossEntropy, WeightNorm
+from gc_theory.models.layers import Layer
+from gc_theory.models.normalization import data_dependent_init_network, population_forward
+from .training import History, train
 
 __all__ = [
     "CONFIG",
@@ -129,7 +129,7 @@ def _evaluate(net: Network, params: dict[str, Any], data: Dataset) -> tuple[floa
 
 @dataclass(frozen=True)
 class SweepResult:
-    """Every run: ``runs[(variant, learning_rate)]`` is a list of :class:`~gc_theory.training.History`, one per seed."""
+    """Every run: ``runs[(variant, learning_rate)]`` is a list of :class:`~gc_theory.experiments.training.History`, one per seed."""
 
     runs: dict[tuple[str, float], list[History]]
     seeds: tuple[int, ...]

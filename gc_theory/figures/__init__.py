@@ -16,10 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._io import atomic_write
+from gc_theory.core.io import atomic_write
 from ._display import enable_inline_display
-from .._progress import progress
-from ..registry import Registry
+from gc_theory.core.progress import progress
+from gc_theory.core.registry import Registry
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -70,7 +70,7 @@ def get(name: str) -> FigureFunction:
 
 
 def select(pattern: str | None = None) -> list[str]:
-    """Figure names matching `pattern`, sorted: a glob, an exact name or a dotted prefix (:mod:`gc_theory.registry`)."""
+    """Figure names matching `pattern`, sorted: a glob, an exact name or a dotted prefix (:mod:`gc_theory.core.registry`)."""
     return sorted(FIGURES.select(pattern))
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .. import optim
-from ..centralization import unit_vector
+from gc_theory import optim
+from gc_theory.gc.centralization import unit_vector
 from . import figure
 
 SEED = 7
@@ -40,8 +40,8 @@ def three_input_unit(gc: str | None, steps: int = 80, seed: int = SEED, lr: floa
 
 def residual_curves(steps: int = 200, seed: int = SEED) -> dict[str, np.ndarray]:
     """max over weight vectors of |e^T(w_t - w_0)| for t = 1..steps, per optimiser and GC placement."""
-    from ..context import Context
-    from ..problems.regression import init_params, tanh_regression
+    from gc_theory.verify.context import Context
+    from gc_theory.problems.regression import init_params, tanh_regression
 
     shapes = {"fc.weight": (8, 12), "conv.weight": (6, 3, 3, 3)}
     ctx = Context.create("numpy", "float64", seed, salt="confinement figure")

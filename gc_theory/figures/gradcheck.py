@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..context import Context
-from ..gradcheck import derivative
-from ..gradcheck.curves import model_step, rms_error_curve
+from gc_theory.verify.context import Context
+from gc_theory.gradcheck import derivative
+from gc_theory.gradcheck.curves import model_step, rms_error_curve
 from . import figure
 
 METHODS = (("forward", "C0", 1.0), ("central", "C1", 2.0), ("richardson", "C2", 4.0), ("complex", "C3", None))

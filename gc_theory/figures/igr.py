@@ -18,11 +18,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from ..experiments.igr import digits_summary, load_digits_results
-from ..problems.quadratic import quadratic_runs
-from ..problems.two_parameter import (FLOW_TIMES, TWO_PARAMETER_STEPS, TWO_PARAMETER_TIME, two_parameter_local_errors,
+from gc_theory.experiments.igr import digits_summary, load_digits_results
+from gc_theory.problems.quadratic import quadratic_runs
+from gc_theory.problems.two_parameter import (FLOW_TIMES, TWO_PARAMETER_STEPS, TWO_PARAMETER_TIME, two_parameter_local_errors,
                                       two_parameter_runs)
-from ..problems.valley import VALLEY_TIME, valley_runs
+from gc_theory.problems.valley import VALLEY_TIME, valley_runs
 from . import figure
 
 @figure("igr_two_parameter")

@@ -8,11 +8,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
-from .. import optim
-from ..data import load_digits
-from ..models import mlp
-from ..problems.invariance import shift_response
-from ..training import full_batch_trajectory
+from gc_theory import optim
+from gc_theory.datasets import load_digits
+from gc_theory.models import mlp
+from gc_theory.problems.invariance import shift_response
+from gc_theory.experiments.training import full_batch_trajectory
 from . import figure
 
 SEED = 0
@@ -28,7 +28,7 @@ def invariance_runs(steps: int = STEPS, seed: int = SEED, n_samples: int = 300) 
     Keys: ``"no GC"``, ``"GC"`` and ``"GC, zero-mean init"``; each value is the
     list of weights ``W_0, ..., W_steps`` of layer ``"0.weight"`` (32, 64).
     """
-    from ..centralization import centralize
+    from gc_theory.gc.centralization import centralize
 
     data = load_digits()
     batch = (data.x_train[:n_samples], data.y_train[:n_samples])

@@ -7,14 +7,14 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..cg import gradient_orthogonality, nonlinear_cg
-from ..descent import descent_bound, smoothness
-from ..minibatch import batch_covariance, sampled_variance
-from ..data import load_digits
-from ..problems import Quadratic, logistic_loss, spd_quadratic
-from ..saddle import escape_step, noisy_escape_steps, predicted_escape_step
-from ..stochastic import cg_against_sgd
-from ..vanishing import chain, input_gradient
+from gc_theory.landscape.cg import gradient_orthogonality, nonlinear_cg
+from gc_theory.landscape.descent import descent_bound, smoothness
+from gc_theory.landscape.minibatch import batch_covariance, sampled_variance
+from gc_theory.datasets import load_digits
+from gc_theory.problems import Quadratic, logistic_loss, spd_quadratic
+from gc_theory.landscape.saddle import escape_step, noisy_escape_steps, predicted_escape_step
+from gc_theory.landscape.cg_minibatch import cg_against_sgd
+from gc_theory.landscape.vanishing import chain, input_gradient
 from . import figure
 
 SEED = 0

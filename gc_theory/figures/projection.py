@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..centralization import centralize, unit_vector
+from gc_theory.gc.centralization import centralize, unit_vector
 from . import figure
 
 SEED = 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..training import ExperimentResult, digits_experiment
+from gc_theory.experiments.gc import ExperimentResult, digits_experiment
 from . import figure
 
 STYLES = {

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..experiments.weightnorm import SweepResult, load_results
-from ..problems.weightnorm import LEARNING_RATES, SEED, best_direction, norm_growth_run, plane_loss, plane_path, preactivations
+from gc_theory.experiments.weightnorm import SweepResult, load_results
+from gc_theory.problems.weightnorm import LEARNING_RATES, SEED, best_direction, norm_growth_run, plane_loss, plane_path, preactivations
 from . import figure
 
 

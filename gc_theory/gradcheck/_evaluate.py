@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_floating
-from ..backend import array_namespace, dtype_name, is_array
+from gc_theory.core.validation import check_floating
+from gc_theory.core.backend import array_namespace, dtype_name, is_array
 
 __all__ = ["CountedFunction", "NonFiniteValueError", "describe_entry", "validate_point"]
 

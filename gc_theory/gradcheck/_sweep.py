@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, to_numpy
+from gc_theory.core.backend import to_numpy
 from ._evaluate import CountedFunction, describe_entry
 
 __all__ = ["BATCH_ELEMENTS", "Sweep", "as_f64"]

@@ -35,8 +35,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import check_bool, check_callable, check_int, check_positive, check_seed
-from ..backend import array_namespace, finfo_eps, is_array, to_numpy
+from gc_theory.core.validation import check_bool, check_callable, check_int, check_positive, check_seed
+from gc_theory.core.backend import array_namespace, finfo_eps, is_array, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
 from ._report import CheckReport
 from ._sweep import Sweep
@@ -237,6 +237,20 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     derivative: inconclusive too, not a bug. The tolerance uses the unit
     roundoff of the coarser of x's and grad_f(x)'s dtypes, and the noise
     that of f's values, and the verdict names either mismatch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.gradcheck import check_gradient
+    >>> f = lambda w: np.sum(w ** 3)
+    >>> check_gradient(f, lambda w: 3 * w ** 2, np.array([0.5, -1.0, 2.0])).passed
+    True
+    >>> report = check_gradient(f, lambda w: 3 * w, np.array([0.5, -1.0, 2.0]))   # a wrong derivative
+    >>> report.passed
+    False
+    >>> report.verdict
+    '3 entries are wrong (bug: the error does not shrink with h): entry 0, entry 1, entry 2'
+
     """
     validate_point(x, "x")
     safety = check_positive(safety, "safety")

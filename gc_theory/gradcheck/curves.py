@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, to_numpy
+from gc_theory.core.backend import array_namespace, to_numpy
 from .elementwise import derivative
 
 __all__ = ["model_step", "rms_relative_error", "rms_error_curve"]

@@ -48,9 +48,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._validation import check_callable, check_int, check_nonnegative, check_positive, check_seed
-from ..backend import finfo_eps, to_numpy
-from ..tolerances import gamma
+from gc_theory.core.validation import check_callable, check_int, check_nonnegative, check_positive, check_seed
+from gc_theory.core.backend import finfo_eps, to_numpy
+from gc_theory.verify.tolerances import gamma
 from ._evaluate import CountedFunction, describe_entry, validate_point
 from ._report import CheckReport
 from .check import DEFAULT_SAFETY, evaluate_gradient

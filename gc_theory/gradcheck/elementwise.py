@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import finfo_eps, to_numpy
+from gc_theory.core.backend import finfo_eps, to_numpy
 from ._evaluate import validate_point
 from .numerical import NumericalResult, check_method, complex_dtype
 from .stencils import complex_step, finite_difference

@@ -62,8 +62,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int
-from ..backend import finfo_eps, to_numpy
+from gc_theory.core.validation import check_int
+from gc_theory.core.backend import finfo_eps, to_numpy
 from ._evaluate import CountedFunction
 from ._sweep import Sweep
 

@@ -1,17 +1,17 @@
 r"""The flat view of a gradient case, and the generic planted bugs that act on any gradient.
 
-The checkers take one array; a case of :mod:`gc_theory.cases` is a function of
+The checkers take one array; a case of :mod:`gc_theory.models.cases` is a function of
 a dict of arrays. :func:`ravel_params` flattens such a dict (and gives the
-inverse map), :func:`flat_case` turns a :class:`~gc_theory.models.GradCase`
+inverse map), :func:`flat_case` turns a :class:`~gc_theory.gradcheck.case.GradCase`
 into a :class:`Case` over one vector, recording where each array lies
 (``blocks``) and how it is laid out (``layout``).
 
 Planted bugs (:func:`plant`): a sign flip in the largest entry, a factor 2, and
 a weight gradient read back transposed, the three mistakes the
 gradient-checking notes single out. Where a transposed gradient can hide is
-read from the explicit :class:`~gc_theory.models.Layout` of each block, never
+read from the explicit :class:`~gc_theory.gradcheck.case.Layout` of each block, never
 guessed from a name. A case's own wrong backward passes are registered next
-to the case (:func:`gc_theory.cases.register_bug_factory`).
+to the case (:func:`gc_theory.models.cases.register_bug_factory`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, to_numpy
-from ..models.catalogue import GradCase, Layout
+from gc_theory.core.backend import array_namespace, to_numpy
+from .case import GradCase, Layout
 
 __all__ = ["BUGS", "Case", "Layout", "flat_case", "plant", "planted_entries", "ravel_params"]
 
@@ -64,7 +64,7 @@ class Case:
 
 
 def flat_case(case: GradCase, xp: Any = None, keys: Any = None) -> Case:
-    """A :class:`~gc_theory.models.GradCase` (a function of a dict of arrays) as a function of one flat vector.
+    """A :class:`~gc_theory.gradcheck.case.GradCase` (a function of a dict of arrays) as a function of one flat vector.
 
     The flattening is :func:`ravel_params`'s (C order, keys in the case's
     order); ``blocks`` records where each key's array lies in the vector.

@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_bool, check_int, check_nonnegative, check_seed
-from ..backend import dtype_name, finfo_eps, to_numpy
+from gc_theory.core.validation import check_bool, check_int, check_nonnegative, check_seed
+from gc_theory.core.backend import dtype_name, finfo_eps, to_numpy
 from ._evaluate import CountedFunction, describe_entry, validate_point
 from ._sweep import Sweep, as_f64
 from .error_model import METHODS, StepModel, checked_probes, flat_indices, probe_model, resolved_points, scales

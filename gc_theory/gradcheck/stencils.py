@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace
+from gc_theory.core.backend import array_namespace
 
 __all__ = ["complex_step", "finite_difference", "reference_gradient"]
 

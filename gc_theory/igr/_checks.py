@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive, host_vector
+from gc_theory.core.validation import check_positive, host_vector
 
 def check_problem(problem: Any, name: str, needs: tuple[str, ...], why: str) -> Any:
     """`problem` if it has each method in `needs`; else a TypeError naming the method and what needs it."""

@@ -75,7 +75,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_int, check_positive, check_real, check_unit_interval
+from gc_theory.core.validation import check_choice, check_int, check_positive, check_real, check_unit_interval
 from ._checks import check_problem, check_series_step, check_step
 
 __all__ = ["METHODS", "adam_field", "euler_series_field", "modified_field", "momentum_coefficient"]

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_positive
+from gc_theory.core.validation import check_int, check_positive
 from ._checks import as_theta, check_problem, check_step
 
 __all__ = ["Rest", "descend_to_rest", "gaussian_loss_increase"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import (check_callable, check_choice, check_int, check_nonnegative, check_positive,
+from gc_theory.core.validation import (check_callable, check_choice, check_int, check_nonnegative, check_positive,
                            check_unit_interval)
 from ._checks import as_theta, check_problem, check_step
 

@@ -3,7 +3,7 @@ r"""Errors of a discrete method against a flow on a ladder of steps, with their 
 The inputs of every slope claim: for each step h of a ladder, the distance
 between what an iteration produced and what a flow predicts, and the error that
 rounding alone (and the reference solver) could account for, which
-:func:`gc_theory.convergence.fit_order` keeps far below the errors.
+:func:`gc_theory.verify.order_fit.fit_order` keeps far below the errors.
 """
 
 from __future__ import annotations

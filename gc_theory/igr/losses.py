@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_nonnegative
+from gc_theory.core.validation import check_nonnegative
 from ._checks import check_problem, check_step
 
 __all__ = ["GradientPenalty", "MeanLoss", "explicit_regularization", "modified_loss", "sgd_modified_loss"]
@@ -80,6 +80,18 @@ def modified_loss(problem: Any, h: float) -> GradientPenalty:
     -------
     GradientPenalty
         Its gradient is :math:`g + (h/2)Hg`, one Hessian-vector product.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.igr import modified_loss
+    >>> from gc_theory.problems import TwoParameter
+    >>> problem = TwoParameter(x=1.0, y=1.0)               # L(a, b) = (y - a b x)^2 / 2
+    >>> theta, h = np.array([2.0, 0.1]), 0.1
+    >>> value = modified_loss(problem, h).value(theta)
+    >>> bool(np.isclose(value, problem.value(theta) + h / 4 * np.sum(problem.grad(theta) ** 2)))
+    True
+
     """
     return GradientPenalty(problem, check_step(h) / 4.0)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int
+from gc_theory.core.validation import check_int
 from ._checks import as_theta, check_problem, check_step
 from .losses import MeanLoss, sgd_modified_loss
 

@@ -11,13 +11,14 @@ followed by ``params, state = opt.step(params, grads, state)``.
 * :mod:`.normalization`: :class:`WeightNorm` (of Linear or Conv2d), :class:`MeanOnlyBatchNorm`, :class:`BatchNorm`;
 * :mod:`.network`: :class:`Network` (layers + loss, ``loss_and_grad``), :func:`mlp`, :func:`small_cnn`;
 * :mod:`.catalogue`: :func:`catalogue`, every layer, loss and model as a small
-  random case for gradient checks, and each case's own wrong backward passes
-  (:data:`~.catalogue.VARIANTS`); :mod:`gc_theory.cases` registers both, and
-  :func:`gc_theory.cases.planted_bugs` is the one list of planted bugs
-  (``planted_bugs`` here still works and warns).
+  random :class:`~gc_theory.gradcheck.case.GradCase` for gradient checks, and
+  each case's own wrong backward passes (:data:`~.catalogue.VARIANTS`);
+* :mod:`.cases`: the registry of gradient cases, which registers both:
+  :func:`~gc_theory.models.cases.gradient_cases` is every case and
+  :func:`~gc_theory.models.cases.planted_bugs` the one list of planted bugs.
 """
 
-from .catalogue import GradCase, Layout, catalogue, planted_bugs
+from .catalogue import catalogue
 from .conv import Conv2d, col2im, im2col
 from .layers import Flatten, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, logsumexp
@@ -31,8 +32,6 @@ __all__ = [
     "data_dependent_init_network",
     "Conv2d",
     "Flatten",
-    "GradCase",
-    "Layout",
     "Layer",
     "Linear",
     "Loss",
@@ -48,6 +47,5 @@ __all__ = [
     "im2col",
     "logsumexp",
     "mlp",
-    "planted_bugs",
     "small_cnn",
 ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._validation import check_all_finite, check_floating
-from ..backend import dtype_name
+from gc_theory.core.validation import check_all_finite, check_floating
+from gc_theory.core.backend import dtype_name
 
 __all__ = ["check_cotangent", "check_input", "check_params"]
 

@@ -2,8 +2,8 @@ r"""Every layer, loss and model of :mod:`gc_theory.models` as a small random ins
 
 :data:`ENTRIES` lists them and :data:`VARIANTS` their own wrong backward passes
 (a flipped kernel, tanh' written as 1 - y, ...), each next to the case it
-breaks; :mod:`gc_theory.cases` registers both, and its
-:func:`~gc_theory.cases.gradient_cases` and :func:`~gc_theory.cases.planted_bugs`
+breaks; :mod:`gc_theory.models.cases` registers both, and its
+:func:`~gc_theory.models.cases.gradient_cases` and :func:`~gc_theory.models.cases.planted_bugs`
 are the lists to iterate over when a statement must hold for "every layer, loss
 and model" or a checker must reject "every planted bug".
 
@@ -33,17 +33,17 @@ visits to be sure it stayed on one smooth piece.
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, get_namespace, resolve_dtype
-from ..centralization import centralize
-from ..tolerances import gamma
+from gc_theory.core.backend import array_namespace, get_namespace, resolve_dtype
+from gc_theory.gc.centralization import centralize
+from gc_theory.verify.tolerances import gamma
+from gc_theory.gradcheck.case import GradCase, Layout, Point
+
 from .conv import Conv2d
 from .layers import Flatten, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidCrossEntropy, SigmoidMeanSquaredError, SoftmaxCrossEntropy
@@ -57,32 +57,10 @@ from .normalization import (
     planted_weight_norm,
 )
 
-__all__ = ["ENTRIES", "KINK_MARGIN", "VARIANTS", "GradCase", "Layout", "build_entry", "catalogue", "planted_bugs"]
+__all__ = ["ENTRIES", "KINK_MARGIN", "VARIANTS", "build_entry", "catalogue", "parameter_layout"]
 
 #: Smallest |input| of a ReLU layer case, so that small steps never cross its kink.
 KINK_MARGIN = 0.05
-
-Point = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How one array of a case is laid out, for checkers and planted bugs that act per output unit.
-
-    Attributes
-    ----------
-    output_axis : int or None
-        The axis that indexes output units (0 for weights stored output-axis
-        first, ``(out, in)`` or ``(out, in, kh, kw)``); None for arrays that
-        are not parameters of a unit (inputs, logits).
-    transposable : bool
-        Whether a gradient of this array read back transposed, ``(out, rest) -> (rest, out)``,
-        is a plausible bug (a weight matrix or kernel); false for biases and data.
-    """
-
-    output_axis: int | None = None
-    transposable: bool = False
-
 
 def parameter_layout(params: Point) -> dict[str, Layout]:
     """The layout of a layer's or network's parameters: output axis first (the package's convention)."""
@@ -91,50 +69,6 @@ def parameter_layout(params: Point) -> dict[str, Layout]:
 
 #: The layout of a case's ``"input"``: a batch of data, no output units.
 DATA = Layout()
-
-
-@dataclass(frozen=True)
-class GradCase:
-    """A scalar function of a dict of arrays, its analytic gradient, and what a checker needs.
-
-    Attributes
-    ----------
-    name : str
-        Unique, e.g. ``"layer.conv2d_stride2_pad1"`` or ``"model.cnn_relu"``.
-    kind : str
-        ``"layer"``, ``"loss"`` or ``"model"``.
-    point : dict
-        The arrays at which to check: parameters and ``"input"``.
-    value : callable
-        ``value(point) -> 0-d array``.
-    value_and_grad : callable
-        ``value_and_grad(point) -> (0-d array, dict)``, the dict with the keys and shapes of `point`.
-    kinks : callable
-        ``kinks(point) -> 1-d bool array`` (empty for smooth cases).
-    rounding_bound : callable
-        ``rounding_bound(point, slack=None) -> float``: first-order bound on
-        the rounding error of ``value(point)``, from the layers'
-        ``error_bound``; `slack` (a dict like `point`) widens magnitudes so
-        the bound covers a neighbourhood.
-    module : object
-        The layer, loss or network under test.
-    fixed : dict
-        The non-differentiable data: ``{"probe": c}`` for a layer case (the
-        value is ``sum(c * layer(x))``), ``{"targets": t}`` for a loss or model case.
-    layout : dict of str to Layout
-        Per key of `point`: its output axis and whether a transposed gradient is a plausible bug.
-    """
-
-    name: str
-    kind: str
-    point: Point
-    value: Callable[[Point], Any] = field(repr=False)
-    value_and_grad: Callable[[Point], tuple[Any, Point]] = field(repr=False)
-    kinks: Callable[[Point], Any] = field(repr=False)
-    rounding_bound: Callable[..., float] = field(repr=False)
-    module: Any = None
-    fixed: dict[str, Any] = field(default_factory=dict, repr=False)
-    layout: Mapping[str, Layout] = field(default_factory=dict, repr=False)
 
 
 def _split(point: Point) -> tuple[Point, Any]:
@@ -270,7 +204,7 @@ class CentralizedLinear(Linear):
 
 Entry = tuple[str, str, Callable[[], Any], tuple[int, ...]]
 
-#: Every layer, loss and model, in catalogue order; :mod:`gc_theory.cases` registers each one.
+#: Every layer, loss and model, in catalogue order; :mod:`gc_theory.models.cases` registers each one.
 ENTRIES: list[Entry] = [
     ("layer", "linear", lambda: Linear(5, 3), (4, 5)),
     ("layer", "linear_nobias", lambda: Linear(4, 3, bias=False), (3, 4)),
@@ -335,7 +269,7 @@ def catalogue(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 
         a linear least-squares fit, a tanh layer under cross-entropy, MLPs with
         each activation, the small CNN used on digits, and a strided
         convolutional regressor with a mean-squared-error loss. Cases other
-        areas register live in :func:`gc_theory.cases.gradient_cases`.
+        areas register live in :func:`gc_theory.models.cases.gradient_cases`.
     """
     xp, dt, rng = _context(xp, dtype, seed)
     return [build_entry(*entry, xp, dt, rng) for entry in ENTRIES]
@@ -387,7 +321,7 @@ class _ShiftedCol2imConv(Conv2d):
 
 
 #: Each case's own wrong backward passes: (the case they break, the bug's name, the wrong module, input shape).
-#: They are built like that case (same kind) and registered beside it by :mod:`gc_theory.cases`.
+#: They are built like that case (same kind) and registered beside it by :mod:`gc_theory.models.cases`.
 VARIANTS: list[tuple[str, str, Callable[[], Any], tuple[int, ...]]] = [
     ("layer.conv2d", "flipped_kernel", lambda: _FlippedKernelConv(2, 3, 3, padding=1), (2, 2, 4, 4)),
     ("layer.conv2d_stride2_pad1", "shifted_col2im", lambda: _ShiftedCol2imConv(1, 2, 3, stride=2, padding=1), (2, 1, 5, 5)),
@@ -401,15 +335,3 @@ VARIANTS: list[tuple[str, str, Callable[[], Any], tuple[int, ...]]] = [
     ("layer.batch_norm", "no_xhat_term", lambda: planted_batch_norm(3), (6, 3)),
 ]
 
-
-def planted_bugs(xp: ModuleType | None = None, dtype: Any = "float64", seed: int = 0) -> list[GradCase]:
-    """Deprecated: the cases' own wrong backward passes; call :func:`gc_theory.cases.planted_bugs`.
-
-    That function returns every planted bug (these variants and the generic
-    perturbations of every registered case) as :class:`~gc_theory.cases.PlantedBug`.
-    """
-    warnings.warn("models.planted_bugs(...) is deprecated; call gc_theory.cases.planted_bugs(...) "
-                  "(every planted bug, a case's own wrong backward passes included)", DeprecationWarning, stacklevel=2)  # fmt: skip
-    xp, dt, rng = _context(xp, dtype, seed)
-    return [build_entry(key.split(".", 1)[0], f"{key.split('.', 1)[1]}.{bug}", make, shape, xp, dt, rng)
-            for key, bug, make, shape in VARIANTS]  # fmt: skip

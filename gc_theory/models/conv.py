@@ -24,17 +24,15 @@ read from (overlapping patches add up), then drops the padding.
 
 from __future__ import annotations
 
-import math
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int
-from ..backend import array_namespace
-from ..tolerances import gamma
+from gc_theory.core.validation import check_positive_int
+from gc_theory.core.backend import array_namespace
+from gc_theory.verify.tolerances import gamma
 from ._checks import check_cotangent, check_input
-from .layers import Layer, Params, _uniform
+from .layers import Params, _Affine
 
 __all__ = ["Conv2d", "col2im", "conv_output_size", "im2col"]
 
@@ -88,7 +86,7 @@ def col2im(cols: Any, shape: tuple[int, ...], kernel: tuple[int, int], stride: i
     return out[:, :, padding : padding + h, padding : padding + w]
 
 
-class Conv2d(Layer):
+class Conv2d(_Affine):
     r"""2-d cross-correlation with stride and zero padding, weight ``(out, in, kh, kw)``.
 
     Parameters
@@ -135,19 +133,8 @@ class Conv2d(Layer):
         self.padding = check_positive_int(padding, "padding", minimum=0)
         self.bias = bool(bias)
 
-    @property
-    def fan_in(self) -> int:
-        return self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-
-    def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        shapes = {"weight": (self.out_channels, self.in_channels, *self.kernel_size)}
-        if self.bias:
-            shapes["bias"] = (self.out_channels,)
-        return shapes
-
-    def init(self, rng: np.random.Generator, xp: ModuleType | None = None, dtype: Any = "float64") -> dict[str, Any]:
-        bound = 1.0 / math.sqrt(self.fan_in)
-        return {k: _uniform(rng, s, bound, xp, dtype) for k, s in self.param_shapes().items()}
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, self.in_channels, *self.kernel_size)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         n, _, h, w = input_shape

@@ -56,9 +56,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int
-from ..backend import array_namespace, get_namespace, resolve_dtype
-from ..tolerances import gamma, unit_roundoff
+from gc_theory.core.validation import check_positive_int
+from gc_theory.core.backend import array_namespace, get_namespace, resolve_dtype
+from gc_theory.verify.tolerances import gamma, unit_roundoff
 from ._checks import check_cotangent, check_input, check_params
 
 __all__ = ["Flatten", "Layer", "Linear", "ReLU", "Sequential", "Sigmoid", "Tanh"]
@@ -117,7 +117,34 @@ def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float, xp:
     return xp.asarray(rng.uniform(-bound, bound, size=shape), dtype=resolve_dtype(xp, dtype))
 
 
-class Linear(Layer):
+class _Affine(Layer):
+    """A layer with a weight stored output axis first and an optional bias of one entry per output unit.
+
+    Subclasses give :meth:`weight_shape`; the parameter shapes, the fan-in and
+    PyTorch's default initialisation (uniform on :math:`\pm 1/\sqrt{\text{fan-in}}`
+    for weight and bias) follow from it.
+    """
+
+    bias: bool
+
+    def weight_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @property
+    def fan_in(self) -> int:
+        """The length of one output unit's weight vector: every axis but the first."""
+        return math.prod(self.weight_shape()[1:])
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        shape = self.weight_shape()
+        return {"weight": shape, "bias": (shape[0],)} if self.bias else {"weight": shape}
+
+    def init(self, rng: np.random.Generator, xp: ModuleType | None = None, dtype: Any = "float64") -> dict[str, Any]:
+        bound = 1.0 / math.sqrt(self.fan_in)
+        return {k: _uniform(rng, s, bound, xp, dtype) for k, s in self.param_shapes().items()}
+
+
+class Linear(_Affine):
     r"""Fully connected layer :math:`y = x W^\top + b`, weight stored ``(out_features, in_features)``.
 
     Parameters
@@ -149,15 +176,8 @@ class Linear(Layer):
         self.out_features = check_positive_int(out_features, "out_features")
         self.bias = bool(bias)
 
-    def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        shapes = {"weight": (self.out_features, self.in_features)}
-        if self.bias:
-            shapes["bias"] = (self.out_features,)
-        return shapes
-
-    def init(self, rng: np.random.Generator, xp: ModuleType | None = None, dtype: Any = "float64") -> dict[str, Any]:
-        bound = 1.0 / math.sqrt(self.in_features)
-        return {k: _uniform(rng, s, bound, xp, dtype) for k, s in self.param_shapes().items()}
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.out_features, self.in_features)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (input_shape[0], self.out_features)

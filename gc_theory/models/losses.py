@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..backend import array_namespace, dtype_name, is_array
-from ..tolerances import gamma
+from gc_theory.core.backend import array_namespace, dtype_name, is_array
+from gc_theory.verify.tolerances import gamma
 from ._checks import check_input
 from .layers import LIBM_ULPS, Sigmoid
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace
+from gc_theory.core.backend import array_namespace
 from .conv import Conv2d
 from .layers import Flatten, Layer, Linear, Params, ReLU, Sigmoid, Tanh, stack_layers
 from .losses import Loss, SoftmaxCrossEntropy

@@ -21,7 +21,7 @@ gradient checks must reject: :func:`planted_weight_norm` (the v gradient
 without :math:`M_w`), :func:`planted_mean_only_batch_norm` (the batch mean of
 dy not subtracted) and :func:`planted_batch_norm` (the :math:`\hat x` term
 dropped). Each is declared beside its layer's case in
-:data:`gc_theory.models.catalogue.VARIANTS`, so :func:`gc_theory.cases.planted_bugs`
+:data:`gc_theory.models.catalogue.VARIANTS`, so :func:`gc_theory.models.cases.planted_bugs`
 lists it with every other planted bug.
 
 Batch statistics are those of the batch passed to ``forward`` (training mode).
@@ -46,10 +46,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validation import check_floating, check_positive_int, check_real, check_unit_interval
-from ..backend import array_namespace, dtype_name, get_namespace, resolve_dtype
-from ..tolerances import gamma
-from ..weightnorm import (
+from gc_theory.core.validation import check_floating, check_positive_int, check_real, check_unit_interval
+from gc_theory.core.backend import array_namespace, dtype_name, get_namespace, resolve_dtype
+from gc_theory.verify.tolerances import gamma
+from gc_theory.weightnorm import (
     batch_norm,
     batch_norm_backward,
     init_from_preactivations,

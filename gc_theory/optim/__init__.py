@@ -25,19 +25,17 @@ decay), :class:`AdaGrad`, :class:`RMSprop`, :class:`Adadelta`, :class:`Adam`,
 :func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`. Each
 optimiser's state is a typed NamedTuple (:class:`SGDState`, :class:`AdamState`,
 ...). :func:`record_trajectory` runs an optimiser for a number of steps and
-keeps every iterate. The lowercase names (``sgd``, ``adam``, ...) and
-``trajectory`` still work and warn (DeprecationWarning).
+keeps every iterate.
 """
 
 from ._base import GC_MODES, GCSkipWarning, Optimizer
 from .adaptive import (
     Adadelta, AdadeltaState, AdaGrad, AdaGradState, Adam, AdamState, AdamW, RMSprop, RMSpropState,
-    adadelta, adagrad, adam, adamw, rmsprop,
 )  # fmt: skip
-from .ewma import EWMA, ewma
+from .ewma import EWMA
 from .schedules import exponential_decay, step_decay, tenfold_decay
-from .sgd import SGD, SGDW, SGDState, sgd, sgdw
-from .trajectory import Trajectory, record_trajectory, trajectory
+from .sgd import SGD, SGDW, SGDState
+from .trajectory import Trajectory, record_trajectory
 
 __all__ = [
     "EWMA",
@@ -57,17 +55,8 @@ __all__ = [
     "RMSprop",
     "RMSpropState",
     "SGDState",
-    "adadelta",
-    "adagrad",
-    "adam",
-    "adamw",
-    "ewma",
     "exponential_decay",
     "record_trajectory",
-    "rmsprop",
-    "sgd",
-    "sgdw",
     "step_decay",
     "tenfold_decay",
-    "trajectory",
 ]

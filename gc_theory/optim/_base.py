@@ -64,11 +64,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validation import check_all_finite, check_bool, check_choice, check_floating, check_nonnegative, check_positive
-from ..backend import array_namespace, dtype_name
-from ..centralization import centralize, is_centralizable
+from gc_theory.core.validation import check_all_finite, check_bool, check_choice, check_floating, check_nonnegative, check_positive
+from gc_theory.core.backend import array_namespace, dtype_name
+from gc_theory.gc.centralization import centralize, is_centralizable
 
-__all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_eps", "check_lr", "deprecated_alias"]
+__all__ = ["GC_MODES", "GCSkipWarning", "LearningRate", "Optimizer", "check_eps", "check_lr"]
 
 #: The accepted values of every optimiser's ``gc`` argument.
 GC_MODES: tuple[str | None, ...] = (None, "gradient", "update")
@@ -163,19 +163,6 @@ def _centralize_owned(x: Any, owned: bool) -> Any:
     if owned and isinstance(x, np.ndarray) and x.flags.c_contiguous and x.flags.writeable:
         return centralize(x, out=x)
     return centralize(x)
-
-
-def deprecated_alias(cls: type, old: str) -> Callable[..., Any]:
-    """The former lowercase constructor `old`: calls `cls` with the same arguments and warns."""
-
-    def make(*args: Any, **kwargs: Any) -> Any:
-        warnings.warn(f"optim.{old}(...) is deprecated; call optim.{cls.__name__}(...) with the same arguments",
-                      DeprecationWarning, stacklevel=2)  # fmt: skip
-        return cls(*args, **kwargs)
-
-    make.__name__ = make.__qualname__ = old
-    make.__doc__ = f"Deprecated: use :class:`{cls.__name__}` (same arguments)."
-    return make
 
 
 # --- the protocol --------------------------------------------------------------------

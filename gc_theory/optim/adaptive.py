@@ -4,7 +4,7 @@ Written in the notation of Ruder's survey [1]_ (Sec. 4.3-4.6): gradient
 :math:`g_t` (after coupled L2 decay, and after GC with ``gc="gradient"``),
 learning rate :math:`\eta`, element-wise products and square roots.
 Hyperparameter names and the placement of :math:`\epsilon` follow torch.optim,
-so that 50-step trajectories agree with torch to rounding (tests/test_optim_torch.py);
+so that 50-step trajectories agree with torch to rounding (tests/optim/test_torch.py);
 where Ruder writes the formula differently the docstring says how they map.
 
 Element-wise scaling is why these methods leave the GC hyperplane with
@@ -29,9 +29,9 @@ import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..backend import array_namespace
-from .._validation import check_bool, check_nonnegative, check_unit_interval
-from ._base import LearningRate, Optimizer, check_eps, deprecated_alias
+from gc_theory.core.backend import array_namespace
+from gc_theory.core.validation import check_bool, check_nonnegative, check_unit_interval
+from ._base import LearningRate, Optimizer, check_eps
 
 __all__ = [
     "AdaGrad", "AdaGradState", "Adadelta", "AdadeltaState", "Adam", "AdamState", "AdamW", "RMSprop", "RMSpropState",
@@ -90,6 +90,19 @@ class AdaGrad(Optimizer):
     the rate as :math:`\eta_t = \eta / (1 + (t-1)\,\mathrm{lr\_decay})`:
 
     .. math:: \theta_t = \theta_{t-1} - \frac{\eta_t}{\sqrt{G_t} + \epsilon} \odot g_t .
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.optim import AdaGrad
+    >>> params, grads = {"w": np.array([1.0, 2.0])}, {"w": np.array([3.0, -0.5])}
+    >>> opt = AdaGrad(lr=0.1)
+    >>> params, state = opt.step(params, grads, opt.init(params))
+    >>> params["w"].round(6)                   # the first step is lr * sign(g) per coordinate
+    array([0.9, 2.1])
+    >>> state.sum                              # the sum of squared gradients
+    {'w': array([9.  , 0.25])}
+
     """
 
     name = "adagrad"
@@ -129,6 +142,17 @@ class RMSprop(Optimizer):
     ``momentum`` :math:`\mu > 0` accumulates the scaled step,
     :math:`b_t = \mu b_{t-1} + g_t/(\sqrt{\cdot} + \epsilon)`,
     :math:`\theta_t = \theta_{t-1} - \eta b_t`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.optim import RMSprop
+    >>> params, grads = {"w": np.array([1.0, 2.0])}, {"w": np.array([3.0, -0.5])}
+    >>> opt = RMSprop(lr=0.01, alpha=0.99)
+    >>> params, state = opt.step(params, grads, opt.init(params))
+    >>> params["w"].round(6)                   # lr g / sqrt((1 - alpha) g^2) = 10 lr sign(g)
+    array([0.9, 2.1])
+
     """
 
     name = "rmsprop"
@@ -186,6 +210,17 @@ class Adadelta(Optimizer):
     the unscaled :math:`\Delta\theta_t`. With ``gc="update"`` the applied step
     :math:`\eta\,\Delta\theta_t` is centralised; the accumulator keeps the
     uncentralised one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.optim import Adadelta
+    >>> params, grads = {"w": np.array([1.0, 2.0])}, {"w": np.array([3.0, -0.5])}
+    >>> opt = Adadelta(lr=1.0, rho=0.9, eps=1e-6)
+    >>> params, state = opt.step(params, grads, opt.init(params))
+    >>> params["w"].round(5)                   # about sqrt(eps / (1 - rho)) sign(g) on the first step
+    array([0.99684, 2.00316])
+
     """
 
     name = "adadelta"
@@ -227,6 +262,19 @@ class Adam(Optimizer):
     torch's ``weight_decay`` is coupled L2 (added to :math:`g_t`), unlike
     :class:`AdamW`. ``amsgrad=True`` divides by the running maximum
     :math:`\hat v^{\max}_t = \max(\hat v^{\max}_{t-1}, v_t)/(1-\beta_2^t)` [3]_.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.optim import Adam
+    >>> params, grads = {"w": np.array([[1.0, 2.0, 3.0]])}, {"w": np.array([[1.0, -1.0, 4.0]])}
+    >>> opt = Adam(lr=0.1, gc="update")        # GC on the final step: the row sum is kept
+    >>> params, state = opt.step(params, grads, opt.init(params))
+    >>> params["w"].round(6)
+    array([[0.933333, 2.133333, 2.933333]])
+    >>> float(params["w"].sum().round(12)), state.step
+    (6.0, 1)
+
     """
 
     name = "adam"
@@ -286,6 +334,17 @@ class AdamW(Adam):
     never enters the moments. With ``gc="gradient"`` the decay term is not
     centralised, so the weights leave the GC hyperplane; with
     ``gc="update"`` the whole bracket is (claim ``gc.confinement.decoupled_decay``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.optim import AdamW
+    >>> params, grads = {"w": np.array([1.0, 2.0])}, {"w": np.array([3.0, -0.5])}
+    >>> opt = AdamW(lr=0.1, weight_decay=0.01)  # the decay lr * wd * w is applied beside Adam's step
+    >>> params, state = opt.step(params, grads, opt.init(params))
+    >>> params["w"].round(6)
+    array([0.899, 2.098])
+
     """
 
     name = "adamw"
@@ -304,8 +363,3 @@ class AdamW(Adam):
         return update, new
 
 
-adagrad = deprecated_alias(AdaGrad, "adagrad")
-rmsprop = deprecated_alias(RMSprop, "rmsprop")
-adadelta = deprecated_alias(Adadelta, "adadelta")
-adam = deprecated_alias(Adam, "adam")
-adamw = deprecated_alias(AdamW, "adamw")

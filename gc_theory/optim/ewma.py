@@ -27,8 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._validation import check_bool, check_floating, check_unit_interval
-from ._base import deprecated_alias
+from gc_theory.core.validation import check_bool, check_floating, check_unit_interval
 
 __all__ = ["EWMA", "ewma"]
 
@@ -85,4 +84,3 @@ class EWMA:
         return avg / (1.0 - self.beta**t)
 
 
-ewma = deprecated_alias(EWMA, "ewma")

@@ -27,7 +27,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from .._validation import check_int, check_nonnegative, check_positive
+from gc_theory.core.validation import check_int, check_nonnegative, check_positive
 
 __all__ = ["exponential_decay", "step_decay", "tenfold_decay"]
 

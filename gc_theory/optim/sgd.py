@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..backend import array_namespace
-from .._validation import check_bool, check_choice, check_unit_interval
-from ._base import LearningRate, Optimizer, Params, State, deprecated_alias
+from gc_theory.core.backend import array_namespace
+from gc_theory.core.validation import check_bool, check_choice, check_unit_interval
+from ._base import LearningRate, Optimizer, Params, State
 
 __all__ = ["MOMENTUM_FORMS", "NESTEROV_FORMS", "SGD", "SGDState", "SGDW", "sgd", "sgdw"]
 
@@ -122,6 +122,20 @@ class SGD(Optimizer):
         The Nesterov form; ``"lookahead"`` keeps the velocity :math:`v`.
     gc, gc_conv_only
         Gradient Centralization, see :mod:`gc_theory.optim`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.optim import SGD
+    >>> params = {"fc.weight": np.array([[1.0, 2.0, 3.0]]), "fc.bias": np.zeros(1)}
+    >>> grads = {"fc.weight": np.array([[1.0, 1.0, 4.0]]), "fc.bias": np.ones(1)}
+    >>> opt = SGD(lr=0.1, momentum=0.9, gc="gradient")
+    >>> params, state = opt.step(params, grads, opt.init(params))
+    >>> params["fc.weight"]                    # w - lr P g: the row still sums to 6
+    array([[1.1, 2.1, 2.8]])
+    >>> params["fc.bias"], state.step          # a bias is never centralised
+    (array([-0.1]), 1)
+
     """
 
     name = "sgd"
@@ -218,6 +232,16 @@ class SGDW(SGD):
     :class:`SGD`'s coupled decay, which stays on it with either placement
     (claims ``gc.confinement.coupled_decay`` and ``gc.confinement.decoupled_decay``).
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gc_theory.optim import SGDW
+    >>> params, grads = {"w": np.array([[1.0, 2.0, 3.0]])}, {"w": np.array([[1.0, 1.0, 4.0]])}
+    >>> opt = SGDW(lr=0.1, weight_decay=0.01, gc="update")   # decoupled decay, then GC of the whole step
+    >>> params, state = opt.step(params, grads, opt.init(params))
+    >>> params["w"]
+    array([[1.101, 2.1  , 2.799]])
+
     References
     ----------
     .. [4] I. Loshchilov, F. Hutter, "Decoupled Weight Decay Regularization",
@@ -235,5 +259,3 @@ class SGDW(SGD):
         return update, new
 
 
-sgd = deprecated_alias(SGD, "sgd")
-sgdw = deprecated_alias(SGDW, "sgdw")

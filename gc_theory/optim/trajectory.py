@@ -6,13 +6,12 @@ and notebooks replay, compare and measure them after the fact.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._progress import progress
-from .._validation import check_positive_int
+from gc_theory.core.progress import progress
+from gc_theory.core.validation import check_positive_int
 from ._base import Optimizer
 
 __all__ = ["Trajectory", "record_trajectory", "trajectory"]
@@ -45,7 +44,7 @@ def record_trajectory(opt: Optimizer, params: Mapping[str, Any], grad_fn: GradFn
 
     Arguments follow the order every trajectory function of the toolkit uses:
     the optimiser, the starting point, where gradients come from, the number
-    of steps (:func:`gc_theory.training.full_batch_trajectory` is the same
+    of steps (:func:`gc_theory.experiments.training.full_batch_trajectory` is the same
     with a network and a batch in place of `grad_fn`).
 
     Parameters
@@ -76,9 +75,3 @@ def record_trajectory(opt: Optimizer, params: Mapping[str, Any], grad_fn: GradFn
         out.states.append(state)
     return out
 
-
-def trajectory(*args: Any, **kwargs: Any) -> Trajectory:
-    """Deprecated: use :func:`record_trajectory` (same arguments)."""
-    warnings.warn("optim.trajectory(...) is deprecated; call optim.record_trajectory(...) with the same arguments",
-                  DeprecationWarning, stacklevel=2)  # fmt: skip
-    return record_trajectory(*args, **kwargs)

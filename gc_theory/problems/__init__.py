@@ -24,7 +24,7 @@ Families
 --------
 :mod:`.glm`          losses of a linear predictor (least squares, logistic, tanh, quartic double well)
 :mod:`.convex`       per-unit strongly convex problems with rounding bounds and constrained minimisers
-:mod:`.regression`   dict-of-arrays gradients ``grad(params, t)`` for the optimiser claims
+:mod:`.regression`   dict-of-arrays gradients ``grad(params, t)`` for the optimiser claims; a layer's least squares
 :mod:`.derivatives`  error curves of difference quotients on exp
 :mod:`.invariance`   the input-shift probe of output invariance
 :mod:`.quadratic`    quadratics with a chosen spectrum, their exact modified loss and flow
@@ -57,7 +57,7 @@ from .invariance import shift_response
 from .mlp import TanhMLP
 from .quadratic import Quadratic
 from .quartic import Quartic
-from .regression import GradFn, diagonal_quadratic, init_params, tanh_regression
+from .regression import GradFn, LayerLeastSquares, diagonal_quadratic, init_params, tanh_regression
 from .spd import SPDQuadratic, spd_quadratic
 from .two_parameter import TwoParameter
 from .valley import Valley
@@ -77,6 +77,7 @@ class Problem(Protocol):
 __all__ = [
     "ConvexProblem",
     "GradFn",
+    "LayerLeastSquares",
     "LinearModelLoss",
     "Problem",
     "Quadratic",

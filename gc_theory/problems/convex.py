@@ -8,7 +8,7 @@ minimiser subject to :math:`e^\top(w - w_0) = 0`.
 Notes
 -----
 The rounding bounds follow Higham's :math:`\gamma_n = nu/(1 - nu)` for inner
-products of length n (:func:`gc_theory.tolerances.gamma`).
+products of length n (:func:`gc_theory.verify.tolerances.gamma`).
 
 References
 ----------
@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_namespace, to_numpy
-from ..context import Context
-from ..tolerances import gamma, unit_roundoff
+from gc_theory.core.backend import array_namespace, to_numpy
+from gc_theory.verify.context import Context
+from gc_theory.verify.tolerances import gamma, unit_roundoff
 
 NEWTON_STEPS = 25
 

@@ -3,7 +3,7 @@ r"""The points on which the gradient-checking claims trace error curves of :math
 Every point of :func:`exp_points` is an independent one-dimensional problem
 (one call of f per stencil). The curves themselves are computed by
 :mod:`gc_theory.gradcheck.curves`; :func:`error_curve` and :func:`model_step`
-bind them to these points and a :class:`~gc_theory.context.Context`.
+bind them to these points and a :class:`~gc_theory.verify.context.Context`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..context import Context
-from ..gradcheck.curves import model_step as _model_step
-from ..gradcheck.curves import rms_error_curve, rms_relative_error
+from gc_theory.verify.context import Context
+from gc_theory.gradcheck.curves import model_step as _model_step
+from gc_theory.gradcheck.curves import rms_error_curve, rms_relative_error
 
 #: Number of points in [0.5, 1.5] on which the curves are measured.
 POINTS = 256

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_nonnegative
-from ..backend import array_namespace
+from gc_theory.core.validation import check_int, check_nonnegative
+from gc_theory.core.backend import array_namespace
 
 Link = Callable[[Any, Any], tuple[Any, Any, Any, Any]]
 

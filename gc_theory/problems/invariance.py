@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import array_namespace
-from ..measurement import Measurement
-from ..tolerances import gamma, unit_roundoff
+from gc_theory.core.backend import array_namespace
+from gc_theory.verify.measurement import Measurement
+from gc_theory.verify.tolerances import gamma, unit_roundoff
 
 __all__ = ["invariance_measurement", "shift_response"]
 
@@ -30,7 +30,7 @@ def invariance_measurement(
     Parameters
     ----------
     iterates, gradients : list of dict
-        From :func:`gc_theory.training.full_batch_trajectory`.
+        From :func:`gc_theory.experiments.training.full_batch_trajectory`.
     key : str
         The weight (out, in) to look at.
     probes : array (n, in)

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_seed
-from ..backend import array_namespace
+from gc_theory.core.validation import check_int, check_seed
+from gc_theory.core.backend import array_namespace
 
 __all__ = ["TanhMLP"]
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_positive, check_seed
-from ..igr import gradient_descent
+from gc_theory.core.validation import check_positive, check_seed
+from gc_theory.igr import gradient_descent
 
 __all__ = ["QUADRATIC_H_LAMBDA", "Quadratic", "quadratic_runs"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_real
+from gc_theory.core.validation import check_real
 from .quadratic import Quadratic
 
 __all__ = ["Quartic"]

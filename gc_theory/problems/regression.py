@@ -1,8 +1,10 @@
-r"""Dict-of-arrays problems for the optimiser claims: gradients as ``grad(params, t)``.
+r"""Regression problems of one layer's weight, for the optimiser and Weight Normalization claims.
 
 ``grad(params, t)`` returns a dict of arrays keyed like ``params``, the
-optimisers' contract (:func:`gc_theory.optim.trajectory`); ``t`` selects a
-mini-batch, so the gradients may be stochastic.
+optimisers' contract (:func:`gc_theory.optim.record_trajectory`); ``t`` selects a
+mini-batch, so the gradients may be stochastic. :class:`LayerLeastSquares` is
+least squares of a fully connected weight, with its gradient on a mini-batch
+and its exact Hessian product.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int
-from ..context import Context
+from gc_theory.core.validation import check_int
+from gc_theory.verify.context import Context
 
 GradFn = Callable[[dict[str, Any], int], dict[str, Any]]
 
-__all__ = ["GradFn", "diagonal_quadratic", "init_params", "tanh_regression"]
+__all__ = ["GradFn", "LayerLeastSquares", "diagonal_quadratic", "init_params", "tanh_regression"]
 
 
 def tanh_regression(ctx: Context, shapes: Mapping[str, tuple[int, ...]], n: int = 24, batches: int = 3) -> GradFn:
@@ -91,3 +93,24 @@ def diagonal_quadratic(ctx: Context, shape: tuple[int, ...]) -> tuple[np.ndarray
     h_host = ctx.rng.uniform(0.5, 2.0, shape)
     h, c = ctx.asarray(h_host), ctx.asarray(ctx.rng.standard_normal(shape))
     return h_host, h, c, lambda p, t: {"w": h * (p["w"] - c)}
+
+
+class LayerLeastSquares:
+    r""":math:`L(W) = \frac{1}{2n}\|X W^\top - Y\|^2` for a fully connected weight ``(out, inp)``: gradient and Hessian product.
+
+    The data are drawn from `ctx` (normal, on its backend and dtype); ``grad(w, rows)``
+    is the gradient on the examples `rows` (a mini-batch), ``hvp(dw)`` the exact
+    Hessian product on the whole batch. The Weight Normalization claims train
+    and differentiate through it.
+    """
+
+    def __init__(self, ctx: Context, out: int, inp: int, batch: int) -> None:
+        self.x = ctx.normal(batch, inp)
+        self.y = ctx.normal(batch, out)
+
+    def grad(self, w: Any, rows: slice = slice(None)) -> Any:
+        x, y = self.x[rows, :], self.y[rows, :]
+        return (x @ w.T - y).T @ x / x.shape[0]
+
+    def hvp(self, dw: Any) -> Any:
+        return (self.x @ dw.T).T @ self.x / self.x.shape[0]

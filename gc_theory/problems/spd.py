@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive
-from ..backend import array_namespace, get_namespace, resolve_dtype
+from gc_theory.core.validation import check_positive
+from gc_theory.core.backend import array_namespace, get_namespace, resolve_dtype
 
 __all__ = ["SPDQuadratic", "spd_quadratic"]
 

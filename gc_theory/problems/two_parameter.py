@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_real
-from ..convergence import fit_order, geometric_ladder
-from ..igr import dense_lambda_max, gradient_descent, modified_field, one_step_errors, sampled_flow
+from gc_theory.core.validation import check_real
+from gc_theory.verify.order_fit import fit_order, geometric_ladder
+from gc_theory.igr import dense_lambda_max, gradient_descent, modified_field, one_step_errors, sampled_flow
 
 __all__ = ["FLOW_TIMES", "TWO_PARAMETER_START", "TWO_PARAMETER_STEPS", "TWO_PARAMETER_TIME", "TwoParameter",
            "two_parameter_local_errors", "two_parameter_runs"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..igr import explicit_regularization, gradient_descent, modified_loss
+from gc_theory.igr import explicit_regularization, gradient_descent, modified_loss
 
 __all__ = ["VALLEY_START", "VALLEY_STEP", "VALLEY_TIME", "Valley", "valley_runs"]
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import optim
-from ..models import Linear, ReLU, Sequential, WeightNorm
-from ..models.normalization import data_dependent_init_network
-from ..weightnorm import weight_norm, weight_norm_backward
+from gc_theory import optim
+from gc_theory.models import Linear, ReLU, Sequential, WeightNorm
+from gc_theory.models.normalization import data_dependent_init_network
+from gc_theory.weightnorm import weight_norm, weight_norm_backward
 
 __all__ = [
     "LEARNING_RATES",
@@ -123,7 +123,7 @@ def preactivations(init_scale: float = 1.0, seed: int = SEED) -> dict[str, list[
     :func:`~gc_theory.models.normalization.data_dependent_init_network`
     on the same batch); each a list of (256, units) arrays, input layer first.
     """
-    from ..data import load_digits  # the digits load scikit-learn: only when asked for
+    from gc_theory.datasets import load_digits  # the digits load scikit-learn: only when asked for
 
     d = load_digits(layout="flat")
     rng = np.random.default_rng(seed)
