@@ -19,9 +19,9 @@ the same weight as a matrix :math:`W \in \mathbb{R}^{M \times N}` whose
 *columns* :math:`w_i` are the output units, with :math:`M = in \cdot kh \cdot kw`
 and :math:`N = out`. :func:`as_columns` and :func:`from_columns` (from
 :mod:`gc_theory.gc.layouts`, re-exported here) convert between the two, so that ``centralize(G) == from_columns(P @ as_columns(G), G.shape)``
-(the claim ``gc.centralize.matches_P``). Layouts that keep the output axis
-last (Keras, Flax) pass the averaged axes explicitly, e.g. ``axis=(0, 1, 2)``
-for a ``(kh, kw, in, out)`` kernel.
+(the claim ``gc.centralize.matches_P``). ``axis`` names the output-unit axis,
+the one kept, as everywhere in the toolkit: layouts that keep the output axis
+last (Keras, Flax) pass ``axis=-1`` for a ``(kh, kw, in, out)`` kernel.
 
 References
 ----------
@@ -104,7 +104,7 @@ def projection_matrix(M: int, *, xp: ModuleType | None = None, dtype: Any = "flo
     return xp.eye(M, dtype=dt) - xp.full((M, M), 1.0 / M, dtype=dt)
 
 
-def centralize(g: Any, axis: Axis = None, *, out: Any = None) -> Any:
+def centralize(g: Any, axis: Axis = 0, *, out: Any = None) -> Any:
     r"""Subtract from each weight vector's gradient its mean: :math:`P g` per output unit.
 
     Parameters
@@ -113,11 +113,13 @@ def centralize(g: Any, axis: Axis = None, *, out: Any = None) -> Any:
         Gradient of a weight, of any array-API backend and any real floating
         dtype (on NumPy also float16, longdouble and either byte order).
         Stored output-axis first: ``(out, in)`` or ``(out, in, kh, kw)``.
-    axis : int or tuple of int, optional
-        The axes averaged over, i.e. the axes of one weight vector. Default:
-        all axes but the first. With the default, 0-d and 1-d arrays (biases,
-        norm scales) are returned unchanged, as in the reference GC code; an
-        explicit `axis` is always honoured.
+    axis : int or None, optional
+        The output-unit axis, the one that is kept (the toolkit's one
+        convention, as in :func:`gc_theory.weightnorm.weight_norm`); every other
+        axis is averaged. Default 0, the stored layout; ``-1`` for a Keras/Flax
+        layout with the output axis last; None averages the whole tensor. With
+        the default, 0-d and 1-d arrays (biases, norm scales) are returned
+        unchanged, as in the reference GC code.
     out : array, optional
         Where to write the result: writeable, of the same shape, dtype (byte
         order included) and backend as `g`; ``out=g`` centralises in place.
@@ -134,10 +136,10 @@ def centralize(g: Any, axis: Axis = None, *, out: Any = None) -> Any:
     ------
     TypeError
         If `g` is not a real floating array (integer, bool, complex dtypes, a
-        masked array), or `axis` is not an integer or a tuple of integers.
+        masked array), or `axis` is not an integer or None (a tuple of averaged
+        axes, the other convention, is refused with what to pass instead).
     ValueError
-        If `axis` is out of range or repeated, or `out` does not match `g` or
-        is read-only.
+        If `axis` is out of range, or `out` does not match `g` or is read-only.
 
     Notes
     -----
@@ -176,6 +178,9 @@ def centralize(g: Any, axis: Axis = None, *, out: Any = None) -> Any:
     >>> centralize(k).reshape(2, -1)                       # the mean over in, kh, kw of each output unit
     array([[ 3., -1., -1., -1.],
            [ 0.,  0.,  0.,  0.]])
+    >>> keras = k.transpose(2, 3, 1, 0)                    # the same kernel as (kh, kw, in, out)
+    >>> bool(np.all(centralize(keras, axis=-1) == centralize(k).transpose(2, 3, 1, 0)))
+    True
 
     """
     xp = check_floating(g, "g")
@@ -205,7 +210,7 @@ def _mean(g: Any, axes: tuple[int, ...]) -> Any:
     finite = xp.isfinite(mean)
     if bool(xp.all(finite)):
         return mean
-    power = 2.0 ** math.ceil(math.log2(fan_in(g.shape, axes)))
+    power = 2.0 ** math.ceil(math.log2(math.prod(g.shape[a] for a in axes)))
     rescaled = xp.mean(g / power, axis=axes, keepdims=True) * power
     return xp.where(finite, mean, rescaled)
 

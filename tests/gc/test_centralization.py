@@ -141,7 +141,7 @@ def test_directions_far_from_one_do_not_overflow_or_underflow() -> None:
 def test_norm_gap_identity(M: int, n: int, dtype: type, seed: int) -> None:
     rng = np.random.default_rng(seed)
     g = (rng.standard_normal((n, M)) + rng.standard_normal((n, 1))).astype(dtype)
-    m = residuals.pythagoras_residual(g, centralize(g, axis=1))
+    m = residuals.pythagoras_residual(g, centralize(g, axis=0))
     assert m.passed, m
 
 
@@ -163,13 +163,31 @@ def test_column_view_round_trips(shape: tuple[int, ...]) -> None:
     np.testing.assert_array_equal(from_columns(cols, shape), w)
 
 
-def test_explicit_axis_reaches_output_last_layouts(rng: np.random.Generator) -> None:
-    """A Keras/Flax kernel (kh, kw, in, out) centralised over axes (0, 1, 2) matches the PyTorch layout."""
+def test_the_output_axis_reaches_output_last_layouts(rng: np.random.Generator) -> None:
+    """A Keras/Flax kernel (kh, kw, in, out) centralised with its output axis, -1 or 3, matches the PyTorch layout."""
     torch_layout = rng.standard_normal((8, 3, 3, 3))
     keras_layout = np.transpose(torch_layout, (2, 3, 1, 0)).copy()
     expected = np.transpose(centralize(torch_layout), (2, 3, 1, 0))
-    np.testing.assert_allclose(centralize(keras_layout, axis=(0, 1, 2)), expected, rtol=0, atol=1e-14)
-    np.testing.assert_allclose(centralize(keras_layout, axis=(-4, -3, -2)), expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(centralize(keras_layout, axis=-1), expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(centralize(keras_layout, axis=3), expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(centralize(torch_layout, axis=0), centralize(torch_layout), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("axes", [(0, 1, 2), [0, 1, 2], (-1,)])
+def test_averaged_axes_of_the_other_convention_are_refused_with_what_to_pass(axes) -> None:
+    """The fuzzer's case: a Keras user writing the averaged axes must not silently average the output axis."""
+    with pytest.raises(TypeError, match=r"axis is the output-unit axis that is kept.*pass axis=-1"):
+        centralize(np.ones((3, 3, 2, 4)), axis=axes)
+
+
+def test_one_axis_convention_for_gc_and_weight_normalization(rng: np.random.Generator) -> None:
+    """axis names the kept output axis in both: GC's units are WN's units, in every layout."""
+    from gc_theory.weightnorm import unit_norms
+
+    keras = rng.standard_normal((3, 3, 2, 5))
+    centred = centralize(keras, axis=-1)
+    np.testing.assert_allclose(centred.mean(axis=(0, 1, 2)), 0.0, atol=1e-15)
+    assert unit_norms(keras, axis=-1).shape == (1, 1, 1, 5)
 
 
 def test_centralize_runs_on_every_backend(xp, dtype: str, rng: np.random.Generator) -> None:
@@ -188,9 +206,11 @@ def test_scalars_and_vectors_are_returned_unchanged_as_copies(shape: tuple[int, 
     assert out is not b and not np.shares_memory(out, b)
 
 
-def test_an_explicit_axis_centralises_a_vector() -> None:
+def test_axis_none_centralises_the_whole_tensor() -> None:
     v = np.array([1.0, 2.0, 6.0])
-    np.testing.assert_array_equal(centralize(v, axis=0), [-2.0, -1.0, 3.0])
+    np.testing.assert_array_equal(centralize(v, axis=None), [-2.0, -1.0, 3.0])
+    np.testing.assert_array_equal(centralize(v, axis=0), v)  # one entry per unit: a bias, left alone
+    np.testing.assert_allclose(centralize(np.arange(4.0).reshape(2, 2), axis=None), [[-1.5, -0.5], [0.5, 1.5]])
 
 
 def test_input_is_never_modified_unless_out_is_given(rng: np.random.Generator) -> None:
@@ -228,7 +248,7 @@ def test_size_one_weight_vectors_are_zeroed_and_flagged() -> None:
     g = np.arange(4.0).reshape(4, 1)
     np.testing.assert_array_equal(centralize(g), np.zeros((4, 1)))
     assert not is_centralizable((4, 1)) and not is_centralizable((8, 1, 1, 1)) and not is_centralizable((5,))
-    assert is_centralizable((4, 2)) and is_centralizable((5,), axis=0)
+    assert is_centralizable((4, 2)) and is_centralizable((5,), axis=None) and not is_centralizable((5,), axis=0)
     np.testing.assert_array_equal(to_numpy(projection_matrix(1)), [[0.0]])
 
 
@@ -250,7 +270,7 @@ def test_non_array_input_is_a_type_error() -> None:
         centralize([[1.0, 2.0]])
 
 
-@pytest.mark.parametrize(("axis", "message"), [(2, "axis=2 is out of range"), ((1, 1), "repeated axis"), (-3, "axis=-3")])
+@pytest.mark.parametrize(("axis", "message"), [(2, "axis=2 is out of range"), (-3, "axis=-3")])
 def test_bad_axis_is_a_clear_error(axis, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         centralize(np.ones((2, 3)), axis=axis)
@@ -367,7 +387,7 @@ def test_rows_near_the_top_of_the_float_range_do_not_overflow(dtype: type, layou
     if layout == "fast":
         result = centralize(rows)
     else:
-        result = centralize(np.ascontiguousarray(rows.T), axis=0).T
+        result = centralize(np.ascontiguousarray(rows.T), axis=1).T
     assert np.all(np.isfinite(result)), result
     # The rounding bound of centralize (gc.centralize.matches_P): (3 gamma_{M+1} + 5u) max|g|.
     tol = (3 * gamma(5, dtype) + 5 * unit_roundoff(dtype)) * float(big)
@@ -378,7 +398,7 @@ def test_rows_near_the_top_of_the_float_range_do_not_overflow(dtype: type, layou
 
 
 def test_float_axis_and_masked_array_are_type_errors_naming_the_argument() -> None:
-    with pytest.raises(TypeError, match="axis must be an integer"):
+    with pytest.raises(TypeError, match="axis must be an int"):
         centralize(np.ones((2, 3)), axis=1.0)
     with pytest.raises(TypeError, match="g must be a plain array, got a masked array"):
         centralize(np.ma.masked_array(np.ones((2, 3)), mask=[[0, 1, 0], [0, 0, 0]]))
