@@ -25,7 +25,6 @@ Families
 :mod:`.glm`          losses of a linear predictor (least squares, logistic, tanh, quartic double well)
 :mod:`.convex`       per-unit strongly convex problems with rounding bounds and constrained minimisers
 :mod:`.regression`   dict-of-arrays gradients ``grad(params, t)`` for the optimiser claims; a layer's least squares
-:mod:`.derivatives`  error curves of difference quotients on exp
 :mod:`.invariance`   the input-shift probe of output invariance
 :mod:`.quadratic`    quadratics with a chosen spectrum, their exact modified loss and flow
 :mod:`.spd`          the quadratic CG solves, 1/2 x^T A x - b^T x, with a chosen spectrum
@@ -51,7 +50,6 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from .convex import ConvexProblem, least_squares, logistic_regression
-from .derivatives import error_curve, model_step
 from .glm import LinearModelLoss, gaussian_classes, logistic_loss, quartic_loss, squared_loss, tanh_loss
 from .invariance import shift_response
 from .mlp import TanhMLP
@@ -87,13 +85,11 @@ __all__ = [
     "TwoParameter",
     "Valley",
     "diagonal_quadratic",
-    "error_curve",
     "gaussian_classes",
     "init_params",
     "least_squares",
     "logistic_loss",
     "logistic_regression",
-    "model_step",
     "quartic_loss",
     "shift_response",
     "spd_quadratic",
