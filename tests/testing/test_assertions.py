@@ -141,3 +141,17 @@ def test_hvp_wrong_factor_is_named():
     assert assert_hvp(lambda x: A @ x, lambda x, v: A @ v, x).passed
     with pytest.raises(AssertionError, match="2 times H v"):
         assert_hvp(lambda x: A @ x, lambda x, v: 2 * A @ v, x)
+
+
+def test_the_assertions_import_without_hypothesis():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['hypothesis'] = None\n"
+            "import gc_theory.testing as t\n"
+            "import numpy as np\n"
+            "assert t.assert_centralizes(lambda g: g - g.mean(axis=tuple(range(1, g.ndim)), keepdims=True) if g.ndim > 1 else g).passed\n"
+            "try:\n    import gc_theory.testing.strategies\nexcept ImportError:\n    print('strategies need hypothesis')\n")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "strategies need hypothesis" in out.stdout
