@@ -1,4 +1,4 @@
-"""Shared fixtures: array backends, dtypes, and hypothesis profiles.
+"""Shared fixtures and hypothesis profiles; ``backend``, ``xp``, ``dtype`` come from gc_theory.testing.plugin.
 
 ``HYPOTHESIS_PROFILE=ci`` (set by .ci/run) makes every property test
 derandomised, so CI is reproducible; the default ``dev`` profile explores.
@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-from gc_theory.core.backend import BACKENDS, get_namespace, unavailable_reason
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The installed package registers the plugin through its pytest11 entry point;
+    # an environment that predates it (or runs from a checkout) gets it here, once.
+    if not config.pluginmanager.has_plugin("gc_theory.testing.plugin") and not any(
+        getattr(p, "__name__", "") == "gc_theory.testing.plugin" for p in config.pluginmanager.get_plugins()
+    ):
+        config.pluginmanager.import_plugin("gc_theory.testing.plugin")
+
 
 settings.register_profile(
     "ci", derandomize=True, max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
@@ -30,6 +39,7 @@ SLOW_TESTS = (
     "tests/claims/test_registry.py::test_the_whole_registry_writes_json_of_plain_types[[]array_api_strict-*",
     "tests/claims/test_registry.py::test_gc_claims_hold_for_other_seeds*",
     "tests/optim/test_torch.py::*trajector*",  # torch.optim trajectories
+    "tests/testing/test_plugin.py::*",  # each starts a pytest subprocess
 )
 
 
@@ -42,31 +52,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if is_slow(item.nodeid):
             item.add_marker(pytest.mark.slow)
-
-
-def _backend_param(name: str) -> object:
-    reason = unavailable_reason(name)
-    marks = [pytest.mark.gpu] if name == "cupy" else []
-    if reason is not None:
-        marks.append(pytest.mark.skip(reason=f"backend {name} unavailable: {reason}"))
-    return pytest.param(name, marks=marks, id=name)
-
-
-@pytest.fixture(params=[_backend_param(name) for name in BACKENDS])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Every backend usable here: numpy, array_api_strict, and cupy where a GPU is visible."""
-    return request.param
-
-
-@pytest.fixture
-def xp(backend: str):
-    """The array-API namespace of each usable backend."""
-    return get_namespace(backend)
-
-
-@pytest.fixture(params=["float64", "float32"])
-def dtype(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ LAYERS: tuple[str, ...] = (
     "__main__",
     "cli",
     "figures | bench",
-    "claims",
+    "claims | testing",
     "experiments",
     "problems",
     "landscape | igr",

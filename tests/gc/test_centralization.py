@@ -13,7 +13,7 @@ from gc_theory import as_columns, centralize, fan_in, from_columns, is_centraliz
 from gc_theory.core.backend import get_namespace, to_numpy
 from gc_theory.verify.tolerances import gamma, unit_roundoff
 from gc_theory.gc import projections, residuals
-from tests.strategies import backends, directions, gradients, np_dtypes, on_backend, seeds, weight_shapes
+from gc_theory.testing.strategies import backends, directions, gradients, np_dtypes, on_backend, seeds, weight_shapes
 
 
 @given(gradients(), backends)

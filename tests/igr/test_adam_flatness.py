@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.strategies import seeds
+from gc_theory.testing.strategies import seeds
 
 from gc_theory.verify.order_fit import fit_order, geometric_ladder
 from gc_theory.igr import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from tests.strategies import seeds
+from gc_theory.testing.strategies import seeds
 
 from gc_theory.landscape.power_iteration import largest_eigenvalue
 from gc_theory.experiments.igr import DIGITS_RESULTS, digits_igr_experiment, digits_summary, load_digits_results

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.strategies import seeds
+from gc_theory.testing.strategies import seeds
 
 from gc_theory.gradcheck import check_gradient, check_hvp
 from gc_theory.problems import Quadratic, Quartic, TwoParameter, Valley

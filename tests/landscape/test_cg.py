@@ -11,7 +11,7 @@ from scipy.optimize import OptimizeResult, minimize, rosen, rosen_der
 from gc_theory.landscape.cg import BETAS, beta_value, nonlinear_cg, pairwise_cosines
 from gc_theory.claims import get_claim
 from gc_theory.problems import SPDQuadratic
-from tests.strategies import seeds, spd_matrices
+from gc_theory.testing.strategies import seeds, spd_matrices
 
 CG = ("FR", "PR", "PR+", "HS", "DY")
 

@@ -12,7 +12,7 @@ from gc_theory.landscape.cg import gradient_orthogonality, nonlinear_cg
 from gc_theory.problems import gaussian_classes, logistic_loss, spd_quadratic, squared_loss
 from gc_theory.landscape.cg_minibatch import Comparison, cg_against_sgd, comparison_table, minibatch_run
 from gc_theory.verify.tolerances import gamma
-from tests.strategies import on_backend
+from gc_theory.testing.strategies import on_backend
 
 N, P = 200, 6
 

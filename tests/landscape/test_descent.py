@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from gc_theory.claims import get_claim
 from gc_theory.landscape.descent import descent_bound, gradient_descent_losses, smoothness, taylor_remainders
 from gc_theory.problems import gaussian_classes, logistic_loss, spd_quadratic
-from tests.strategies import seeds, spd_matrices
+from gc_theory.testing.strategies import seeds, spd_matrices
 
 
 @given(a=spd_matrices(n=st.integers(2, 8), log10_condition=st.floats(0.0, 3.0)), seed=seeds,

@@ -19,7 +19,7 @@ from gc_theory.landscape.minibatch import (
 )
 from gc_theory.problems import logistic_loss
 from gc_theory.verify.tolerances import gamma
-from tests.strategies import backends, on_backend, seeds
+from gc_theory.testing.strategies import backends, on_backend, seeds
 
 
 def _gradients(seed: int, n: int, p: int) -> np.ndarray:

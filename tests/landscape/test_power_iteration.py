@@ -8,7 +8,7 @@ from hypothesis import given
 
 from gc_theory.core.backend import to_numpy
 from gc_theory.landscape.power_iteration import top_eigenvalue
-from tests.strategies import on_backend, seeds, spd_matrices
+from gc_theory.testing.strategies import on_backend, seeds, spd_matrices
 
 
 @given(a=spd_matrices(), seed=seeds)

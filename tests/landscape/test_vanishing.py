@@ -13,7 +13,7 @@ from gc_theory.core.backend import to_numpy
 from gc_theory.claims import get_claim
 from gc_theory.models.losses import SigmoidCrossEntropy, SigmoidMeanSquaredError
 from gc_theory.landscape.vanishing import activation_slope, chain, input_gradient, output_gradient, steps_to_leave_saturation
-from tests.strategies import bounded_floats, seeds
+from gc_theory.testing.strategies import bounded_floats, seeds
 
 
 @given(z=st.lists(bounded_floats(60.0), min_size=1, max_size=50))
@@ -38,7 +38,7 @@ def test_sigmoid_chain_never_exceeds_the_bound(depth, seed):
 
 def test_input_gradient_matches_torch_autograd(backend):
     torch = pytest.importorskip("torch")
-    from tests.strategies import on_backend
+    from gc_theory.testing.strategies import on_backend
 
     rng = np.random.default_rng(5)
     net, params = chain("tanh", 3, 6, rng, xp=on_backend(backend, np.zeros(1)).__array_namespace__())
@@ -56,7 +56,7 @@ def test_input_gradient_matches_torch_autograd(backend):
 
 @pytest.mark.parametrize(("loss", "name"), [(SigmoidMeanSquaredError, "mse"), (SigmoidCrossEntropy, "ce")])
 def test_output_losses_backward_is_the_closed_form(loss, name, backend):
-    from tests.strategies import on_backend
+    from gc_theory.testing.strategies import on_backend
 
     rng = np.random.default_rng(11)
     z = on_backend(backend, np.append(8.0 * rng.standard_normal(9), [-40.0, 0.0, 40.0]).reshape(4, 3))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.strategies import step_ladders
+from gc_theory.testing.strategies import step_ladders
 
 from gc_theory.verify.order_fit import OrderFit, fit_order, geometric_ladder, order_measurement, successive_slopes
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.strategies import on_backend, seeds, small_weight_shapes
+from gc_theory.testing.strategies import on_backend, seeds, small_weight_shapes
 
 from gc_theory.gradcheck import check_gradient
 from gc_theory.models import Conv2d, Linear, WeightNorm

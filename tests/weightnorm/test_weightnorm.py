@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given
-from tests.strategies import on_backend, seeds, small_weight_shapes
+from gc_theory.testing.strategies import on_backend, seeds, small_weight_shapes
 
 from gc_theory import claims
 from gc_theory.core.backend import get_namespace

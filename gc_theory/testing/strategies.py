@@ -1,8 +1,18 @@
-"""Hypothesis strategies every test file draws from: shapes, dtypes, backends, values, matrices, step ladders.
+"""Hypothesis strategies for property tests: shapes, dtypes, backends, values, matrices, step ladders.
 
-One module, so that "a weight shape" or "a float32 gradient" means the same in
-every property test. Values are bounded and finite: the theorems are stated
-for finite inputs, and bad input has its own tests.
+Public, so that a user's property tests draw the same weight shapes, float32
+gradients and SPD matrices as the toolkit's own suite. Values are bounded and
+finite: the theorems are stated for finite inputs. This module needs
+hypothesis (``pip install gc-theory[testing]``); :mod:`gc_theory.testing`'s
+assertions do not. :func:`array_strategies` gives hypothesis's array-API
+strategies for any namespace.
+
+>>> from hypothesis import given
+>>> from gc_theory.testing.strategies import gradients
+>>> @given(gradients())
+... def test_shape(g):
+...     assert g.ndim in (2, 4)
+>>> test_shape()
 """
 
 from __future__ import annotations
@@ -31,6 +41,17 @@ np_dtypes = st.sampled_from([np.float64, np.float32])
 dtype_names = st.sampled_from(["float64", "float32"])
 backends = st.sampled_from(HOST_BACKENDS)
 seeds = st.integers(0, 2**16)
+
+
+def array_strategies(xp):
+    """Hypothesis's array-API strategies (``arrays``, ``array_shapes``, ...) drawing arrays of namespace `xp`.
+
+    A thin door to :func:`hypothesis.extra.array_api.make_strategies_namespace`,
+    so a torch or array_api_strict test draws its own arrays.
+    """
+    from hypothesis.extra.array_api import make_strategies_namespace
+
+    return make_strategies_namespace(xp)
 
 
 def bounded_floats(bound: float = 100.0, width: int = 32) -> st.SearchStrategy[float]:
