@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gc_theory.core.backend import array_namespace
-from gc_theory.core.validation import check_finite_floating, check_positive_int
+from gc_theory.core.validation import check_finite_floating, check_int
 from gc_theory.models.layers import Layer
 
 __all__ = ["batch_coupling"]
@@ -70,7 +70,7 @@ def batch_coupling(layer: Layer, params: Any, x: Any, rng: np.random.Generator, 
     if x.ndim < 1 or x.shape[0] < 2:
         raise ValueError(f"x must be a batch of at least 2 examples on axis 0, got shape {tuple(x.shape)}")
     n = int(x.shape[0])
-    i = check_positive_int(index + 1, "index + 1") - 1
+    i = check_int(index, "index", minimum=0)
     if i >= n:
         raise ValueError(f"index must be in [0, {n}), got {index}")
     others = xp.asarray(np.asarray(rng.standard_normal(tuple(x.shape))), dtype=x.dtype)
