@@ -39,6 +39,7 @@ from gc_theory.problems.regression import LayerLeastSquares
 from gc_theory.verify.tolerances import gamma, unit_roundoff
 from gc_theory.weightnorm import unit_norms
 from gc_theory.weightnorm.initialization import data_dependent_init_raw_sigma
+from gc_theory.weightnorm.pretrained import from_pretrained
 from gc_theory.weightnorm.reparam import weight_norm, weight_norm_backward, weight_norm_hvp
 from gc_theory.weightnorm.standardization import weight_standardization, weight_standardization_backward
 from . import Context, Measurement, claim
@@ -672,3 +673,30 @@ def grad_v_covariance(ctx: Context, control: bool) -> Iterator[Measurement]:
     u = w[0, :] / unit_norms(w, 0)[0, 0]
     null_scale = _max(D_abs @ xp.abs(u))
     yield Measurement(_max(D @ u), gamma(K + 3 * inp + 20, ctx.dtype) * null_scale, null_scale, f"D u, K={K}")
+
+
+# --- A trained weight converts exactly: v = w, g = ||w|| ------------------------------------
+
+
+@claim(
+    "wn.pretrained.converts",
+    statement="a trained weight w converts to WN exactly: v = w, g = ||w|| gives g v/||v|| = w, one extra g per unit",
+    source=SOURCE + ", Sec. 2 (against the notes' 'WN cannot be applied to pretrained weights')",
+    control="g = 1 (the direction alone): w/||w|| differs from w by | ||w|| - 1 |",
+)
+def pretrained_converts(ctx: Context, control: bool) -> Iterator[Measurement]:
+    r"""Per shape: :math:`\max|g\,v/\|v\| - w| / \max|w|` with :math:`(v, g)` from :func:`~gc_theory.weightnorm.pretrained.from_pretrained`.
+
+    Notes
+    -----
+    Both norms are the same computed number n (the same function on the same
+    array), so each entry is :math:`\mathrm{fl}(\mathrm{fl}(w/n)\,n)`, within
+    :math:`\gamma_2|w|` of w.
+    """
+    xp = ctx.xp
+    for shape in SHAPES:
+        w = 3.0 * _weight(ctx.spawn(f"{shape}"), shape)  # unit norms far from 1, so the control cannot pass by luck
+        v, g = from_pretrained(w)
+        if control:
+            g = xp.ones_like(g)
+        yield Measurement(_max(weight_norm(v, g) - w) / _max(w), gamma(2, ctx.dtype), 1.0, f"shape={shape}")
