@@ -16,12 +16,14 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .core.backend import BACKENDS, DTYPES, unavailable_reason
+from .core.io import not_regular_reason
 
 __all__ = ["main"]
 
@@ -37,8 +39,8 @@ def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
 def _unwritable(path: str) -> str | None:
     """Why an output file cannot be written at `path` (None when it can), checked before any work."""
     target = Path(path)
-    if target.is_dir():
-        return "is a directory"
+    if (why := not_regular_reason(target)) is not None:
+        return why
     # The file is written beside itself and renamed, so its nearest existing
     # folder must accept new files (missing folders are created).
     folder = target.parent
@@ -48,6 +50,15 @@ def _unwritable(path: str) -> str | None:
         return f"{folder} is not a directory"
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"cannot create files in {folder}"
+    if folder == target.parent:
+        # Permission bits do not tell (root passes os.access; /proc refuses
+        # everyone): create and remove a probe file where the output will go.
+        try:
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".probe")
+        except OSError as exc:
+            return f"cannot create files in {folder} ({exc.strerror})"
+        os.close(fd)
+        os.unlink(probe)
     return None
 
 

@@ -101,10 +101,14 @@ def top_eigenvalue(
         raise ValueError(f"v0 must be a 1-D array, got shape {tuple(v0.shape)}")
     tol = check_positive(tol, "tol")
     maxiter = check_int(maxiter, "maxiter", minimum=1)
-    norm = float(xp.linalg.vector_norm(v0))
-    if norm == 0.0:
+    # Divide by the largest magnitude before taking the norm: the sum of squares
+    # of v0 = 1e200 overflows and of 1e-170 underflows, though both are fine
+    # directions.
+    peak = float(xp.max(xp.abs(v0)))
+    if peak == 0.0:
         raise ValueError("v0 must be nonzero, got the zero vector")
-    v = v0 / norm
+    scaled = v0 / peak
+    v = scaled / xp.linalg.vector_norm(scaled)
     hv = _product(hvp, v, 0)
     for k in range(maxiter + 1):
         theta = float(xp.vecdot(v, hv))

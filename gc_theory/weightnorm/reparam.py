@@ -231,6 +231,9 @@ def _check_out(out: Any, v: Any) -> None:
         raise ValueError("out must be writeable, got a read-only array")
     if out is v:
         raise ValueError("out must not be v: v is read after out is written")
+    # A view of v (v.T, v[::-1]) is as wrong as v itself; NumPy can tell exactly.
+    if isinstance(out, np.ndarray) and np.shares_memory(out, v):
+        raise ValueError("out must not share memory with v (a view of v): v is read after out is written")
 
 
 def _scale_and_remove(a: Any, scale: Any, radial: Any, v: Any, units_first: bool, out: Any) -> Any:
