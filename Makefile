@@ -11,7 +11,7 @@ RUNTIME_STAMP  := $(VENV)/.installed-runtime
 TEST_STAMP     := $(VENV)/.installed-test
 NOTEBOOK_STAMP := $(VENV)/.installed-notebooks
 
-.PHONY: verify test test-fast figures bench lab notebooks clean help
+.PHONY: verify test test-fast figures bench lab notebooks dist clean help
 
 help:
 	@echo "make verify    run every claim (gc-theory verify)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench     run the benchmarks (gc-theory bench)"
 	@echo "make lab       open the notebooks in JupyterLab"
 	@echo "make notebooks re-execute every notebook in place (deterministic outputs)"
+	@echo "make dist      build the sdist and wheel into dist/"
 	@echo "make clean     remove .venv and caches"
 
 $(BIN)/python:
@@ -70,6 +71,15 @@ lab: $(NOTEBOOK_STAMP)
 notebooks: $(TEST_STAMP)
 	$(BIN)/python tools/notebooks.py
 
+RELEASE_STAMP := $(VENV)/.installed-release
+
+$(RELEASE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[release]'
+	@touch $@ $(RUNTIME_STAMP)
+
+dist: $(RELEASE_STAMP)
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

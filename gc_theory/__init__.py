@@ -24,7 +24,12 @@ from .core.stable_paths import install as _install_stable_paths
 from . import gc as _gc
 from .gc import *  # noqa: F403 - GC's operator and projections are the package's first names
 
-__version__ = "0.1.0"
+try:  # the installed distribution's version; a source tree that was never installed says so
+    from importlib.metadata import PackageNotFoundError as _NotInstalled, version as _version
+
+    __version__ = _version("gc-theory")
+except _NotInstalled:
+    __version__ = "0.0.0+unknown"
 
 #: Former module paths that course material imports, and the modules that now hold their names.
 STABLE_PATHS: dict[str, tuple[str, ...]] = {
