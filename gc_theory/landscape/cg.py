@@ -84,13 +84,14 @@ def nonlinear_cg(
     *,
     beta: str = "PR+",
     line_search: str = "wolfe",
-    tol: float = 1e-8,
+    gtol: float | None = None,
     maxiter: int | None = None,
     hvp: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     c1: float = 1e-4,
     c2: float = 0.4,
     restart: bool = True,
     return_all: bool = False,
+    tol: float | None = None,
 ) -> OptimizeResult:
     r"""Minimise `f` by nonlinear conjugate gradient.
 
@@ -106,8 +107,8 @@ def nonlinear_cg(
         ``"wolfe"``: :func:`scipy.optimize.line_search` with constants `c1`, `c2`
         (strong Wolfe). ``"exact"``: :math:`\alpha = -g^\top d / d^\top H d`,
         exact for a quadratic; needs `hvp`.
-    tol : float
-        Stop when :math:`\lVert g_k\rVert_\infty \le` `tol` (SciPy's ``gtol``).
+    gtol : float, optional
+        Stop when :math:`\lVert g_k\rVert_\infty \le` `gtol` (SciPy's name), 1e-8 by default.
     maxiter : int, optional
         Iteration limit, ``200 * len(x0)`` by default (as SciPy).
     hvp : callable, optional
@@ -125,6 +126,9 @@ def nonlinear_cg(
     return_all : bool
         Also return the iterates ``allvecs``, directions ``alldirs`` and
         gradients ``allgrads`` (lists of arrays, index k for iteration k).
+    tol : float, optional
+        Former name of `gtol`, still accepted; passing both with different
+        values is a ValueError.
 
     Returns
     -------
@@ -147,7 +151,7 @@ def nonlinear_cg(
     --------
     >>> import numpy as np
     >>> from scipy.optimize import rosen, rosen_der
-    >>> res = nonlinear_cg(rosen, rosen_der, np.array([-1.2, 1.0]), tol=1e-6)
+    >>> res = nonlinear_cg(rosen, rosen_der, np.array([-1.2, 1.0]), gtol=1e-6)
     >>> res.success, bool(np.allclose(res.x, 1.0, atol=1e-5))
     (True, True)
     """
@@ -161,7 +165,9 @@ def nonlinear_cg(
         raise ValueError(f"x0 must be a 1-D array, got shape {x.shape}")
     beta = check_choice(beta, "beta", BETAS)
     line_search = check_choice(line_search, "line_search", LINE_SEARCHES)
-    tol = check_positive(tol, "tol")
+    if gtol is not None and tol is not None and gtol != tol:
+        raise ValueError(f"gtol and tol name the same tolerance (tol is the former name): got gtol={gtol!r}, tol={tol!r}")
+    tol = check_positive(1e-8 if gtol is None and tol is None else (gtol if gtol is not None else tol), "gtol")
     maxiter = 200 * x.size if maxiter is None else check_int(maxiter, "maxiter", minimum=0)
     if line_search == "exact":
         if hvp is None:

@@ -86,3 +86,15 @@ def test_trial_points_outside_the_domain_are_failed_trials(f, grad, x0, xstar, g
 def test_a_non_finite_value_at_the_start_is_still_an_error():
     with pytest.raises(ValueError, match="f is not finite .* at iteration 0"):
         nonlinear_cg(_log_barrier, _log_barrier_grad, np.array([-1.0, 2.0]))
+
+
+def test_gtol_is_the_scipy_name_and_tol_an_alias():
+    from scipy.optimize import rosen, rosen_der
+
+    x0 = np.array([-1.2, 1.0])
+    by_gtol = nonlinear_cg(rosen, rosen_der, x0, gtol=1e-6)
+    by_tol = nonlinear_cg(rosen, rosen_der, x0, tol=1e-6)
+    assert by_gtol.nfev == by_tol.nfev and np.array_equal(by_gtol.x, by_tol.x)
+    assert np.max(np.abs(by_gtol.jac)) <= 1e-6
+    with pytest.raises(ValueError, match="gtol and tol"):
+        nonlinear_cg(rosen, rosen_der, x0, gtol=1e-6, tol=1e-7)
