@@ -50,11 +50,11 @@ def cg_vs_scipy(repeats: int = 7, quick: bool = False) -> Report:
     headers = ["problem", "method", "converged", "nit", "nfev", "njev", "f(x)", "median ms", "ratio to scipy"]
     rows, data, targets = [], [], {}
     for label, (f, grad, x0) in _problems(quick).items():
-        ours = lambda: nonlinear_cg(f, grad, x0, beta="PR+", c2=0.4, tol=GTOL)  # noqa: E731
+        ours = lambda: nonlinear_cg(f, grad, x0, beta="PR+", c2=0.4, gtol=GTOL)  # noqa: E731
         theirs = lambda: minimize(f, x0, jac=grad, method="CG", options={"gtol": GTOL})  # noqa: E731
         t_ours, t_theirs = interleaved([ours, theirs], 2 if quick else repeats)
         ratio = t_ours.median / t_theirs.median
-        runs = [(f"nonlinear_cg {b}", nonlinear_cg(f, grad, x0, beta=b, c2=0.4, tol=GTOL)) for b in BETAS]
+        runs = [(f"nonlinear_cg {b}", nonlinear_cg(f, grad, x0, beta=b, c2=0.4, gtol=GTOL)) for b in BETAS]
         runs.append(("scipy CG (PR+)", theirs()))
         for name, res in runs:
             timed = {"nonlinear_cg PR+": (1e3 * t_ours.median, ratio), "scipy CG (PR+)": (1e3 * t_theirs.median, 1.0)}

@@ -158,6 +158,11 @@ class Claim:
 
     def run(self, backend: str = "numpy", dtype: str = "float64", seed: int = 0) -> ClaimResult:
         """Run the check and its control; exceptions become a failed result, not a crash."""
+        # A wrong argument is the caller's error, not a failed claim: refuse it before anything runs.
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         where = backend if self.runs_on is None else (NUMPY_ONLY if self.runs_on == SYMBOLIC else self.runs_on)
         if self.runs_on == NUMPY_ONLY:
             dtype = "float64"  # SciPy code computes in float64 whatever was asked for: say so, and count eps in it

@@ -252,6 +252,11 @@ def check_gradient(f: Callable[[Any], Any], grad_f: Any, x: Any, *, method: str 
     '3 entries are wrong (bug: the error does not shrink with h): entry 0, entry 1, entry 2'
 
     """
+    if isinstance(x, dict):
+        raise TypeError(
+            "x must be an array, got dict; flatten a dict of parameters with "
+            "gc_theory.gradcheck.ravel_params(params) -> (vector, unravel) and check f(unravel(vector))"
+        )
     validate_point(x, "x")
     safety = check_positive(safety, "safety")
     check_bool(diagnose, "diagnose")

@@ -49,7 +49,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult, line_search as _scipy_line_search
 from scipy.optimize._linesearch import LineSearchWarning
 
-from gc_theory.core.validation import check_callable, check_choice, check_finite_floating, check_int, check_positive, check_real
+from gc_theory.core.validation import check_bool, check_callable, check_choice, check_finite_floating, check_int, check_positive, check_real
 
 __all__ = ["BETAS", "LINE_SEARCHES", "POWELL_RESTART", "beta_value", "gradient_orthogonality", "nonlinear_cg", "pairwise_cosines"]
 
@@ -63,7 +63,9 @@ def beta_value(name: str, g_new: np.ndarray, g_old: np.ndarray, d: np.ndarray) -
     """The conjugacy coefficient `name` (see the module docstring) as a float.
 
     A zero denominator gives 0 (a restart along the steepest descent direction).
+    An unknown `name` is a ValueError listing :data:`BETAS`.
     """
+    name = check_choice(name, "name", BETAS)
     if name == "SD":
         return 0.0
     y = g_new - g_old
@@ -82,13 +84,14 @@ def nonlinear_cg(
     *,
     beta: str = "PR+",
     line_search: str = "wolfe",
-    tol: float = 1e-8,
+    gtol: float | None = None,
     maxiter: int | None = None,
     hvp: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     c1: float = 1e-4,
     c2: float = 0.4,
     restart: bool = True,
     return_all: bool = False,
+    tol: float | None = None,
 ) -> OptimizeResult:
     r"""Minimise `f` by nonlinear conjugate gradient.
 
@@ -104,8 +107,8 @@ def nonlinear_cg(
         ``"wolfe"``: :func:`scipy.optimize.line_search` with constants `c1`, `c2`
         (strong Wolfe). ``"exact"``: :math:`\alpha = -g^\top d / d^\top H d`,
         exact for a quadratic; needs `hvp`.
-    tol : float
-        Stop when :math:`\lVert g_k\rVert_\infty \le` `tol` (SciPy's ``gtol``).
+    gtol : float, optional
+        Stop when :math:`\lVert g_k\rVert_\infty \le` `gtol` (SciPy's name), 1e-8 by default.
     maxiter : int, optional
         Iteration limit, ``200 * len(x0)`` by default (as SciPy).
     hvp : callable, optional
@@ -123,6 +126,9 @@ def nonlinear_cg(
     return_all : bool
         Also return the iterates ``allvecs``, directions ``alldirs`` and
         gradients ``allgrads`` (lists of arrays, index k for iteration k).
+    tol : float, optional
+        Former name of `gtol`, still accepted; passing both with different
+        values is a ValueError.
 
     Returns
     -------
@@ -145,18 +151,23 @@ def nonlinear_cg(
     --------
     >>> import numpy as np
     >>> from scipy.optimize import rosen, rosen_der
-    >>> res = nonlinear_cg(rosen, rosen_der, np.array([-1.2, 1.0]), tol=1e-6)
+    >>> res = nonlinear_cg(rosen, rosen_der, np.array([-1.2, 1.0]), gtol=1e-6)
     >>> res.success, bool(np.allclose(res.x, 1.0, atol=1e-5))
     (True, True)
     """
     f, grad = check_callable(f, "f"), check_callable(grad, "grad")
     check_finite_floating(x0, "x0")
+    if np.dtype(x0.dtype).itemsize > 8:
+        # SciPy's line search works in float64: computing a longdouble problem there would be a silent change.
+        raise TypeError(f"x0 must be float16, float32 or float64 (the line search is float64), got {x0.dtype}")
     x = np.array(x0, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"x0 must be a 1-D array, got shape {x.shape}")
     beta = check_choice(beta, "beta", BETAS)
     line_search = check_choice(line_search, "line_search", LINE_SEARCHES)
-    tol = check_positive(tol, "tol")
+    if gtol is not None and tol is not None and gtol != tol:
+        raise ValueError(f"gtol and tol name the same tolerance (tol is the former name): got gtol={gtol!r}, tol={tol!r}")
+    tol = check_positive(1e-8 if gtol is None and tol is None else (gtol if gtol is not None else tol), "gtol")
     maxiter = 200 * x.size if maxiter is None else check_int(maxiter, "maxiter", minimum=0)
     if line_search == "exact":
         if hvp is None:
@@ -164,19 +175,34 @@ def nonlinear_cg(
         check_callable(hvp, "hvp")
     c1 = check_real(c1, "c1", low=0.0, high=1.0, low_open=True, high_open=True)
     c2 = check_real(c2, "c2", low=c1, high=1.0, low_open=True, high_open=True)
+    restart, return_all = check_bool(restart, "restart"), check_bool(return_all, "return_all")
 
     counts = {"nfev": 0, "njev": 0}
 
-    def fun(z: np.ndarray, k: int) -> float:
+    def fun(z: np.ndarray, k: int, trial: bool = False) -> float:
         counts["nfev"] += 1
-        value = f(z)
+        if trial:
+            # A trial point may leave f's domain (log of a negative) or overflow (cosh): that is a failed
+            # trial, +inf to the line search, which then backtracks, as SciPy's CG does.
+            with np.errstate(all="ignore"):
+                value = f(z)
+        else:
+            value = f(z)
+        if np.iscomplexobj(value):
+            raise TypeError(f"f must return a real number, got {value!r} at iteration {k}")
+        value = float(value)
         if not np.isfinite(value):
+            if trial:
+                return np.inf
             raise ValueError(f"f is not finite ({value}) at iteration {k}")
-        return float(value)
+        return value
 
     def jac(z: np.ndarray, k: int) -> np.ndarray:
         counts["njev"] += 1
-        g = np.asarray(grad(z), dtype=np.float64)
+        g = np.asarray(grad(z))
+        if np.iscomplexobj(g):
+            raise TypeError(f"grad must return a real array, got dtype {g.dtype} at iteration {k}")
+        g = g.astype(np.float64, copy=False)
         if g.shape != z.shape:
             raise ValueError(f"grad must return shape {z.shape}, got {g.shape}")
         if not np.all(np.isfinite(g)):
@@ -206,7 +232,7 @@ def nonlinear_cg(
                 )
             alpha, f_new, g_new = -slope / curvature, None, None
         else:
-            search = functools.partial(_wolfe, lambda z: fun(z, k), lambda z: jac(z, k), x, g, fx, f_old, c1, c2)
+            search = functools.partial(_wolfe, lambda z: fun(z, k, trial=True), lambda z: jac(z, k), x, g, fx, f_old, c1, c2)
             alpha, f_new, g_new = search(d)
             if alpha is None and not np.array_equal(d, -g):
                 # A conjugate direction the search cannot serve: retry once along -g, counted as a restart.
@@ -221,6 +247,8 @@ def nonlinear_cg(
                 break
         x, f_old = x + alpha * d, fx
         fx = fun(x, k + 1) if f_new is None else float(f_new)
+        if not np.isfinite(fx):  # an accepted iterate: the only place a non-finite value is an error
+            raise ValueError(f"f is not finite ({fx}) at iteration {k + 1}")
         g_new = jac(x, k + 1) if g_new is None else np.asarray(g_new, dtype=np.float64)
         if restart and beta != "SD" and abs(float(g_new @ g)) >= POWELL_RESTART * float(g_new @ g_new):
             # Successive gradients far from orthogonal: conjugacy is lost, start again from -g.
