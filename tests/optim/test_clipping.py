@@ -42,3 +42,30 @@ def test_bad_input():
         clip_grad_norm({"a": np.ones(2)}, -1.0)
     with pytest.raises(TypeError, match="grads"):
         clip_grad_value([np.ones(2)], 1.0)
+
+
+@pytest.mark.parametrize("clip", ["norm", "value"])
+def test_sgd_momentum_with_clipping_matches_torch_over_50_steps(clip):
+    from gc_theory import optim
+
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(6, 6))
+    H = A @ A.T + np.eye(6)
+    w0 = rng.normal(size=6) * 3
+    opt = optim.SGD(lr=0.05, momentum=0.9)
+    params = {"w": w0.copy()}
+    state = opt.init(params)
+    tw = torch.tensor(w0.copy(), requires_grad=True)
+    topt = torch.optim.SGD([tw], lr=0.05, momentum=0.9)
+    for _ in range(50):
+        g = {"w": H @ params["w"]}
+        g = clip_grad_norm(g, 1.0)[0] if clip == "norm" else clip_grad_value(g, 0.5)
+        params, state = opt.step(params, g, state)
+        topt.zero_grad()
+        (0.5 * tw @ torch.tensor(H) @ tw).backward()
+        if clip == "norm":
+            torch.nn.utils.clip_grad_norm_([tw], 1.0)
+        else:
+            torch.nn.utils.clip_grad_value_([tw], 0.5)
+        topt.step()
+    np.testing.assert_allclose(params["w"], tw.detach().numpy(), rtol=1e-12, atol=1e-12)
