@@ -22,7 +22,8 @@ Available, one constructor each, named as in torch.optim: :class:`SGD` (plain,
 momentum in three conventions, Nesterov in two forms), :class:`SGDW` (decoupled
 decay), :class:`AdaGrad`, :class:`RMSprop`, :class:`Adadelta`, :class:`Adam`,
 :class:`AdamW`, the moving average :class:`EWMA`, and the schedules
-:func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`. Each
+:func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`, and the gradient clipping functions
+:func:`clip_grad_norm` and :func:`clip_grad_value`. Each
 optimiser's state is a typed NamedTuple (:class:`SGDState`, :class:`AdamState`,
 ...). :func:`record_trajectory` runs an optimiser for a number of steps and
 keeps every iterate.
@@ -32,12 +33,15 @@ from ._base import GC_MODES, GCSkipWarning, Optimizer
 from .adaptive import (
     Adadelta, AdadeltaState, AdaGrad, AdaGradState, Adam, AdamState, AdamW, RMSprop, RMSpropState,
 )  # fmt: skip
+from .clipping import clip_grad_norm, clip_grad_value
 from .ewma import EWMA
 from .schedules import exponential_decay, step_decay, tenfold_decay
 from .sgd import SGD, SGDW, SGDState
 from .trajectory import Trajectory, record_trajectory
 
 __all__ = [
+    "clip_grad_norm",
+    "clip_grad_value",
     "EWMA",
     "GC_MODES",
     "SGD",
