@@ -39,7 +39,7 @@ SLOW_TESTS = (
     "tests/claims/test_registry.py::test_the_whole_registry_writes_json_of_plain_types[[]array_api_strict-*",
     "tests/claims/test_registry.py::test_gc_claims_hold_for_other_seeds*",
     "tests/optim/test_torch.py::*trajector*",  # torch.optim trajectories
-    "tests/testing/test_plugin.py::*",  # each starts a pytest subprocess
+    "tests/testing/test_plugin.py::test_*",  # each starts a pytest subprocess
 )
 
 
