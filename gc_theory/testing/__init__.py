@@ -8,7 +8,11 @@ does not; like :mod:`numpy.testing`, they are meant for ``pytest`` tests.
 
 * GC and projections: :func:`assert_centralizes`, :func:`assert_projection`;
 * gradients: :func:`assert_gradient` (an array or a dict of parameters),
-  :func:`assert_hvp`.
+  :func:`assert_hvp`;
+* Weight Normalization: :func:`assert_weight_norm` (forward and backward);
+* optimisers: :func:`assert_optimizer_matches` (a step against any optimiser
+  of :mod:`gc_theory.optim`, with :func:`torch_step` for a ``torch.optim``
+  class) and :func:`assert_confined` (GC's hyperplane on a trajectory).
 
 Every assertion takes ``xp=`` or works in its inputs' namespace, so a PyTorch
 or JAX implementation is checked in its own arrays (through
@@ -17,9 +21,15 @@ array-api-compat). ``import gc_theory.testing`` does not need hypothesis.
 
 from ._gc import assert_centralizes, assert_projection
 from ._gradient import assert_gradient, assert_hvp
+from ._optim import assert_confined, assert_optimizer_matches, torch_step
+from ._weightnorm import assert_weight_norm
 
 __all__ = [
     "assert_centralizes",
+    "assert_confined",
+    "assert_optimizer_matches",
+    "assert_weight_norm",
+    "torch_step",
     "assert_gradient",
     "assert_hvp",
     "assert_projection",
