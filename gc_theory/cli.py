@@ -134,7 +134,7 @@ def _verify(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if (error := backend_error(args, parser)) is not None:
         return error
     start = time.perf_counter()
-    results = claims.run_claims(selected, args.backend, args.dtype, args.seed)
+    results = claims.run_claims(selected, args.backend, args.dtype, args.seed, jobs=args.jobs)
     elapsed = time.perf_counter() - start
     print(format_markdown(results) if args.format == "markdown" else format_table(results))
     print()
@@ -218,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="run every claim and its control, print the table")
     add_claim_options(verify)
     verify.add_argument("--seed", type=count(0), default=0, help="seed of every random draw, >= 0 (default 0)")
+    verify.add_argument(
+        "-j", "--jobs", type=count(1), default=os.cpu_count() or 1, metavar="N",
+        help=f"run claims in N worker processes, >= 1 (default: all cores, {os.cpu_count() or 1} here); "
+        "the results do not depend on N",
+    )  # fmt: skip
     verify.add_argument("--json", metavar="FILE", help="also write the results (with --list: the claims) as JSON")
     verify.add_argument("--list", action="store_true", help="list the selected claims and exit")
     verify.add_argument(
