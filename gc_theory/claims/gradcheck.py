@@ -41,6 +41,7 @@ from gc_theory.gradcheck.measurements import (
     shrink_h_measurements,
     step_model_measurement,
 )
+from gc_theory.gradcheck.textbook import recipe_measurements
 from gc_theory.models.checking import case_ratio, entrywise_measurement, localisation_measurement, planted_sample
 
 from . import Context, Measurement, claim
@@ -152,3 +153,17 @@ def _bugs_caught(ctx: Context, control: bool) -> list[Measurement]:
 )
 def _bugs_localized(ctx: Context, control: bool) -> list[Measurement]:
     return localisation_measurement(ctx, guess=control)
+
+
+@claim(
+    "gradcheck.textbook_recipe",
+    statement="the textbook recipe (h = 1e-7, accept when max|error| <= h, else shrink h 10x and expect the error to fall "
+    "100x) errs at both ends in float64, and check_gradient gets both right: a correct gradient of sum c exp(w), n = 1000, "
+    "has error ~1e-6 > h that rises as h shrinks (rounding), and a sign-flipped entry of size 1e-9 is inside h",
+    source=f"{NOTES}; the rounding term eps|f|/h of the error model",
+    control="the recipe's own verdicts on the same two problems: 'bug' for the correct gradient (error grows 10x instead "
+    "of falling 100x), 'accepted' for the flipped entry (error 2e-9 under the threshold 1e-7)",
+)
+def _textbook_recipe(ctx: Context, control: bool) -> list[Measurement]:
+    # Tolerances and margins are derived in recipe_measurements' Notes (rounding model eps|f|/h).
+    return recipe_measurements(ctx, control)

@@ -48,6 +48,7 @@ import math
 import numpy as np
 
 from gc_theory import optim
+from gc_theory.landscape.double_well import double_well_measurements
 from gc_theory.landscape.random_minima import THETA, fit_rate, log_positive_definite_probability, positive_definite_fraction, positive_definite_probability
 from gc_theory.landscape.saddle import escape_step, noisy_escape_steps, predicted_escape_step, steps_to_cross_plateau
 from . import NUMPY_ONLY, Context, Measurement, claim
@@ -181,3 +182,15 @@ def _goe_rate(ctx: Context, control: bool):
     yield Measurement(abs(fit.theta - THETA), abs(fit.theta - earlier.theta) + fit.rounding + earlier.rounding, THETA,
                       f"theta {fit.theta:.7f} (n = 8..24), {earlier.theta:.7f} (5..16), ln3/4 = {THETA:.7f}; "
                       f"c1 = {fit.c1:.4f}, c2 = {fit.c2:.4f}; -Delta^2 log P/2 at n = {n - 1}: {second:.6f}")  # fmt: skip
+
+
+@claim(
+    "saddle.double_well.basin",
+    statement="on a tilted double well (x^2 - 1)^2/4 + c x, c in {0, 0.1, 0.3}, GD (h = 0.1) converges to the minimum "
+    "of the basin it starts in, to rounding: started in the shallow basin it stays at the local, not the global, minimum",
+    source="the notes' 'local minima trap GD'; Nocedal & Wright, Numerical Optimization (2006), Sec. 3.2",
+    control="the same end points held to the global minimum (the other basin's at c = 0): off by the distance between the minima",
+)
+def _double_well(ctx: Context, control: bool) -> list[Measurement]:
+    # Tolerance derived in double_well_measurements' Notes (GD's fixed point to rounding, over the curvature).
+    return double_well_measurements(ctx, control)

@@ -26,6 +26,7 @@ from gc_theory.gc.centralization import centralize
 from gc_theory.verify.order_fit import geometric_ladder, order_measurement
 from gc_theory.models import BatchNorm, Conv2d, Linear, MeanOnlyBatchNorm, ReLU, Sequential, WeightNorm
 from gc_theory.models.normalization import data_dependent_init_network
+from gc_theory.models.batch_independence import batch_independence_measurements
 from gc_theory.optim import Adam, SGD
 from gc_theory.gc.projections import (
     annihilation_residual,
@@ -700,3 +701,15 @@ def pretrained_converts(ctx: Context, control: bool) -> Iterator[Measurement]:
         if control:
             g = xp.ones_like(g)
         yield Measurement(_max(weight_norm(v, g) - w) / _max(w), gamma(2, ctx.dtype), 1.0, f"shape={shape}")
+
+
+@claim(
+    "wn.batch_independence",
+    statement="WN's output for an example does not depend on the other examples of its batch: redrawing them moves "
+    "its output by at most the rounding of its own dot products, 2 gamma_{K+1} (|x_i||w| + |b|)",
+    source=SOURCE + ", Sec. 2.2 (WN, unlike batch norm, adds no dependence between the examples of a minibatch)",
+    control="the same WN layer followed by batch norm: the batch mean and variance carry the other examples into the row",
+)
+def batch_independence(ctx: Context, control: bool) -> list[Measurement]:
+    # The bound is derived in batch_independence_measurements' Notes.
+    return batch_independence_measurements(ctx, control)
