@@ -56,8 +56,8 @@ def constant_gradient_steps(opt: Any, g: Any, steps: int) -> list[Any]:
     --------
     >>> import numpy as np
     >>> from gc_theory.optim import AdaGrad
-    >>> [float(d[0]) for d in constant_gradient_steps(AdaGrad(lr=1.0, eps=1e-300), np.array([3.0]), 4)]
-    [1.0, 0.7071067811865475, 0.5773502691896258, 0.5]
+    >>> [round(float(d[0]), 12) for d in constant_gradient_steps(AdaGrad(lr=1.0, eps=1e-300), np.array([3.0]), 4)]
+    [1.0, 0.707106781187, 0.57735026919, 0.5]
     """
     xp = array_namespace(g)
     zero = {"w": xp.zeros_like(g)}

@@ -60,7 +60,7 @@ def ewma_in_place(xs: Sequence[Any], beta: float) -> list[Any]:
     --------
     >>> import numpy as np
     >>> [round(float(v[0]), 2) for v in ewma_in_place([np.ones(1)] * 4, 0.9)]
-    [1.0, 5.26, 17.85, 52.57]
+    [1.0, 5.26, 17.85, 47.0]
     """
     beta = check_unit_interval(beta, "beta")
     xp = array_namespace(xs[0])
