@@ -89,7 +89,7 @@ def _u_conv(dtype: Any) -> float:
 
 
 def weights_measurement(c: Any, beta: float, lags: int | None = None, *, in_place: bool = False) -> list[Measurement]:
-    r"""The impulse response at lags 0..`lags` (by default while :math:`\beta^k \ge 10^{-3}`, at most 60) and the weight of the last :math:`1/(1-\beta)` inputs, against the formulas.
+    r"""The impulse response at lags 0..`lags` (by default while :math:`\beta^k \ge 10^{-3}`, at most 20: the in-place control grows like 1/(1 - beta)^k and would overflow float32) and the weight of the last :math:`1/(1-\beta)` inputs, against the formulas.
 
     `c` is an array without zero entries (the impulse). ``in_place=True`` runs
     :func:`ewma_in_place` instead (the control).
@@ -110,7 +110,7 @@ def weights_measurement(c: Any, beta: float, lags: int | None = None, *, in_plac
     xp = array_namespace(c)
     if lags is None:
         # Past beta^k = 1e-3 the response is a thousandth of the impulse: nothing more to see, in any dtype.
-        lags = min(60, math.floor(math.log(1e-3) / math.log(beta)))
+        lags = min(20, math.floor(math.log(1e-3) / math.log(beta)))
     zero = xp.zeros_like(c)
     run = ewma_in_place if in_place else ewma_values
     values = run([c] + [zero] * lags, beta)
