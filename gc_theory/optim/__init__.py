@@ -21,7 +21,7 @@ be replayed from any saved state and two optimisers compared step by step.
 Available, one constructor each, named as in torch.optim: :class:`SGD` (plain,
 momentum in three conventions, Nesterov in two forms), :class:`SGDW` (decoupled
 decay), :class:`AdaGrad`, :class:`RMSprop`, :class:`Adadelta`, :class:`Adam`,
-:class:`AdamW`, the moving average :class:`EWMA`, and the schedules
+:class:`AdamW`, :class:`NAdam`, the moving average :class:`EWMA`, and the schedules
 :func:`tenfold_decay`, :func:`exponential_decay`, :func:`step_decay`, and the gradient clipping functions
 :func:`clip_grad_norm` and :func:`clip_grad_value`. Each
 optimiser's state is a typed NamedTuple (:class:`SGDState`, :class:`AdamState`,
@@ -35,6 +35,7 @@ from .adaptive import (
 )  # fmt: skip
 from .clipping import clip_grad_norm, clip_grad_value
 from .ewma import EWMA
+from .nadam import NAdam
 from .schedules import exponential_decay, step_decay, tenfold_decay
 from .sgd import SGD, SGDW, SGDState
 from .trajectory import Trajectory, record_trajectory
@@ -55,6 +56,7 @@ __all__ = [
     "AdamState",
     "AdamW",
     "GCSkipWarning",
+    "NAdam",
     "Optimizer",
     "RMSprop",
     "RMSpropState",

@@ -131,12 +131,13 @@ CONFINEMENT = (
     ),
     ConfinementRow(
         "gc.confinement.adaptive_update",
-        statement="Adam, RMSprop, AdaGrad and Adadelta stay on the plane with gc='update' and leave it with "
+        statement="Adam, NAdam, RMSprop, AdaGrad and Adadelta stay on the plane with gc='update' and leave it with "
         "gc='gradient' (element-wise scaling P g / (sqrt(v) + eps) has a nonzero mean)",
         source=f"{GC_SOURCE}, reference code Adam_GC2 (GC on the update, recommended for adaptive methods); {RUDER}, Sec. 4.3-4.6",
         control="the same optimisers with gc='gradient' (the GC paper's placement): every one of them drifts off the plane",
         optimisers=lambda: [optim.Adam(0.05, gc="update"), optim.RMSprop(0.01, momentum=0.5, gc="update"),
-                            optim.AdaGrad(0.1, gc="update"), optim.Adadelta(1.0, gc="update")],  # fmt: skip
+                            optim.AdaGrad(0.1, gc="update"), optim.Adadelta(1.0, gc="update"),
+                            optim.NAdam(0.05, gc="update")],  # fmt: skip
         control_of=_gc_on_gradient,
         bound="update",
     ),
