@@ -116,3 +116,63 @@ def _unit_dot(xp: Any, a: Any, b: Any, axis: int | None, axes: tuple[int, ...]) 
         flat_a, flat_b = xp.reshape(a, (a.shape[0], -1)), xp.reshape(b, (b.shape[0], -1))
         return xp.reshape(xp.vecdot(flat_a, flat_b), (a.shape[0],) + (1,) * (a.ndim - 1))
     return xp.sum(a * b, axis=axes, keepdims=True)
+
+
+# --- per-unit moments that neither overflow nor underflow -----------------------------------
+
+
+def _unit_moments(xp: Any, x: Any, axes: tuple[int, ...], name: str = "x") -> tuple[Any, Any, Any, Any]:
+    r"""(c, m, mu, s) per unit, with :math:`x - \bar x = m\,c`, :math:`\bar x = m\,\mu` and :math:`\sigma = m\,s`.
+
+    The statistics run over `axes` and keep their dimensions, so every result
+    broadcasts against `x`. `s` is the population standard deviation of `c`.
+
+    Notes
+    -----
+    The direct form (m = 1) is tried first: a mean, then the centred values
+    corrected by their own mean (the two-pass correction of Chan, Golub and
+    LeVeque), whose rounding is relative to the spread of the unit rather than
+    to its mean, so a near-constant unit keeps its digits. Only where the mean
+    or the variance is not finite, or the variance is small enough (below the
+    smallest normal number over eps) that subnormal squares would cost
+    accuracy, is everything recomputed on :math:`x/m` with
+    :math:`m = \max_i |x_i|` per unit, where nothing can overflow or
+    underflow; each factor is then within a few :math:`\gamma_M` of exact for
+    a unit of M entries. Callers combine the factors so that no product of two
+    extreme numbers is ever formed (e.g. :math:`\hat x = c/s`).
+
+    References
+    ----------
+    T. F. Chan, G. H. Golub, R. J. LeVeque, "Algorithms for computing the sample
+    variance: analysis and recommendations", The American Statistician 37 (1983).
+    """
+    finfo = xp.finfo(x.dtype)
+    with warnings.catch_warnings():
+        # an overflow here is detected below and answered with the scaled recomputation
+        warnings.simplefilter("ignore", RuntimeWarning)
+        c, mu, var = _centred(xp, x, axes)
+        fine = bool(xp.all(xp.isfinite(mu))) and bool(xp.all(var <= float(finfo.max)))
+        # var == 0 is ambiguous (a constant unit, or squares that underflowed): the scaled pass tells them apart
+        fine = fine and bool(xp.all(var >= float(finfo.smallest_normal) / float(finfo.eps)))
+    if fine:
+        one = xp.ones_like(mu)
+        return c, one, mu, xp.sqrt(var)
+    check_all_finite(x, name)  # NaN or Inf: name the argument; otherwise only the scale was extreme
+    m = xp.max(xp.abs(x), axis=axes, keepdims=True)
+    m = xp.where(m == 0, xp.ones_like(m), m)  # an all-zero unit stays zero; its spread is 0
+    c, mu, var = _centred(xp, x / m, axes)
+    return c, m, mu, xp.sqrt(var)
+
+
+def _centred(xp: Any, x: Any, axes: tuple[int, ...]) -> tuple[Any, Any, Any]:
+    """(x - mean, mean, population variance), the centred values corrected by their own mean."""
+    mu = xp.mean(x, axis=axes, keepdims=True)
+    c = x - mu
+    shift = xp.mean(c, axis=axes, keepdims=True)
+    c = c - shift
+    return c, mu + shift, xp.mean(c * c, axis=axes, keepdims=True)
+
+
+def _first_index(xp: Any, mask: Any) -> int:
+    """The flat index of the first True entry of `mask`."""
+    return int(xp.argmax(xp.astype(xp.reshape(mask, (-1,)), xp.int8)))

@@ -13,7 +13,7 @@ from typing import Any
 
 
 
-from ._units import _check_like, _unit_layout
+from ._units import _check_like, _first_index, _unit_layout, _unit_moments
 
 __all__ = ['weight_standardization', 'weight_standardization_backward']
 
@@ -22,14 +22,13 @@ __all__ = ['weight_standardization', 'weight_standardization_backward']
 
 
 def _moments(w: Any, axis: int | None, name: str) -> tuple[Any, tuple[int, ...], Any, Any]:
+    """(xp, axes, standardised w, sigma): scaled moments (:func:`._units._unit_moments`), so 1e-300 and 1e308 work."""
     xp, axes, _, _ = _unit_layout(w, axis, name)
-    mean = xp.mean(w, axis=axes, keepdims=True)
-    centred = w - mean
-    std = xp.sqrt(xp.mean(centred * centred, axis=axes, keepdims=True))
-    if bool(xp.any(std == 0)):
-        first = int(xp.argmax(xp.astype(xp.reshape(std == 0, (-1,)), xp.int8)))
-        raise ValueError(f"{name} is constant on unit {first}: its standard deviation is 0, nothing to standardise")
-    return xp, axes, centred, std
+    c, m, _, s = _unit_moments(xp, w, axes, name)
+    if bool(xp.any(s == 0)):
+        raise ValueError(f"{name} is constant on unit {_first_index(xp, s == 0)}: its standard deviation is 0, "
+                         "nothing to standardise")
+    return xp, axes, c / s, m * s
 
 
 def weight_standardization(w: Any, axis: int | None = 0) -> Any:
@@ -51,12 +50,24 @@ def weight_standardization(w: Any, axis: int | None = 0) -> Any:
     ValueError
         A unit that is constant (sigma = 0), axis out of range, NaN or Inf.
 
+    Notes
+    -----
+    The moments are computed in two passes, the centred values corrected by
+    their own mean, and on :math:`w/\max|w|` per unit wherever squaring would
+    over- or underflow, so units at 1e-300 or 1e308 and near-constant units
+    are standardised to a few :math:`\gamma_M` relative to their spread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> weight_standardization(np.array([[1e300, 3e300], [1.0, 1.0 + 2**-40]])).tolist()
+    [[-1.0, 1.0], [-1.0, 1.0]]
+
     References
     ----------
     Qiao et al. 2019 [2]_, eq. 5 (no epsilon is added: a constant unit raises).
     """
-    _, _, centred, std = _moments(w, axis, "w")
-    return centred / std
+    return _moments(w, axis, "w")[2]
 
 
 def weight_standardization_backward(w: Any, grad_ws: Any, axis: int | None = 0) -> Any:
@@ -76,8 +87,7 @@ def weight_standardization_backward(w: Any, grad_ws: Any, axis: int | None = 0) 
     :math:`\hat w` (which are orthogonal): GC happens inside WS, and the result
     has zero mean and is orthogonal to :math:`\hat w`.
     """
-    xp, axes, centred, std = _moments(w, axis, "w")
+    xp, axes, ws, std = _moments(w, axis, "w")
     _check_like(grad_ws, "grad_ws", w, "w", tuple(w.shape))
-    ws = centred / std
     return (grad_ws - xp.mean(grad_ws, axis=axes, keepdims=True)
             - ws * xp.mean(ws * grad_ws, axis=axes, keepdims=True)) / std
