@@ -13,6 +13,7 @@ selects ``gc.P.symmetric``, not ``gc.Pfoo``); see :mod:`gc_theory.core.registry`
 from __future__ import annotations
 
 import argparse
+import math
 import json
 import os
 import sys
@@ -166,7 +167,16 @@ def _figures(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _usage_error(parser, f"--out {args.out}: exists and is not a directory")
     if why := _unwritable(str(out / "probe.png")):
         return _usage_error(parser, f"--out {args.out}: {why}")
-    for path in figures.render_all(sorted(names), args.out):
+    formats = args.format or ["png"]
+    if bad := [f for f in formats if f not in figures.FORMATS]:
+        return _usage_error(parser, f"--format {bad[0]}: choose from {', '.join(figures.FORMATS)}")
+    if args.width is not None and not (math.isfinite(args.width) and args.width > 0):
+        return _usage_error(parser, f"--width {args.width:g}: must be a finite number of inches > 0")
+    try:
+        figures.resolve_style(args.style)  # checked before anything is drawn
+    except ValueError as err:
+        return _usage_error(parser, f"--{err}")
+    for path in figures.render_all(sorted(names), args.out, formats=formats, style_spec=args.style, width=args.width):
         print(path)
     return EXIT_OK
 
@@ -238,6 +248,24 @@ def build_parser() -> argparse.ArgumentParser:
         "repeat to select several (see --list)",
     )  # fmt: skip
     figures.add_argument("--list", action="store_true", help="list the selected figure names and exit")
+    figures.add_argument(
+        "--format",
+        action="append",
+        metavar="FMT",
+        help="file format: png, pdf or svg; repeat for several (default png). PDF and SVG carry no date, so reruns write the same bytes",
+    )
+    figures.add_argument(
+        "--style",
+        metavar="NAME_OR_PATH",
+        help="matplotlib style: the package style by default, 'none' for matplotlib's defaults, "
+        "a style name (e.g. seaborn-v0_8-paper) or the path of an .mplstyle file",
+    )
+    figures.add_argument(
+        "--width",
+        type=float,
+        metavar="INCHES",
+        help="figure width in inches, e.g. 3.3 for one column; the height scales with it (default: each figure's own size)",
+    )
     figures.set_defaults(run=_figures, parser=figures)
 
     bench = sub.add_parser("bench", help="run the benchmarks, print their tables")
