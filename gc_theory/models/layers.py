@@ -118,7 +118,7 @@ def _uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float, xp:
 
 
 class _Affine(Layer):
-    """A layer with a weight stored output axis first and an optional bias of one entry per output unit.
+    r"""A layer with a weight stored output axis first and an optional bias of one entry per output unit.
 
     Subclasses give :meth:`weight_shape`; the parameter shapes, the fan-in and
     PyTorch's default initialisation (uniform on :math:`\pm 1/\sqrt{\text{fan-in}}`
