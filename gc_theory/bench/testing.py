@@ -6,7 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from gc_theory.testing import assert_centralizes, assert_gradient, assert_hvp, assert_projection
+from gc_theory import optim, weightnorm
+from gc_theory.testing import (
+    assert_centralizes, assert_confined, assert_gradient, assert_hvp, assert_optimizer_matches, assert_projection,
+    assert_weight_norm,
+)  # fmt: skip
 
 from . import Report, benchmark, measure
 
@@ -32,11 +36,20 @@ def _cases() -> list[tuple[str, Any]]:
     A = np.diag(np.arange(1.0, 21.0))
     u = np.random.default_rng(1).standard_normal(32)
     P = np.eye(32) - np.outer(u, u) / (u @ u)
+    rng = np.random.default_rng(2)
+    trajectory = optim.record_trajectory(optim.SGD(lr=0.1, momentum=0.9, gc="gradient"),
+                                         {"W": rng.standard_normal((16, 32)), "b": np.zeros(16)},
+                                         lambda p, t: {k: np.tanh(v) + 0.5 for k, v in p.items()}, 30)
     return [("assert_centralizes (24 examples)", lambda: assert_centralizes(_gc)),
             ("assert_projection (M=32)", lambda: assert_projection(P, u)),
             ("assert_gradient (dict, 72 entries)", lambda: assert_gradient(loss, grad, params)),
             ("assert_hvp (n=20)", lambda: assert_hvp(lambda x: A @ x + x**3, lambda x, v: A @ v + 3 * x**2 * v,
-                                                      np.linspace(-1, 1, 20)))]  # fmt: skip
+                                                      np.linspace(-1, 1, 20))),
+            ("assert_weight_norm (24 examples)", lambda: assert_weight_norm(weightnorm.weight_norm,
+                                                                            weightnorm.weight_norm_backward)),
+            ("assert_optimizer_matches (Adam+GC, 4 x 20 steps)",
+             lambda: assert_optimizer_matches(optim.Adam(lr=1e-2, gc="gradient"), optim.Adam(lr=1e-2, gc="gradient"))),
+            ("assert_confined (30 steps)", lambda: assert_confined(trajectory))]  # fmt: skip
 
 
 @benchmark("testing")
