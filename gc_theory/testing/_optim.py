@@ -368,7 +368,7 @@ def assert_optimizer_matches(step_fn: Any, reference: Optimizer, *, steps: int =
         table = _compare(user, ref, tol)
         t, k = max(((t, k) for t, row in enumerate(table, 1) for k in row), key=lambda tk: table[tk[0] - 1][tk[1]][0])
         ratio, entry, got, expected, allowed, gap = table[t - 1][k]
-        worst.append(Measurement(ratio, 1.0, None, f"{case}: step {t}, {k}{list(entry)}"))
+        worst.append(Measurement(ratio, 1.0, None, f"{case}: step {t}, {k}{[int(q) for q in entry]}"))
         if ratio <= 1:
             continue
         first = next(s for s, row in enumerate(table, 1) if any(r[0] > 1 for r in row.values()))

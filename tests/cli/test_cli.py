@@ -169,7 +169,7 @@ def test_list_honours_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_only_repeated_selects_the_union_in_registry_order(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "--list", "--only", "gc.P.symmetric", "--only", "optim.ewma.*", "--only", "gc.P.symmetric"]) == 0
     ids = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
-    assert ids == ["gc.P.symmetric", "optim.ewma.unbiased"]
+    assert ids == ["gc.P.symmetric", "optim.ewma.unbiased", "optim.ewma.weights", "optim.ewma.corrected_sequence"]
 
 
 @pytest.mark.parametrize("existing_mode", [None, 0o640])

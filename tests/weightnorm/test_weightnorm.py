@@ -41,8 +41,8 @@ WN_CLAIMS = [c.id for c in claims.select("wn.")]
 # --- the claims, on every backend and dtype ---------------------------------------------------
 
 
-def test_thirteen_claims_registered():
-    assert len(WN_CLAIMS) == 13
+def test_fourteen_claims_registered():
+    assert len(WN_CLAIMS) == 14
 
 
 @pytest.mark.parametrize("claim_id", WN_CLAIMS)
