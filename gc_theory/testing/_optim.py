@@ -402,10 +402,10 @@ def _weights(trajectory: Any, w0: Any) -> tuple[dict[str, list[np.ndarray]], dic
         for t, it in enumerate(trajectory):
             if not isinstance(it, Mapping) or set(it) != set(names):
                 raise ValueError(f"trajectory[{t}] must be a dict with the keys of trajectory[0], {sorted(names)}")
-        series = {k: [to_numpy(it[k]).astype(np.float64) for it in trajectory] for k in names}
-        starts = series if w0 is None else {k: [to_numpy(w0[k]).astype(np.float64)] for k in names}
         if w0 is not None and (not isinstance(w0, Mapping) or set(w0) != set(names)):
             raise ValueError(f"w0 must be a dict with the keys of the iterates, {sorted(names)}")
+        series = {k: [to_numpy(it[k]).astype(np.float64) for it in trajectory] for k in names}
+        starts = series if w0 is None else {k: [to_numpy(w0[k]).astype(np.float64)] for k in names}
     else:
         series = {"w": [to_numpy(it).astype(np.float64) for it in trajectory]}
         starts = series if w0 is None else {"w": [to_numpy(w0).astype(np.float64)]}

@@ -232,3 +232,5 @@ def test_confined_misuse():
         assert_confined([np.ones((3, 4)), np.ones((3, 5))])
     with pytest.raises(ValueError, match="no parameter"):
         assert_confined([np.ones(3), np.ones(3)])
+    with pytest.raises(ValueError, match="w0 must be a dict"):
+        assert_confined([{"W": np.ones((3, 4))}, {"W": np.ones((3, 4))}], w0={"V": np.ones((3, 4))})
